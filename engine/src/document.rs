@@ -1,0 +1,163 @@
+//! The result document, schema `phipolicy/results/v1` (see shared/spec/contract.md). Only
+//! [`crate::report`] serializes it.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::policy::Evidence;
+
+pub const SCHEMA: &str = "phipolicy/results/v1";
+
+/// Status of one control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    Error,
+    NotApplicable,
+    Manual,
+    Waived,
+}
+
+impl Status {
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "pass" => Status::Pass,
+            "fail" => Status::Fail,
+            "error" => Status::Error,
+            "not_applicable" => Status::NotApplicable,
+            "manual" => Status::Manual,
+            "waived" => Status::Waived,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+            Status::NotApplicable => "not_applicable",
+            Status::Manual => "manual",
+            Status::Waived => "waived",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OsInfo {
+    pub id: String,
+    pub version_id: String,
+    pub family: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetInfo {
+    /// `host` (the live system, `/`) or `rootfs` (a directory holding a root filesystem).
+    pub kind: &'static str,
+    pub root: String,
+    pub os: Option<OsInfo>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub pass: usize,
+    pub fail: usize,
+    pub error: usize,
+    pub not_applicable: usize,
+    pub manual: usize,
+    pub waived: usize,
+}
+
+/// The waiver applied to (or considered for) a control.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaiverInfo {
+    pub justification: String,
+    pub expires: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    /// Whether the waiver was in force at evaluation time.
+    pub in_force: bool,
+    /// The status the control had before the waiver.
+    pub original_status: Status,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlResult {
+    pub control: String,
+    pub safeguard: String,
+    pub cfr: Vec<String>,
+    pub title: String,
+    pub severity: String,
+    pub status: Status,
+    pub reasons: Vec<String>,
+    pub evidence: Vec<Evidence>,
+    pub remediation: String,
+    pub waiver: Option<WaiverInfo>,
+}
+
+/// What each plugin did during the run (for auditors and plugin authors).
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginReport {
+    pub id: String,
+    pub version: String,
+    pub origin: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    pub controls: Vec<String>,
+    pub duration_ms: u64,
+    pub files_read: usize,
+    pub denied: Vec<String>,
+    pub denied_count: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultDocument {
+    pub schema: &'static str,
+    pub tool: Tool,
+    pub profile: String,
+    pub target: TargetInfo,
+    pub evaluated_at: String,
+    pub duration_ms: u64,
+    pub summary: Summary,
+    pub results: Vec<ControlResult>,
+    pub parameters: Map<String, Value>,
+    pub plugins: Vec<PluginReport>,
+}
+
+impl ResultDocument {
+    pub fn summarize(results: &[ControlResult]) -> Summary {
+        let mut s = Summary::default();
+        for r in results {
+            match r.status {
+                Status::Pass => s.pass += 1,
+                Status::Fail => s.fail += 1,
+                Status::Error => s.error += 1,
+                Status::NotApplicable => s.not_applicable += 1,
+                Status::Manual => s.manual += 1,
+                Status::Waived => s.waived += 1,
+            }
+        }
+        s
+    }
+
+    /// 0 no control failed; 1 at least one `fail`; 2 at least one `error` (outranks `fail`).
+    pub fn exit_code(&self) -> i32 {
+        if self.summary.error > 0 {
+            2
+        } else if self.summary.fail > 0 {
+            1
+        } else {
+            0
+        }
+    }
+}

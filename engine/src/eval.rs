@@ -1,0 +1,446 @@
+//! One evaluation: open the target, run the plugins the selected controls need (in parallel),
+//! judge each control with its policy, apply waivers, and assemble the result document.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value, json};
+
+use crate::Error;
+use crate::document::{
+    self, ControlResult, OsInfo, PluginReport, ResultDocument, Status, TargetInfo, Tool,
+};
+use crate::fsview::{TargetView, limits as view_limits};
+use crate::policy::{ControlMeta, PolicySet};
+use crate::profile::ProfileSource;
+use crate::runner::{Origin, PluginHandle, PluginRun, Runner};
+use crate::waivers::Waiver;
+
+/// What to evaluate and how.
+#[derive(Debug, Clone)]
+pub struct EvalRequest {
+    pub root: PathBuf,
+    pub profile: ProfileSource,
+    pub params_file: Option<PathBuf>,
+    pub waivers_file: Option<PathBuf>,
+    pub controls: Option<Vec<String>>,
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Where compiled third-party plugins are cached; default: phipolicy's private cache dir.
+    pub plugin_cache: Option<PathBuf>,
+    /// Evaluation time (`--now`); defaults to the current time.
+    pub now: Option<SystemTime>,
+}
+
+/// Everything a run needs before touching the target: validated inputs, loaded plugins.
+pub struct Prepared {
+    request: EvalRequest,
+    policies: PolicySet,
+    controls: Vec<String>,
+    metadata: BTreeMap<String, ControlMeta>,
+    params: Map<String, Value>,
+    waivers: Vec<Waiver>,
+    runner: Runner,
+    plugins: Vec<PluginHandle>,
+    view: TargetView,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("controls", &self.controls)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Validates every input (exit 2 on any problem) and loads the plugins.
+pub fn prepare(request: EvalRequest) -> Result<Prepared, Error> {
+    let view = TargetView::open(&request.root)?;
+    let profile = &request.profile.profile;
+    let controls = profile.select(request.controls.as_deref())?;
+    let params = profile.resolve_params(request.params_file.as_deref())?;
+    let waivers = match &request.waivers_file {
+        Some(p) => crate::waivers::load(p, &profile.controls)?,
+        None => Vec::new(),
+    };
+    let policies = PolicySet::load(&profile.name, request.profile.policy_files())?;
+    let metadata = crate::policy::catalogue(&policies, &controls)?;
+    let runner = Runner::new()?;
+    let mut plugins = runner.builtin_plugins()?;
+    let cache = match (&request.plugin_cache, request.plugin_dirs.is_empty()) {
+        (_, true) => None,
+        (Some(dir), false) => Some(dir.clone()),
+        (None, false) => crate::util::private_cache_dir(),
+    };
+    for dir in &request.plugin_dirs {
+        for path in plugin_files(dir)? {
+            let handle = runner.load_file(&path, cache.as_deref())?;
+            // A third-party plugin with the id of a loaded one replaces it (explicit override).
+            plugins.retain(|p| p.manifest.id != handle.manifest.id);
+            plugins.push(handle);
+        }
+    }
+    Ok(Prepared {
+        request,
+        policies,
+        controls,
+        metadata,
+        params,
+        waivers,
+        runner,
+        plugins,
+        view,
+    })
+}
+
+fn plugin_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let io = |source| Error::Io {
+        context: format!("plugin directory {}", dir.display()),
+        source,
+    };
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Expands `{param}` in a plugin's read patterns with string or list parameters.
+pub fn expand_reads(
+    patterns: &[String],
+    params: &Map<String, Value>,
+) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for p in patterns {
+        let Some(start) = p.find('{') else {
+            out.push(p.clone());
+            continue;
+        };
+        let end = p[start..]
+            .find('}')
+            .map(|e| e + start)
+            .ok_or_else(|| format!("unclosed `{{` in read pattern {p:?}"))?;
+        let name = &p[start + 1..end];
+        let values: Vec<String> = match params.get(name) {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+            _ => {
+                return Err(format!(
+                    "read pattern {p:?} names `{name}`, which is not a string or list parameter"
+                ));
+            }
+        };
+        for v in values {
+            if !v.starts_with('/') {
+                continue;
+            }
+            let expanded = format!(
+                "{}{}{}",
+                &p[..start],
+                v.trim_end_matches('/'),
+                &p[end + 1..]
+            );
+            out.extend(expand_reads(
+                &[escape_glob_literal_prefix(&expanded, start, v.len())],
+                params,
+            )?);
+        }
+    }
+    Ok(out)
+}
+
+/// Parameter values are paths, not globs: escape glob metacharacters they contain.
+fn escape_glob_literal_prefix(s: &str, start: usize, len: usize) -> String {
+    let (head, rest) = s.split_at(start);
+    let value_len = len.min(rest.len());
+    let (value, tail) = rest.split_at(value_len);
+    let mut escaped = String::with_capacity(s.len() + 8);
+    escaped.push_str(head);
+    for c in value.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped.push_str(tail);
+    escaped
+}
+
+impl Prepared {
+    pub fn controls(&self) -> &[String] {
+        &self.controls
+    }
+
+    fn now(&self) -> SystemTime {
+        self.request.now.unwrap_or_else(SystemTime::now)
+    }
+
+    /// The plugin feeding each selected control.
+    fn plugin_for(&self, control: &str) -> Option<&PluginHandle> {
+        self.plugins
+            .iter()
+            .find(|p| p.manifest.controls.iter().any(|c| c == control))
+    }
+
+    fn os_info(&self) -> Option<OsInfo> {
+        for path in ["/etc/os-release", "/usr/lib/os-release"] {
+            if let Ok((bytes, _)) = self.view.read_file(path, view_limits::MAX_FILE_BYTES) {
+                let os = phipolicy_sdk::os_release::OsRelease::parse(
+                    path,
+                    &String::from_utf8_lossy(&bytes),
+                );
+                let family = serde_json::to_value(os.family)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default();
+                return Some(OsInfo {
+                    id: os.id,
+                    version_id: os.version_id,
+                    family,
+                });
+            }
+        }
+        None
+    }
+
+    fn target_info(&self) -> TargetInfo {
+        TargetInfo {
+            kind: if self.view.is_host_root() {
+                "host"
+            } else {
+                "rootfs"
+            },
+            root: self.request.root.display().to_string(),
+            os: self.os_info(),
+        }
+    }
+
+    /// Runs the plugins the selected controls need, in parallel; results keyed by plugin id.
+    pub fn collect(&self, only_plugin: Option<&str>) -> BTreeMap<String, PluginRun> {
+        let now = self
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO);
+        let params_json = Value::Object(self.params.clone()).to_string();
+        let mut needed: Vec<&PluginHandle> = Vec::new();
+        for control in &self.controls {
+            if let Some(p) = self.plugin_for(control) {
+                if !needed.iter().any(|n| n.manifest.id == p.manifest.id) {
+                    needed.push(p);
+                }
+            }
+        }
+        if let Some(id) = only_plugin {
+            needed.retain(|p| p.manifest.id == id);
+        }
+        let runs: Vec<PluginRun> = std::thread::scope(|scope| {
+            let handles: Vec<_> = needed
+                .iter()
+                .map(|plugin| {
+                    let params_json = &params_json;
+                    scope.spawn(move || {
+                        let reads = match expand_reads(&plugin.manifest.reads, &self.params) {
+                            Ok(r) => r,
+                            Err(e) => {
+                                return PluginRun {
+                                    plugin: plugin.manifest.id.clone(),
+                                    facts: Err(crate::runner::RunError::BadGrant(e)),
+                                    duration: Duration::ZERO,
+                                    files_read: Vec::new(),
+                                    denials: Vec::new(),
+                                    denied_count: 0,
+                                };
+                            }
+                        };
+                        let _span =
+                            tracing::debug_span!("plugin", id = %plugin.manifest.id).entered();
+                        let run = self
+                            .runner
+                            .run(plugin, &self.view, params_json, &reads, now);
+                        tracing::debug!(
+                            ms = run.duration.as_millis() as u64,
+                            files = run.files_read.len(),
+                            denied = run.denied_count,
+                            "plugin finished"
+                        );
+                        run
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("plugin thread panicked"))
+                .collect()
+        });
+        runs.into_iter().map(|r| (r.plugin.clone(), r)).collect()
+    }
+
+    /// The facts document of `phipolicy facts`.
+    pub fn facts_document(&self, only_plugin: Option<&str>) -> Value {
+        let runs = self.collect(only_plugin);
+        let mut plugins = Map::new();
+        for (id, run) in &runs {
+            let entry = match &run.facts {
+                Ok(f) => json!({"facts": f, "files_read": run.files_read, "denied": run.denials}),
+                Err(e) => {
+                    json!({"error": e.to_string(), "files_read": run.files_read, "denied": run.denials})
+                }
+            };
+            plugins.insert(id.clone(), entry);
+        }
+        json!({
+            "schema": "phipolicy/facts/v1",
+            "target": serde_json::to_value(self.target_info_json()).unwrap_or(Value::Null),
+            "plugins": plugins,
+        })
+    }
+
+    fn target_info_json(&self) -> Value {
+        let t = self.target_info();
+        json!({"kind": t.kind, "root": t.root, "os": t.os.map(|o| json!({"id": o.id, "version_id": o.version_id, "family": o.family}))})
+    }
+
+    /// Evaluates every selected control.
+    pub fn evaluate(&self) -> ResultDocument {
+        let started = Instant::now();
+        let now = self.now();
+        let now_unix = now
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let evaluated_at = humantime::format_rfc3339_seconds(now).to_string();
+        let target = self.target_info();
+        let runs = self.collect(None);
+        let target_json = self.target_info_json();
+        let mut results = Vec::new();
+        for control in &self.controls {
+            let meta = &self.metadata[control];
+            let mut result = ControlResult {
+                control: control.clone(),
+                safeguard: meta.safeguard.clone(),
+                cfr: meta.cfr.clone(),
+                title: meta.title.clone(),
+                severity: meta.severity.clone(),
+                status: Status::Error,
+                reasons: Vec::new(),
+                evidence: Vec::new(),
+                remediation: meta.remediation.clone(),
+                waiver: None,
+            };
+            let facts = match self.plugin_for(control) {
+                None => Err(format!("no plugin provides facts for {control}")),
+                Some(p) => match runs.get(&p.manifest.id).map(|r| &r.facts) {
+                    Some(Ok(f)) => Ok(f),
+                    Some(Err(e)) => Err(format!("plugin {} {e}", p.manifest.id)),
+                    None => Err(format!("plugin {} did not run", p.manifest.id)),
+                },
+            };
+            match facts {
+                Err(reason) => result.reasons.push(reason),
+                Ok(facts) => {
+                    let input = json!({
+                        "facts": facts,
+                        "params": self.params,
+                        "target": target_json,
+                        "now": evaluated_at,
+                        "now_unix": now_unix,
+                    });
+                    match self.policies.judge(control, &input) {
+                        Ok(j) => {
+                            result.status = Status::parse(&j.status).unwrap_or(Status::Error);
+                            result.reasons = j.reasons;
+                            result.evidence = j.evidence;
+                            if let Some(r) = j.remediation.filter(|r| !r.is_empty()) {
+                                result.remediation = r;
+                            }
+                        }
+                        Err(e) => result.reasons.push(format!("policy error: {e}")),
+                    }
+                }
+            }
+            results.push(result);
+        }
+        crate::waivers::apply(&mut results, &self.waivers, now_unix);
+        let plugins = self.plugin_reports(&runs);
+        ResultDocument {
+            schema: document::SCHEMA,
+            tool: Tool {
+                name: "phipolicy",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            profile: self.request.profile.profile.name.clone(),
+            target,
+            evaluated_at,
+            duration_ms: started.elapsed().as_millis() as u64,
+            summary: ResultDocument::summarize(&results),
+            results,
+            parameters: self.params.clone(),
+            plugins,
+        }
+    }
+
+    fn plugin_reports(&self, runs: &BTreeMap<String, PluginRun>) -> Vec<PluginReport> {
+        let mut out = Vec::new();
+        for p in &self.plugins {
+            let Some(run) = runs.get(&p.manifest.id) else {
+                continue;
+            };
+            let (origin, sha256) = match &p.origin {
+                Origin::Builtin => ("builtin".to_string(), None),
+                Origin::File { path, sha256 } => (path.display().to_string(), Some(sha256.clone())),
+            };
+            out.push(PluginReport {
+                id: p.manifest.id.clone(),
+                version: p.manifest.version.clone(),
+                origin,
+                sha256,
+                controls: p.manifest.controls.clone(),
+                duration_ms: run.duration.as_millis() as u64,
+                files_read: run.files_read.len(),
+                denied: run.denials.clone(),
+                denied_count: run.denied_count,
+                error: run.facts.as_ref().err().map(|e| e.to_string()),
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_expand_parameters() {
+        let params: Map<String, Value> = serde_json::from_value(json!({
+            "phi_paths": ["/var/data/phi", "/srv/phi[1]/"],
+            "incident_script": "/usr/local/bin/ir.sh",
+            "phi_group": "x"
+        }))
+        .unwrap();
+        let got = expand_reads(
+            &[
+                "/etc/ssh/**".into(),
+                "{phi_paths}/**".into(),
+                "{incident_script}".into(),
+            ],
+            &params,
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                "/etc/ssh/**",
+                "/var/data/phi/**",
+                "/srv/phi\\[1\\]/**",
+                "/usr/local/bin/ir.sh"
+            ]
+        );
+        assert!(expand_reads(&["{nope}/**".into()], &params).is_err());
+    }
+}

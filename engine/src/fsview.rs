@@ -1,0 +1,507 @@
+//! The target view: the only code in phipolicy that opens host paths of the audited target.
+//!
+//! A read-only view of a root directory with chroot semantics. Every lookup is one `openat2` beneath
+//! the root's directory descriptor with `RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS`: absolute and
+//! relative symlinks resolve inside the root, `..` clamps at the root, `/proc` magic links are
+//! refused, and nothing can reach the scanning host's files. Only regular files are read, up to
+//! [`limits::MAX_FILE_BYTES`]; FIFOs, sockets and devices are stat'ed through an `O_PATH` descriptor
+//! and never opened. Each plugin gets a [`Grant`]: the globs its manifest declared; requests outside
+//! it (on the requested or the resolved path) are denied and recorded.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::io::Errno;
+
+/// Limits of the target view (per plugin run where it says so).
+pub mod limits {
+    /// Largest file served: config files are kilobytes; anything bigger is not a config file.
+    pub const MAX_FILE_BYTES: u64 = 16 << 20;
+    /// Total bytes one plugin run may read: bounds the memory a hostile target can make us use.
+    pub const MAX_TOTAL_BYTES: u64 = 256 << 20;
+    /// Requests one plugin run may make: the PHI walk needs ~100,000; more is a runaway plugin.
+    pub const MAX_REQUESTS: u64 = 400_000;
+    /// Entries one directory listing may return: beyond this a directory is a hostile farm.
+    pub const MAX_DIR_ENTRIES: usize = 200_000;
+    /// Denials remembered per plugin for the report (the count is always exact).
+    pub const MAX_RECORDED_DENIALS: usize = 100;
+}
+
+/// Kind of a file inside the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Regular,
+    Directory,
+    Symlink,
+    Fifo,
+    Socket,
+    BlockDevice,
+    CharDevice,
+    Unknown,
+}
+
+/// `stat(2)` inside the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub kind: Kind,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub mtime: i64,
+}
+
+/// Why a request was refused (mirrors the WIT `read-error`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ViewError {
+    #[error("not found")]
+    NotFound,
+    #[error("not declared in the plugin manifest: {0}")]
+    Undeclared(String),
+    #[error("permission denied")]
+    PermissionDenied,
+    #[error("not a regular file ({0:?})")]
+    NotRegular(Kind),
+    #[error("larger than the read cap ({0} bytes)")]
+    TooLarge(u64),
+    #[error("invalid path: {0}")]
+    InvalidPath(String),
+    #[error("request budget exhausted")]
+    BudgetExhausted,
+    #[error("I/O error: {0}")]
+    Io(String),
+}
+
+/// Errors opening the root itself (bad input: exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum RootError {
+    #[error("target root {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("target root {path} is not a directory")]
+    NotADirectory { path: PathBuf },
+    #[error(
+        "target root {path}: the kernel does not support openat2(RESOLVE_IN_ROOT) (Linux >= 5.6 needed): {source}"
+    )]
+    NoOpenat2 {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A read-only view of a target root. Cheap to clone (shared descriptor).
+#[derive(Debug, Clone)]
+pub struct TargetView {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    root: cap_std::fs::Dir,
+    /// The root as the kernel names it (for mapping resolved descriptors back into the target).
+    root_host: PathBuf,
+    display: PathBuf,
+}
+
+impl TargetView {
+    /// Opens `root` (the only ambient-authority open in phipolicy).
+    pub fn open(root: &Path) -> Result<TargetView, RootError> {
+        let meta = std::fs::metadata(root).map_err(|source| RootError::Open {
+            path: root.into(),
+            source,
+        })?;
+        if !meta.is_dir() {
+            return Err(RootError::NotADirectory { path: root.into() });
+        }
+        let dir = cap_std::fs::Dir::open_ambient_dir(root, cap_std::ambient_authority()).map_err(
+            |source| RootError::Open {
+                path: root.into(),
+                source,
+            },
+        )?;
+        // Probe openat2 support once, on the root itself.
+        let probe = rustix::fs::openat2(
+            dir.as_fd(),
+            ".",
+            OFlags::PATH | OFlags::CLOEXEC | OFlags::DIRECTORY,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        )
+        .map_err(|e| RootError::NoOpenat2 {
+            path: root.into(),
+            source: e.into(),
+        })?;
+        let root_host = fd_path(&probe).unwrap_or_else(|| root.to_path_buf());
+        Ok(TargetView {
+            inner: Arc::new(Inner {
+                root: dir,
+                root_host,
+                display: root.to_path_buf(),
+            }),
+        })
+    }
+
+    /// The root as given on the command line.
+    pub fn root(&self) -> &Path {
+        &self.inner.display
+    }
+
+    /// Whether this is the live host (`/`).
+    pub fn is_host_root(&self) -> bool {
+        self.inner.root_host == Path::new("/")
+    }
+
+    fn open_in_root(&self, path: &str, flags: OFlags) -> Result<OwnedFd, ViewError> {
+        let rel = in_target_relative(path)?;
+        // openat2 is strict: O_PATH accepts only O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC beside it.
+        let extra = if flags.contains(OFlags::PATH) {
+            OFlags::CLOEXEC
+        } else {
+            OFlags::CLOEXEC | OFlags::NOCTTY
+        };
+        rustix::fs::openat2(
+            self.inner.root.as_fd(),
+            rel,
+            flags | extra,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        )
+        .map_err(errno)
+    }
+
+    /// Maps a descriptor back to its in-target path ("/etc/authselect/system-auth").
+    fn resolved_path(&self, fd: &OwnedFd) -> Result<String, ViewError> {
+        let host = fd_path(fd).ok_or_else(|| {
+            ViewError::Io("cannot determine the resolved path (/proc unavailable)".into())
+        })?;
+        let rel = host.strip_prefix(&self.inner.root_host).map_err(|_| {
+            ViewError::InvalidPath(format!(
+                "resolves outside the target root: {}",
+                host.display()
+            ))
+        })?;
+        Ok(format!("/{}", rel.to_string_lossy()))
+    }
+
+    /// `stat` (follow = true) or `lstat` of `path`, and the in-target path it resolved to.
+    pub fn stat(&self, path: &str, follow: bool) -> Result<(Stat, String), ViewError> {
+        let mut flags = OFlags::PATH;
+        if !follow {
+            flags |= OFlags::NOFOLLOW;
+        }
+        let fd = self.open_in_root(path, flags)?;
+        let st = rustix::fs::fstat(&fd).map_err(errno)?;
+        let resolved = self.resolved_path(&fd)?;
+        Ok((stat_of(&st), resolved))
+    }
+
+    /// Reads a regular file (following links inside the root), at most `cap` bytes.
+    pub fn read_file(&self, path: &str, cap: u64) -> Result<(Vec<u8>, String), ViewError> {
+        // First look without opening for I/O: FIFOs and devices must never be opened.
+        let pathfd = self.open_in_root(path, OFlags::PATH)?;
+        let before = rustix::fs::fstat(&pathfd).map_err(errno)?;
+        let kind = kind_of(before.st_mode);
+        if kind != Kind::Regular {
+            return Err(ViewError::NotRegular(kind));
+        }
+        if before.st_size as u64 > cap {
+            return Err(ViewError::TooLarge(cap));
+        }
+        let resolved = self.resolved_path(&pathfd)?;
+        // Re-open the resolved path for reading without following anything, non-blocking, and make
+        // sure it is still the same regular file (a swap in between is refused, never followed).
+        let fd = self.open_in_root(
+            &resolved,
+            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW,
+        )?;
+        let after = rustix::fs::fstat(&fd).map_err(errno)?;
+        if after.st_dev != before.st_dev
+            || after.st_ino != before.st_ino
+            || kind_of(after.st_mode) != Kind::Regular
+        {
+            return Err(ViewError::Io("file changed while being opened".into()));
+        }
+        let file = std::fs::File::from(fd);
+        let mut buf = Vec::with_capacity((after.st_size as u64).min(cap) as usize);
+        use std::io::Read;
+        file.take(cap + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| ViewError::Io(e.to_string()))?;
+        if buf.len() as u64 > cap {
+            return Err(ViewError::TooLarge(cap));
+        }
+        Ok((buf, resolved))
+    }
+
+    /// Lists a directory (sorted by name, byte order), at most `max` entries.
+    pub fn list_dir(
+        &self,
+        path: &str,
+        max: usize,
+    ) -> Result<(Vec<(String, Kind)>, String), ViewError> {
+        let fd = self.open_in_root(path, OFlags::RDONLY | OFlags::DIRECTORY)?;
+        let resolved = self.resolved_path(&fd)?;
+        let mut dir = rustix::fs::Dir::read_from(&fd).map_err(errno)?;
+        let mut out = Vec::new();
+        while let Some(entry) = dir.read() {
+            let entry = entry.map_err(errno)?;
+            let name = entry.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            if out.len() >= max {
+                return Err(ViewError::TooLarge(max as u64));
+            }
+            let kind = match entry.file_type() {
+                rustix::fs::FileType::RegularFile => Kind::Regular,
+                rustix::fs::FileType::Directory => Kind::Directory,
+                rustix::fs::FileType::Symlink => Kind::Symlink,
+                rustix::fs::FileType::Fifo => Kind::Fifo,
+                rustix::fs::FileType::Socket => Kind::Socket,
+                rustix::fs::FileType::BlockDevice => Kind::BlockDevice,
+                rustix::fs::FileType::CharacterDevice => Kind::CharDevice,
+                rustix::fs::FileType::Unknown => Kind::Unknown,
+            };
+            out.push((String::from_utf8_lossy(name).into_owned(), kind));
+        }
+        out.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        Ok((out, resolved))
+    }
+
+    /// The stored target of a symlink.
+    pub fn read_link(&self, path: &str) -> Result<(String, String), ViewError> {
+        let fd = self.open_in_root(path, OFlags::PATH | OFlags::NOFOLLOW)?;
+        let st = rustix::fs::fstat(&fd).map_err(errno)?;
+        if kind_of(st.st_mode) != Kind::Symlink {
+            return Err(ViewError::InvalidPath("not a symlink".into()));
+        }
+        let resolved = self.resolved_path(&fd)?;
+        let link = rustix::fs::readlinkat(&fd, "", Vec::new()).map_err(errno)?;
+        Ok((link.to_string_lossy().into_owned(), resolved))
+    }
+}
+
+/// Validates an in-target path and makes it relative to the root descriptor.
+fn in_target_relative(path: &str) -> Result<&str, ViewError> {
+    if !path.starts_with('/') {
+        return Err(ViewError::InvalidPath(format!("{path:?} is not absolute")));
+    }
+    if path.contains('\0') {
+        return Err(ViewError::InvalidPath("contains NUL".into()));
+    }
+    if path.len() > 4096 {
+        return Err(ViewError::InvalidPath("longer than PATH_MAX".into()));
+    }
+    let rel = path.trim_start_matches('/');
+    Ok(if rel.is_empty() { "." } else { rel })
+}
+
+fn fd_path(fd: &OwnedFd) -> Option<PathBuf> {
+    std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()
+}
+
+fn errno(e: Errno) -> ViewError {
+    match e {
+        Errno::NOENT | Errno::NOTDIR => ViewError::NotFound,
+        Errno::ACCESS | Errno::PERM => ViewError::PermissionDenied,
+        Errno::XDEV => {
+            ViewError::InvalidPath("resolves through a /proc magic link or leaves the root".into())
+        }
+        Errno::LOOP => ViewError::Io("too many levels of symbolic links".into()),
+        Errno::NAMETOOLONG => ViewError::InvalidPath("name too long".into()),
+        other => ViewError::Io(std::io::Error::from(other).to_string()),
+    }
+}
+
+fn kind_of(mode: u32) -> Kind {
+    match rustix::fs::FileType::from_raw_mode(mode) {
+        rustix::fs::FileType::RegularFile => Kind::Regular,
+        rustix::fs::FileType::Directory => Kind::Directory,
+        rustix::fs::FileType::Symlink => Kind::Symlink,
+        rustix::fs::FileType::Fifo => Kind::Fifo,
+        rustix::fs::FileType::Socket => Kind::Socket,
+        rustix::fs::FileType::BlockDevice => Kind::BlockDevice,
+        rustix::fs::FileType::CharacterDevice => Kind::CharDevice,
+        rustix::fs::FileType::Unknown => Kind::Unknown,
+    }
+}
+
+fn stat_of(st: &rustix::fs::Stat) -> Stat {
+    Stat {
+        kind: kind_of(st.st_mode),
+        mode: st.st_mode & 0o7777,
+        uid: st.st_uid,
+        gid: st.st_gid,
+        size: st.st_size as u64,
+        mtime: st.st_mtime,
+    }
+}
+
+/// The paths one plugin may read: the globs its manifest declared (after parameter expansion).
+#[derive(Debug, Clone)]
+pub struct Grant {
+    patterns: Vec<String>,
+    set: globset::GlobSet,
+}
+
+impl Grant {
+    /// Compiles declared globs. `*` stays within a component, `**` crosses them; a pattern ending
+    /// in `/**` also grants the directory itself.
+    pub fn new(patterns: &[String]) -> Result<Grant, globset::Error> {
+        let mut builder = globset::GlobSetBuilder::new();
+        for p in patterns {
+            let glob = globset::GlobBuilder::new(p)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()?;
+            builder.add(glob);
+            if let Some(base) = p.strip_suffix("/**") {
+                if !base.is_empty() {
+                    builder.add(
+                        globset::GlobBuilder::new(base)
+                            .literal_separator(true)
+                            .build()?,
+                    );
+                }
+            }
+        }
+        Ok(Grant {
+            patterns: patterns.to_vec(),
+            set: builder.build()?,
+        })
+    }
+
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
+    /// Whether the in-target `path` is covered (after lexical normalisation).
+    pub fn allows(&self, path: &str) -> bool {
+        match normalize(path) {
+            Some(p) => self.set.is_match(p),
+            None => false,
+        }
+    }
+}
+
+/// Lexically normalises an absolute in-target path: removes `.`, empty components and applies `..`
+/// (clamped at the root, as the kernel does for RESOLVE_IN_ROOT).
+pub fn normalize(path: &str) -> Option<String> {
+    if !path.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for comp in path.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    Some(format!("/{}", parts.join("/")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn tree() -> (tempfile::TempDir, TargetView) {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        std::fs::create_dir_all(r.join("etc/authselect")).unwrap();
+        std::fs::create_dir_all(r.join("etc/pam.d")).unwrap();
+        std::fs::write(
+            r.join("etc/authselect/system-auth"),
+            "auth required pam_unix.so\n",
+        )
+        .unwrap();
+        symlink(
+            "/etc/authselect/system-auth",
+            r.join("etc/pam.d/system-auth"),
+        )
+        .unwrap();
+        symlink(
+            "../../../../../../etc/authselect/system-auth",
+            r.join("etc/pam.d/dotdot"),
+        )
+        .unwrap();
+        symlink("/proc/self/root/etc/passwd", r.join("etc/magic")).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            r.join("etc/fifo"),
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        let view = TargetView::open(r).unwrap();
+        (dir, view)
+    }
+
+    #[test]
+    fn absolute_symlinks_resolve_inside_the_root() {
+        let (_d, view) = tree();
+        let (bytes, resolved) = view.read_file("/etc/pam.d/system-auth", 1024).unwrap();
+        assert_eq!(bytes, b"auth required pam_unix.so\n");
+        assert_eq!(resolved, "/etc/authselect/system-auth");
+        let (_, resolved) = view.read_file("/etc/pam.d/dotdot", 1024).unwrap();
+        assert_eq!(resolved, "/etc/authselect/system-auth");
+        let (st, _) = view.stat("/etc/pam.d/system-auth", false).unwrap();
+        assert_eq!(st.kind, Kind::Symlink);
+        assert_eq!(
+            view.read_link("/etc/pam.d/system-auth").unwrap().0,
+            "/etc/authselect/system-auth"
+        );
+    }
+
+    #[test]
+    fn dotdot_clamps_at_the_root() {
+        let (_d, view) = tree();
+        // /../../etc/passwd is /etc/passwd of the target, which does not exist there.
+        assert_eq!(
+            view.read_file("/../../etc/passwd", 1024).unwrap_err(),
+            ViewError::NotFound
+        );
+    }
+
+    #[test]
+    fn fifos_are_never_opened_and_magic_links_refused() {
+        let (_d, view) = tree();
+        assert_eq!(
+            view.read_file("/etc/fifo", 1024).unwrap_err(),
+            ViewError::NotRegular(Kind::Fifo)
+        );
+        // Inside the root, /proc does not exist: the link resolves to nothing.
+        assert!(view.read_file("/etc/magic", 1024).is_err());
+    }
+
+    #[test]
+    fn size_cap() {
+        let (_d, view) = tree();
+        assert_eq!(
+            view.read_file("/etc/authselect/system-auth", 4)
+                .unwrap_err(),
+            ViewError::TooLarge(4)
+        );
+    }
+
+    #[test]
+    fn grants() {
+        let g =
+            Grant::new(&["/etc/ssh/**".to_string(), "/etc/profile.d/*.sh".to_string()]).unwrap();
+        assert!(g.allows("/etc/ssh"));
+        assert!(g.allows("/etc/ssh/sshd_config.d/50-cloud-init.conf"));
+        assert!(g.allows("/etc/profile.d/tmout.sh"));
+        assert!(!g.allows("/etc/profile.d/sub/tmout.sh"));
+        assert!(!g.allows("/etc/shadow"));
+        assert!(!g.allows("/etc/ssh/../shadow"));
+        assert!(!g.allows("relative"));
+    }
+}

@@ -1,0 +1,353 @@
+//! The command line as users and CI scripts see it: exit codes, stdout/stderr discipline, and a
+//! clear message naming the file (and line) for every kind of bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_phipolicy");
+const NOW: &str = "2026-11-28T12:00:00Z";
+
+fn fixture(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(case)
+        .join("root")
+}
+
+fn phipolicy(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run phipolicy")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write_temp(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+/// Exit 2, nothing on stdout, and stderr names `needle`.
+fn assert_bad_input(o: &Output, needle: &str) {
+    assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(o));
+    assert!(
+        o.stdout.is_empty(),
+        "no partial document on stdout: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(
+        stderr(o).contains(needle),
+        "stderr {:?} should contain {needle:?}",
+        stderr(o)
+    );
+}
+
+#[test]
+fn json_document_on_stdout_and_exit_code_is_the_verdict() {
+    let root = fixture("ssh-defaults");
+    let o = phipolicy(&[
+        "eval",
+        "--root",
+        root.to_str().unwrap(),
+        "--format",
+        "json",
+        "--now",
+        NOW,
+    ]);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&o.stdout).expect("stdout is the JSON document");
+    assert_eq!(doc["schema"], "phipolicy/results/v1");
+    assert_eq!(doc["evaluated_at"], NOW);
+    assert_eq!(doc["target"]["kind"], "rootfs");
+    let fails = doc["summary"]["fail"].as_u64().unwrap();
+    let errors = doc["summary"]["error"].as_u64().unwrap();
+    assert!(fails > 0, "the Debian defaults fail: {doc}");
+    assert_eq!(o.status.code(), Some(if errors > 0 { 2 } else { 1 }));
+    let ids: Vec<&str> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["control"].as_str().unwrap())
+        .collect();
+    let catalogue = String::from_utf8(phipolicy(&["controls"]).stdout).unwrap();
+    let listed: Vec<&str> = catalogue
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(ids, listed, "one result per control, in catalogue order");
+}
+
+#[test]
+fn controls_filter_keeps_catalogue_order() {
+    let root = fixture("ssh-hardened");
+    let o = phipolicy(&[
+        "eval",
+        "--root",
+        root.to_str().unwrap(),
+        "--format",
+        "json",
+        "--controls",
+        "auth.banner,auth.ssh",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ids: Vec<&str> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["control"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["auth.ssh", "auth.banner"]);
+}
+
+#[test]
+fn table_and_json_file_at_once() {
+    let root = fixture("ssh-hardened");
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let o = phipolicy(&[
+        "eval",
+        "--root",
+        root.to_str().unwrap(),
+        "--format",
+        "table",
+        "--format",
+        &format!("json={}", json.display()),
+    ]);
+    let table = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        table.contains("STATUS") && table.contains("auth.ssh"),
+        "{table}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(doc["schema"], "phipolicy/results/v1");
+}
+
+#[test]
+fn missing_root() {
+    assert_bad_input(
+        &phipolicy(&["eval", "--root", "/nonexistent/phipolicy-root"]),
+        "/nonexistent/phipolicy-root",
+    );
+}
+
+#[test]
+fn root_that_is_a_file() {
+    let (_d, file) = write_temp("root", "not a directory");
+    assert_bad_input(
+        &phipolicy(&["eval", "--root", file.to_str().unwrap()]),
+        "is not a directory",
+    );
+}
+
+#[test]
+fn params_with_unknown_key_name_file_and_line() {
+    let (_d, params) = write_temp(
+        "org.yaml",
+        "password_min_length: 16\nssh_max_auth_tris: 4\n",
+    );
+    let root = fixture("ssh-hardened");
+    let o = phipolicy(&[
+        "eval",
+        "--root",
+        root.to_str().unwrap(),
+        "--params",
+        params.to_str().unwrap(),
+    ]);
+    assert_bad_input(
+        &o,
+        &format!(
+            "{}:2: unknown parameter `ssh_max_auth_tris`",
+            params.display()
+        ),
+    );
+}
+
+#[test]
+fn params_with_wrong_type() {
+    let (_d, params) = write_temp("org.json", "{\"password_min_length\": \"fourteen\"}");
+    let root = fixture("ssh-hardened");
+    let o = phipolicy(&[
+        "eval",
+        "--root",
+        root.to_str().unwrap(),
+        "--params",
+        params.to_str().unwrap(),
+    ]);
+    assert_bad_input(
+        &o,
+        "parameter `password_min_length` must be a non-negative integer",
+    );
+}
+
+#[test]
+fn broken_params_yaml() {
+    let (_d, params) = write_temp("org.yaml", "phi_paths: [/a\nphi_group: x\n");
+    let root = fixture("ssh-hardened");
+    let o = phipolicy(&[
+        "eval",
+        "--root",
+        root.to_str().unwrap(),
+        "--params",
+        params.to_str().unwrap(),
+    ]);
+    assert_bad_input(&o, &params.display().to_string());
+}
+
+#[test]
+fn waiver_without_justification() {
+    let (_d, waivers) = write_temp("w.yaml", "- control: auth.ssh\n  expires: 2027-03-31\n");
+    let root = fixture("ssh-hardened");
+    let o = phipolicy(&[
+        "eval",
+        "--root",
+        root.to_str().unwrap(),
+        "--waivers",
+        waivers.to_str().unwrap(),
+    ]);
+    assert_bad_input(&o, "`justification` is required");
+}
+
+#[test]
+fn waiver_for_unknown_control() {
+    let (_d, waivers) = write_temp(
+        "w.yaml",
+        "- control: auth.telnet\n  justification: x\n  expires: 2027-03-31\n",
+    );
+    let root = fixture("ssh-hardened");
+    let o = phipolicy(&[
+        "eval",
+        "--root",
+        root.to_str().unwrap(),
+        "--waivers",
+        waivers.to_str().unwrap(),
+    ]);
+    assert_bad_input(&o, "unknown control `auth.telnet`");
+}
+
+#[test]
+fn waivers_turn_fail_into_waived_and_expired_ones_do_nothing() {
+    let (_d, waivers) = write_temp(
+        "w.yaml",
+        "- control: auth.ssh\n  justification: \"Bastion migration, ticket SEC-142\"\n  expires: 2027-03-31\n  approved_by: CISO\n\
+         - control: auth.banner\n  justification: \"old\"\n  expires: 2025-01-01\n",
+    );
+    let root = fixture("ssh-defaults");
+    let o = phipolicy(&[
+        "eval",
+        "--root",
+        root.to_str().unwrap(),
+        "--format",
+        "json",
+        "--now",
+        NOW,
+        "--waivers",
+        waivers.to_str().unwrap(),
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let result = |id: &str| {
+        doc["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["control"] == id)
+            .unwrap()
+            .clone()
+    };
+    let ssh = result("auth.ssh");
+    assert_eq!(ssh["status"], "waived");
+    assert_eq!(ssh["waiver"]["original_status"], "fail");
+    assert_eq!(ssh["waiver"]["approved_by"], "CISO");
+    let banner = result("auth.banner");
+    assert_eq!(banner["status"], "fail");
+    assert_eq!(banner["waiver"]["in_force"], false);
+    assert!(
+        banner["reasons"]
+            .to_string()
+            .contains("waiver expired on 2025-01-01")
+    );
+}
+
+#[test]
+fn unknown_control_in_filter() {
+    let root = fixture("ssh-hardened");
+    assert_bad_input(
+        &phipolicy(&[
+            "eval",
+            "--root",
+            root.to_str().unwrap(),
+            "--controls",
+            "auth.telnet",
+        ]),
+        "unknown control `auth.telnet`",
+    );
+}
+
+#[test]
+fn rego_syntax_error_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let builtin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/hipaa");
+    for e in std::fs::read_dir(&builtin).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+    }
+    let broken = dir.path().join("auth_ssh.rego");
+    let mut text = std::fs::read_to_string(&broken).unwrap();
+    text.push_str("\nbroken_rule if {\n  input.x ==\n}\n");
+    std::fs::write(&broken, text).unwrap();
+    let root = fixture("ssh-hardened");
+    let o = phipolicy(&[
+        "eval",
+        "--root",
+        root.to_str().unwrap(),
+        "--policies",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_bad_input(&o, &format!("{}:", broken.display()));
+}
+
+#[test]
+fn explain_and_controls_come_from_policy_metadata() {
+    let o = phipolicy(&["explain", "auth.ssh"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("164.312(d)"), "{text}");
+    assert!(text.contains("ssh_max_auth_tries"), "{text}");
+    assert!(text.contains("Remediation"), "{text}");
+    assert_bad_input(
+        &phipolicy(&["explain", "auth.telnet"]),
+        "unknown control `auth.telnet`",
+    );
+}
+
+#[test]
+fn builtin_rego_tests_pass() {
+    let o = phipolicy(&["test"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.contains(" passed, 0 failed"), "{out}");
+}
+
+#[test]
+fn verbose_diagnostics_never_reach_stdout() {
+    let root = fixture("ssh-hardened");
+    let o = phipolicy(&[
+        "-vv",
+        "eval",
+        "--root",
+        root.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    serde_json::from_slice::<serde_json::Value>(&o.stdout)
+        .expect("stdout is pure JSON even with -vv");
+    assert!(
+        stderr(&o).contains("plugin finished"),
+        "debug diagnostics go to stderr: {}",
+        stderr(&o)
+    );
+}

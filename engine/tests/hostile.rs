@@ -1,0 +1,196 @@
+//! Containment of hostile plugins: each misbehaving plugin (built from `tests/hostile-plugin`
+//! with a `HOSTILE_MODE`) replaces the built-in `automatic-logoff` plugin through `--plugins`. Its
+//! two controls must end as `error` with a one-line reason, every other control must come out
+//! exactly as in a clean run, and the run must stay within the runner's limits.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use engine::document::{ResultDocument, Status};
+use engine::eval::{EvalRequest, prepare};
+use engine::profile::ProfileSource;
+use engine::runner::limits;
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/ssh-hardened/root"
+);
+const HOSTILE_CONTROLS: [&str; 2] = ["logoff.shell-timeout", "logoff.ssh-idle"];
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A private compile cache for this test process (the user's own cache stays untouched).
+fn plugin_cache() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!(
+            "phipolicy-test-plugin-cache-{}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    })
+}
+
+/// Builds the hostile plugin with `mode` into its own directory (one `.wasm` per directory).
+fn hostile(mode: &str) -> PathBuf {
+    let target = workspace().join("target").join("hostile");
+    let out = target.join("out").join(mode);
+    let status = Command::new(env!("CARGO"))
+        .current_dir(workspace())
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            "hostile-plugin",
+            "--target-dir",
+        ])
+        .arg(target.join(mode))
+        .env("HOSTILE_MODE", mode)
+        .status()
+        .expect("run cargo");
+    assert!(
+        status.success(),
+        "building the hostile plugin ({mode}) failed"
+    );
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::copy(
+        target
+            .join(mode)
+            .join("wasm32-wasip2/release/hostile_plugin.wasm"),
+        out.join("hostile.wasm"),
+    )
+    .unwrap();
+    out
+}
+
+fn eval(plugin_dir: Option<PathBuf>) -> ResultDocument {
+    let request = EvalRequest {
+        root: PathBuf::from(FIXTURE),
+        profile: ProfileSource::builtin().unwrap(),
+        params_file: None,
+        waivers_file: None,
+        controls: None,
+        plugin_dirs: plugin_dir.into_iter().collect(),
+        plugin_cache: Some(plugin_cache().to_path_buf()),
+        now: Some(UNIX_EPOCH + Duration::from_secs(1_795_867_200)),
+    };
+    prepare(request).expect("valid inputs").evaluate()
+}
+
+/// Runs the hostile plugin and checks containment; returns its reason and the wall time.
+fn contained(mode: &str, reason_contains: &str) -> Duration {
+    let clean = eval(None);
+    let dir = hostile(mode);
+    let started = Instant::now();
+    let doc = eval(Some(dir));
+    let wall = started.elapsed();
+    assert_eq!(
+        doc.exit_code(),
+        2,
+        "{mode}: a control in error must make the run exit 2"
+    );
+    for (clean_r, r) in clean.results.iter().zip(&doc.results) {
+        assert_eq!(clean_r.control, r.control);
+        if HOSTILE_CONTROLS.contains(&r.control.as_str()) {
+            assert_eq!(
+                r.status,
+                Status::Error,
+                "{mode}: {} should be error",
+                r.control
+            );
+            assert_eq!(r.reasons.len(), 1, "{mode}: one reason: {:?}", r.reasons);
+            assert!(
+                !r.reasons[0].contains('\n'),
+                "{mode}: reason is one line: {:?}",
+                r.reasons[0]
+            );
+            assert!(
+                r.reasons[0].contains(reason_contains),
+                "{mode}: reason {:?} lacks {reason_contains:?}",
+                r.reasons[0]
+            );
+        } else {
+            assert_eq!(r.status, clean_r.status, "{mode}: {} changed", r.control);
+            assert_eq!(
+                r.reasons, clean_r.reasons,
+                "{mode}: {} reasons changed",
+                r.control
+            );
+            assert_eq!(
+                r.evidence, clean_r.evidence,
+                "{mode}: {} evidence changed",
+                r.control
+            );
+        }
+    }
+    let report = doc
+        .plugins
+        .iter()
+        .find(|p| p.id == "automatic-logoff")
+        .expect("plugin report");
+    assert!(
+        report.origin.ends_with("hostile.wasm"),
+        "{mode}: the hostile plugin ran: {}",
+        report.origin
+    );
+    assert!(report.sha256.is_some());
+    wall
+}
+
+#[test]
+fn endless_loop_hits_the_wall_time_limit() {
+    let wall = contained("endless-loop", "exceeded the wall-time limit");
+    assert!(wall >= limits::PLUGIN_WALL_TIME, "stopped early: {wall:?}");
+    assert!(
+        wall < limits::PLUGIN_WALL_TIME + Duration::from_secs(20),
+        "not stopped in time: {wall:?}"
+    );
+}
+
+#[test]
+fn memory_bomb_hits_the_memory_limit() {
+    contained("memory-bomb", "memory limit");
+}
+
+#[test]
+fn huge_output_hits_the_output_cap() {
+    contained("huge-output", "byte cap");
+}
+
+#[test]
+fn stack_overflow_traps() {
+    contained("stack-overflow", "stack");
+}
+
+#[test]
+fn facts_that_are_not_an_object_are_rejected() {
+    contained("not-object", "not a JSON object");
+}
+
+#[test]
+fn a_panic_is_a_trap() {
+    contained("panic", "trapped");
+}
+
+#[test]
+fn undeclared_reads_are_denied_and_recorded() {
+    let dir = hostile("undeclared-read");
+    let doc = eval(Some(dir));
+    let report = doc
+        .plugins
+        .iter()
+        .find(|p| p.id == "automatic-logoff")
+        .expect("plugin report");
+    assert_eq!(report.denied, vec!["/etc/shadow".to_string()]);
+    assert_eq!(report.denied_count, 1);
+}

@@ -1,0 +1,526 @@
+//! The account databases `/etc/passwd`, `/etc/shadow` and `/etc/group`, parsed into records that
+//! keep their line numbers, with the questions controls ask of them (can this account log in, is
+//! its password usable, when must it change).
+
+use serde::Serialize;
+
+use crate::facts::ParseIssue;
+
+/// One `/etc/passwd` line: `name:password:uid:gid:gecos:home:shell`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PasswdEntry {
+    pub name: String,
+    /// The password field (`x` when the hash lives in `/etc/shadow`).
+    pub password: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub gecos: String,
+    pub home: String,
+    /// As written; empty means `/bin/sh` (passwd(5)).
+    pub shell: String,
+    pub line: u32,
+}
+
+impl PasswdEntry {
+    /// Whether the shell lets the account log in interactively (see [`is_login_shell`]).
+    pub fn has_login_shell(&self) -> bool {
+        is_login_shell(&self.shell)
+    }
+}
+
+/// One `/etc/shadow` line: `name:hash:lastchg:min:max:warn:inactive:expire:reserved`. Numeric fields
+/// are `None` when empty (or unparsable, which is also reported as a [`ParseIssue`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShadowEntry {
+    pub name: String,
+    pub hash: String,
+    /// Days since 1970-01-01 of the last password change (0: must change at next login).
+    pub last_change: Option<i64>,
+    pub min_days: Option<i64>,
+    /// Maximum password age in days; `None` (empty field) means no limit.
+    pub max_days: Option<i64>,
+    pub warn_days: Option<i64>,
+    pub inactive_days: Option<i64>,
+    pub expire_date: Option<i64>,
+    /// The max-days field as written, for evidence.
+    pub max_days_field: String,
+    pub line: u32,
+}
+
+impl ShadowEntry {
+    pub fn password_state(&self) -> PasswordState {
+        PasswordState::of(&self.hash)
+    }
+}
+
+/// One `/etc/group` line: `name:password:gid:member,member`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupEntry {
+    pub name: String,
+    pub password: String,
+    pub gid: u32,
+    pub members: Vec<String>,
+    pub line: u32,
+}
+
+/// Whether a password field lets someone log in with a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PasswordState {
+    /// A hash some password matches.
+    Usable,
+    /// Locked: starts with `!` (`!`, `!!`, `!*`, or `!` before a hash that `usermod -U` restores).
+    Locked,
+    /// Empty field: logging in needs no password at all (where PAM's `nullok` allows it).
+    Empty,
+    /// No password was ever set (`*`, `*LK*` and the like): no password matches.
+    None,
+}
+
+impl PasswordState {
+    /// Classifies a shadow (or passwd) password field.
+    pub fn of(field: &str) -> PasswordState {
+        if field.is_empty() {
+            PasswordState::Empty
+        } else if field.starts_with('!') {
+            PasswordState::Locked
+        } else if field.starts_with('*') {
+            PasswordState::None
+        } else {
+            PasswordState::Usable
+        }
+    }
+}
+
+/// Shells that end the session at once or only run a fixed command, by file name.
+const NON_LOGIN_SHELLS: &[&str] = &["nologin", "false", "true", "sync", "shutdown", "halt"];
+
+/// Whether `shell` (a passwd shell field) gives an interactive login: not one of `nologin`,
+/// `false`, `true`, `sync`, `shutdown`, `halt` (any directory). An empty field is `/bin/sh`
+/// (passwd(5)), so it is a login shell.
+pub fn is_login_shell(shell: &str) -> bool {
+    let shell = shell.trim();
+    if shell.is_empty() {
+        return true;
+    }
+    let name = shell.rsplit('/').next().unwrap_or(shell);
+    !NON_LOGIN_SHELLS.contains(&name)
+}
+
+/// Parses a shadow day-count field: empty means unset.
+pub fn parse_days(field: &str) -> Result<Option<i64>, String> {
+    let f = field.trim();
+    if f.is_empty() {
+        return Ok(None);
+    }
+    f.parse::<i64>()
+        .map(Some)
+        .map_err(|_| format!("{f:?} is not a number of days"))
+}
+
+/// A parsed account database file: records in file order, plus lines that were not records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Database<T> {
+    pub path: String,
+    pub entries: Vec<T>,
+    pub issues: Vec<ParseIssue>,
+}
+
+impl<T> Database<T> {
+    fn new(path: &str) -> Self {
+        Database {
+            path: path.to_string(),
+            entries: Vec::new(),
+            issues: Vec::new(),
+        }
+    }
+
+    fn issue(&mut self, line: u32, message: String) {
+        self.issues.push(ParseIssue {
+            path: self.path.clone(),
+            line,
+            message,
+        });
+    }
+
+    /// Issues in line order (skipped lines are found before the records are checked).
+    fn sort_issues(&mut self) {
+        self.issues.sort_by_key(|i| i.line);
+    }
+}
+
+impl Database<PasswdEntry> {
+    pub fn by_name(&self, name: &str) -> Option<&PasswdEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+}
+
+impl Database<ShadowEntry> {
+    pub fn by_name(&self, name: &str) -> Option<&ShadowEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+}
+
+impl Database<GroupEntry> {
+    pub fn by_name(&self, name: &str) -> Option<&GroupEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+}
+
+/// The lines of an account file worth looking at: (line number, fields). Blank lines are skipped;
+/// NIS compat lines (`+`/`-`) and comments are reported, since the C library does not treat them
+/// as local accounts.
+fn record_lines<T>(db: &mut Database<T>, text: &str) -> Vec<(u32, Vec<String>)> {
+    let mut out = Vec::new();
+    for (idx, raw) in text.lines().enumerate() {
+        let line = u32::try_from(idx + 1).unwrap_or(u32::MAX);
+        if raw.trim().is_empty() {
+            continue;
+        }
+        if raw.starts_with('#') {
+            db.issue(
+                line,
+                "comment line (not valid in this file; ignored)".into(),
+            );
+            continue;
+        }
+        if raw.starts_with('+') || raw.starts_with('-') {
+            db.issue(
+                line,
+                "NIS compat entry (not a local account; ignored)".into(),
+            );
+            continue;
+        }
+        out.push((line, raw.split(':').map(String::from).collect()));
+    }
+    out
+}
+
+fn field(fields: &[String], i: usize) -> String {
+    fields.get(i).cloned().unwrap_or_default()
+}
+
+fn parse_id(s: &str) -> Option<u32> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Parses `/etc/passwd`. Lines without 7 fields or with a non-numeric UID/GID are issues.
+pub fn parse_passwd(path: &str, text: &str) -> Database<PasswdEntry> {
+    let mut db = Database::new(path);
+    for (line, fields) in record_lines(&mut db, text) {
+        if fields.len() != 7 {
+            db.issue(line, format!("{} fields, expected 7", fields.len()));
+            continue;
+        }
+        let name = field(&fields, 0);
+        if name.is_empty() {
+            db.issue(line, "empty user name".into());
+            continue;
+        }
+        let (Some(uid), Some(gid)) = (parse_id(&field(&fields, 2)), parse_id(&field(&fields, 3)))
+        else {
+            db.issue(line, format!("user {name}: UID or GID is not a number"));
+            continue;
+        };
+        db.entries.push(PasswdEntry {
+            name,
+            password: field(&fields, 1),
+            uid,
+            gid,
+            gecos: field(&fields, 4),
+            home: field(&fields, 5),
+            shell: field(&fields, 6),
+            line,
+        });
+    }
+    db.sort_issues();
+    db
+}
+
+/// Parses `/etc/shadow`. Lines with fewer than 2 or more than 9 fields are issues; so are
+/// non-numeric day fields (the entry is kept with that field unset).
+pub fn parse_shadow(path: &str, text: &str) -> Database<ShadowEntry> {
+    let mut db = Database::new(path);
+    for (line, fields) in record_lines(&mut db, text) {
+        if fields.len() < 2 || fields.len() > 9 {
+            db.issue(line, format!("{} fields, expected 9", fields.len()));
+            continue;
+        }
+        let name = field(&fields, 0);
+        if name.is_empty() {
+            db.issue(line, "empty user name".into());
+            continue;
+        }
+        if fields.len() != 9 {
+            db.issue(
+                line,
+                format!("user {name}: {} fields, expected 9", fields.len()),
+            );
+        }
+        let mut days = |i: usize, what: &str| match parse_days(&field(&fields, i)) {
+            Ok(v) => v,
+            Err(e) => {
+                db.issues.push(ParseIssue {
+                    path: path.to_string(),
+                    line,
+                    message: format!("user {name}: {what}: {e}"),
+                });
+                None
+            }
+        };
+        let last_change = days(2, "last change");
+        let min_days = days(3, "minimum age");
+        let max_days = days(4, "maximum age");
+        let warn_days = days(5, "warning period");
+        let inactive_days = days(6, "inactivity period");
+        let expire_date = days(7, "expiration date");
+        db.entries.push(ShadowEntry {
+            hash: field(&fields, 1),
+            last_change,
+            min_days,
+            max_days,
+            warn_days,
+            inactive_days,
+            expire_date,
+            max_days_field: field(&fields, 4),
+            name,
+            line,
+        });
+    }
+    db.sort_issues();
+    db
+}
+
+/// Parses `/etc/group`. Lines without 4 fields or with a non-numeric GID are issues.
+pub fn parse_group(path: &str, text: &str) -> Database<GroupEntry> {
+    let mut db = Database::new(path);
+    for (line, fields) in record_lines(&mut db, text) {
+        if fields.len() != 4 {
+            db.issue(line, format!("{} fields, expected 4", fields.len()));
+            continue;
+        }
+        let name = field(&fields, 0);
+        if name.is_empty() {
+            db.issue(line, "empty group name".into());
+            continue;
+        }
+        let Some(gid) = parse_id(&field(&fields, 2)) else {
+            db.issue(line, format!("group {name}: GID is not a number"));
+            continue;
+        };
+        let members = field(&fields, 3)
+            .split(',')
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(String::from)
+            .collect();
+        db.entries.push(GroupEntry {
+            name,
+            password: field(&fields, 1),
+            gid,
+            members,
+            line,
+        });
+    }
+    db.sort_issues();
+    db
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// base-passwd 3.6.1 (Debian 12): the master copies `/etc/passwd` and `/etc/group` start from.
+    const PASSWD_MASTER: &str = include_str!("../testdata/debian12/passwd.master");
+    const GROUP_MASTER: &str = include_str!("../testdata/debian12/group.master");
+
+    /// What `pwconv` writes for base-passwd's accounts on a fresh Debian 12 system.
+    fn shadow_of_master() -> String {
+        PASSWD_MASTER
+            .lines()
+            .map(|l| format!("{}:*:19769:0:99999:7:::\n", l.split(':').next().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn base_passwd_master() {
+        let db = parse_passwd("/etc/passwd", PASSWD_MASTER);
+        assert!(db.issues.is_empty(), "{:?}", db.issues);
+        assert_eq!(db.entries.len(), 18);
+        let root = db.by_name("root").unwrap();
+        assert_eq!(
+            (root.uid, root.line, root.shell.as_str()),
+            (0, 1, "/bin/bash")
+        );
+        assert!(root.has_login_shell());
+        let login_names: Vec<_> = db
+            .entries
+            .iter()
+            .filter(|e| e.has_login_shell())
+            .map(|e| e.name.as_str())
+            .collect();
+        assert_eq!(
+            login_names,
+            vec!["root"],
+            "sync's /bin/sync and nologin are not login shells"
+        );
+        assert_eq!(db.by_name("nobody").unwrap().uid, 65534);
+        assert_eq!(db.by_name("_apt").unwrap().gecos, "");
+    }
+
+    #[test]
+    fn base_group_master() {
+        let db = parse_group("/etc/group", GROUP_MASTER);
+        assert!(db.issues.is_empty(), "{:?}", db.issues);
+        let sudo = db.by_name("sudo").unwrap();
+        assert_eq!((sudo.gid, sudo.members.len()), (27, 0));
+        let with_members = parse_group("/etc/group", "phi-access:x:1001:alice, bob,,\n");
+        assert_eq!(with_members.entries[0].members, vec!["alice", "bob"]);
+    }
+
+    #[test]
+    fn shadow_fields() {
+        let mut text = shadow_of_master();
+        text.push_str("alice:$y$j9T$abc$def:19800:7:90:14:::\n");
+        text.push_str("bob:!$y$j9T$abc$def:19800:0:99999:7:::\n");
+        text.push_str("carol::19800:0::7:::\n");
+        text.push_str("dave:!!:19800::::::\n");
+        let db = parse_shadow("/etc/shadow", &text);
+        assert!(db.issues.is_empty(), "{:?}", db.issues);
+        let root = db.by_name("root").unwrap();
+        assert_eq!(
+            (root.password_state(), root.max_days, root.line),
+            (PasswordState::None, Some(99999), 1)
+        );
+        let alice = db.by_name("alice").unwrap();
+        assert_eq!(
+            (
+                alice.password_state(),
+                alice.min_days,
+                alice.max_days,
+                alice.warn_days
+            ),
+            (PasswordState::Usable, Some(7), Some(90), Some(14))
+        );
+        assert_eq!(
+            db.by_name("bob").unwrap().password_state(),
+            PasswordState::Locked
+        );
+        let carol = db.by_name("carol").unwrap();
+        assert_eq!(
+            (
+                carol.password_state(),
+                carol.max_days,
+                carol.max_days_field.as_str()
+            ),
+            (PasswordState::Empty, None, "")
+        );
+        assert_eq!(
+            db.by_name("dave").unwrap().password_state(),
+            PasswordState::Locked
+        );
+    }
+
+    #[test]
+    fn password_states() {
+        for (field, want) in [
+            ("", PasswordState::Empty),
+            ("*", PasswordState::None),
+            ("*LK*", PasswordState::None),
+            ("!", PasswordState::Locked),
+            ("!!", PasswordState::Locked),
+            ("!*", PasswordState::Locked),
+            ("!$6$salt$hash", PasswordState::Locked),
+            ("$6$salt$hash", PasswordState::Usable),
+            ("abcdefghijklm", PasswordState::Usable),
+        ] {
+            assert_eq!(PasswordState::of(field), want, "{field:?}");
+        }
+    }
+
+    #[test]
+    fn login_shells() {
+        for (shell, want) in [
+            ("/bin/bash", true),
+            ("/usr/bin/zsh", true),
+            ("", true),
+            ("/usr/sbin/nologin", false),
+            ("/sbin/nologin", false),
+            ("/bin/false", false),
+            ("/bin/sync", false),
+            ("/sbin/shutdown", false),
+            ("/sbin/halt", false),
+        ] {
+            assert_eq!(is_login_shell(shell), want, "{shell:?}");
+        }
+    }
+
+    #[test]
+    fn malformed_lines_are_issues() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\n\nshort:x:1\nbad:x:abc:0::/:/bin/sh\n+::::::\n# note\n:x:5:5::/:/bin/sh\n";
+        let db = parse_passwd("/etc/passwd", passwd);
+        assert_eq!(db.entries.len(), 1);
+        let lines: Vec<_> = db.issues.iter().map(|i| i.line).collect();
+        assert_eq!(lines, vec![3, 4, 5, 6, 7]);
+
+        let shadow = "alice:$6$x:19800:0:ninety:7:::\nshort\nlong:a:b:c:d:e:f:g:h:i:j\nold:$6$x:19800:0:90\n";
+        let db = parse_shadow("/etc/shadow", shadow);
+        let alice = db.by_name("alice").unwrap();
+        assert_eq!(
+            (alice.max_days, alice.max_days_field.as_str()),
+            (None, "ninety")
+        );
+        assert_eq!(db.by_name("old").unwrap().max_days, Some(90));
+        assert_eq!(db.entries.len(), 2);
+        assert_eq!(db.issues.len(), 4, "{:?}", db.issues);
+
+        let db = parse_group("/etc/group", "g:x:notanumber:\nh:x:1\n");
+        assert!(db.entries.is_empty());
+        assert_eq!(db.issues.len(), 2);
+    }
+
+    #[test]
+    fn never_panics_on_garbage() {
+        let garbage = ":::::::::::::\n\u{0}\n:\n\u{ff}:\u{ff}:1:1:::\n::::\n-\n+\n99999999999:x:99999999999:0::/:\n";
+        let _ = parse_passwd("/p", garbage);
+        let _ = parse_shadow("/s", garbage);
+        let _ = parse_group("/g", garbage);
+    }
+
+    /// Deterministic pseudo-random strings over the characters the parsers treat specially.
+    fn generated_inputs() -> impl Iterator<Item = String> {
+        const ALPHABET: &[char] = &[
+            '[', ']', '\\', '#', '=', '-', '@', ':', ',', '"', ' ', '\t', '\n', 'a', 'x', '0', '9',
+            '\u{e9}', '\u{0}',
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        (0..2000).map(move |_| {
+            let mut next = || {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                usize::try_from(state >> 33).unwrap_or(0)
+            };
+            let len = next() % 40;
+            (0..len)
+                .map(|_| ALPHABET[next() % ALPHABET.len()])
+                .collect()
+        })
+    }
+
+    #[test]
+    fn generated_inputs_never_panic() {
+        for text in generated_inputs() {
+            let lines = text.lines().count();
+            let p = parse_passwd("/p", &text);
+            assert!(p.entries.len() + p.issues.len() <= lines);
+            let s = parse_shadow("/s", &text);
+            assert!(s.entries.len() <= lines);
+            let g = parse_group("/g", &text);
+            assert!(g.entries.len() + g.issues.len() <= lines);
+        }
+    }
+}

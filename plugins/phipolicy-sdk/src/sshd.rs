@@ -1,0 +1,1624 @@
+//! The effective sshd configuration, read with sshd's own rules (OpenSSH `servconf.c`): keywords
+//! are case-insensitive, the first value obtained wins, `Include` expands globs in place and nests,
+//! `Match` blocks are kept apart with their criteria, file and line.
+//!
+//! What `sshd -T` (without `-C`) prints is what [`EffectiveSshdConfig::effective`] answers; the
+//! differential test in `tests/sshd_differential.rs` holds the two together.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::facts::{ParseIssue, Unreadable};
+use crate::target::{FileKind, ReadError, Target, TargetExt};
+
+/// The server configuration sshd reads when started without `-f`.
+pub const SSHD_CONFIG: &str = "/etc/ssh/sshd_config";
+
+/// Where sshd resolves a relative `Include` (its compiled-in `SSHDIR`).
+pub const SSH_DIR: &str = "/etc/ssh";
+
+/// sshd's `SERVCONF_MAX_DEPTH`: a file nested deeper than this makes sshd refuse the configuration
+/// ("Too many recursive configuration includes"), which is how it stops include loops.
+pub const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// Files parsed for one configuration (counting re-parses of the same file): sshd has no such cap,
+/// but a fan-out of globs nested 16 deep would be exponential; past this the config is hostile.
+pub const MAX_PARSED_FILES: usize = 1024;
+
+/// Keywords whose lines accumulate instead of first-wins (`servconf.c` appends to a list).
+const ACCUMULATING: &[&str] = &[
+    "allowusers",
+    "allowgroups",
+    "denyusers",
+    "denygroups",
+    "acceptenv",
+    "hostkey",
+    "hostcertificate",
+    "port",
+    "listenaddress",
+    "subsystem",
+];
+
+/// Keywords that are yes/no flags (`parse_flag`; values are case-insensitive).
+const FLAGS: &[&str] = &[
+    "passwordauthentication",
+    "kbdinteractiveauthentication",
+    "permitemptypasswords",
+    "pubkeyauthentication",
+    "usepam",
+    "hostbasedauthentication",
+    "gssapiauthentication",
+    "kerberosauthentication",
+    "x11forwarding",
+    "permittty",
+    "ignorerhosts",
+    "strictmodes",
+];
+
+/// Keywords parsed as non-negative integers (`parse_int`, strtonum 0..INT_MAX).
+const INTEGERS: &[&str] = &["maxauthtries", "clientalivecountmax", "maxsessions"];
+
+/// Keywords parsed as time intervals (`parse_time`, convtime(3)); sshd -T prints seconds.
+const TIMES: &[&str] = &["clientaliveinterval", "logingracetime"];
+
+/// Keywords that only take one argument; more is "extra arguments at end of line".
+const SINGLE_ARGUMENT: &[&str] = &[
+    "permitrootlogin",
+    "banner",
+    "maxstartups",
+    "usedns",
+    "pidfile",
+];
+
+/// Keywords sshd refuses inside a `Match` block (`SSHCFG_GLOBAL`), among those this crate reads.
+const GLOBAL_ONLY: &[&str] = &[
+    "usepam",
+    "ciphers",
+    "macs",
+    "kexalgorithms",
+    "port",
+    "listenaddress",
+    "hostkey",
+    "logingracetime",
+    "maxstartups",
+    "pidfile",
+    "subsystem",
+    "usedns",
+    "strictmodes",
+    "permituserenvironment",
+    "syslogfacility",
+];
+
+/// Keywords sshd allows in a `Match` block (sshd_config(5), OpenSSH 9.2 and later): only these are
+/// copied from a matching block over the global value (`copy_set_server_options`).
+const MATCH_KEYWORDS: &[&str] = &[
+    "acceptenv",
+    "allowagentforwarding",
+    "allowgroups",
+    "allowstreamlocalforwarding",
+    "allowtcpforwarding",
+    "allowusers",
+    "authenticationmethods",
+    "authorizedkeyscommand",
+    "authorizedkeyscommanduser",
+    "authorizedkeysfile",
+    "authorizedprincipalscommand",
+    "authorizedprincipalscommanduser",
+    "authorizedprincipalsfile",
+    "banner",
+    "casignaturealgorithms",
+    "channeltimeout",
+    "chrootdirectory",
+    "clientalivecountmax",
+    "clientaliveinterval",
+    "denygroups",
+    "denyusers",
+    "disableforwarding",
+    "exposeauthinfo",
+    "forcecommand",
+    "gatewayports",
+    "gssapiauthentication",
+    "hostbasedacceptedalgorithms",
+    "hostbasedauthentication",
+    "hostbasedusesnamefrompacketonly",
+    "ignorerhosts",
+    "ipqos",
+    "kbdinteractiveauthentication",
+    "kerberosauthentication",
+    "loglevel",
+    "logverbose",
+    "maxauthtries",
+    "maxsessions",
+    "passwordauthentication",
+    "permitemptypasswords",
+    "permitlisten",
+    "permitopen",
+    "permitrootlogin",
+    "permittty",
+    "permittunnel",
+    "permituserrc",
+    "pubkeyacceptedalgorithms",
+    "pubkeyauthentication",
+    "pubkeyauthoptions",
+    "rdomain",
+    "rekeylimit",
+    "revokedkeys",
+    "setenv",
+    "streamlocalbindmask",
+    "streamlocalbindunlink",
+    "trustedusercakeys",
+    "unusedconnectiontimeout",
+    "x11displayoffset",
+    "x11forwarding",
+    "x11uselocalhost",
+];
+
+/// Old keyword names sshd still accepts, and the keyword they set.
+const ALIASES: &[(&str, &str)] = &[
+    (
+        "challengeresponseauthentication",
+        "kbdinteractiveauthentication",
+    ),
+    ("skeyauthentication", "kbdinteractiveauthentication"),
+    ("dsaauthentication", "pubkeyauthentication"),
+    ("pubkeyacceptedkeytypes", "pubkeyacceptedalgorithms"),
+    ("hostbasedacceptedkeytypes", "hostbasedacceptedalgorithms"),
+];
+
+/// OpenSSH's built-in values for keywords the controls read (what `sshd -T` shows when unset).
+const DEFAULTS: &[(&str, &str)] = &[
+    ("permitrootlogin", "prohibit-password"),
+    ("passwordauthentication", "yes"),
+    ("kbdinteractiveauthentication", "yes"),
+    ("maxauthtries", "6"),
+    ("pubkeyauthentication", "yes"),
+    ("permitemptypasswords", "no"),
+    ("usepam", "no"),
+    ("clientaliveinterval", "0"),
+    ("clientalivecountmax", "3"),
+    ("banner", "none"),
+    ("channeltimeout", "none"),
+    ("allowusers", ""),
+    ("allowgroups", ""),
+    ("denyusers", ""),
+    ("denygroups", ""),
+];
+
+/// The canonical (lowercase, alias-resolved) name of a keyword.
+pub fn canonical_keyword(keyword: &str) -> String {
+    let lower = keyword.to_ascii_lowercase();
+    ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == lower)
+        .map(|(_, k)| (*k).to_string())
+        .unwrap_or(lower)
+}
+
+/// Whether lines of `keyword` accumulate (AllowUsers, AllowGroups, ...) rather than first-wins.
+pub fn is_accumulating(keyword: &str) -> bool {
+    ACCUMULATING.contains(&keyword)
+}
+
+/// OpenSSH's value for `keyword` when no line sets it, when the controls need it.
+pub fn default_value(keyword: &str) -> Option<&'static str> {
+    DEFAULTS
+        .iter()
+        .find(|(k, _)| *k == keyword)
+        .map(|(_, v)| *v)
+}
+
+/// One configuration line: `keyword` canonical, `value` normalised the way `sshd -T` prints it,
+/// `args` as sshd tokenised them (quotes removed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Directive {
+    pub keyword: String,
+    pub value: String,
+    pub args: Vec<String>,
+    pub path: String,
+    pub line: u32,
+}
+
+/// A `Match` block: its criteria (normalised, e.g. `Address 10.0.0.0/8`), where it starts, and the
+/// directives that apply only to connections it matches (including lines from files it includes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchBlock {
+    pub criteria: String,
+    pub path: String,
+    pub line: u32,
+    /// `Match all`: applies to every connection (and, for `sshd -T`, to the global config).
+    pub matches_all: bool,
+    pub directives: Vec<Directive>,
+}
+
+impl MatchBlock {
+    /// The value this block sets for `keyword` (first line wins within the block).
+    pub fn get(&self, keyword: &str) -> Option<&Directive> {
+        self.directives.iter().find(|d| d.keyword == keyword)
+    }
+
+    /// Every line of an accumulating keyword in this block.
+    pub fn list(&self, keyword: &str) -> Vec<&Directive> {
+        self.directives
+            .iter()
+            .filter(|d| d.keyword == keyword)
+            .collect()
+    }
+}
+
+/// The value a keyword takes for the global configuration, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EffectiveValue {
+    pub value: String,
+    /// The file that set it (the main config file when it is OpenSSH's default).
+    pub path: String,
+    /// Its line; 0 for a default.
+    pub line: u32,
+    pub default: bool,
+}
+
+/// sshd's configuration as sshd itself would read it from the target.
+#[derive(Debug, Clone, Default)]
+pub struct EffectiveSshdConfig {
+    /// The main configuration file (`/etc/ssh/sshd_config`).
+    pub path: String,
+    /// Whether the main configuration file was read.
+    pub config_found: bool,
+    /// Files read, in the order sshd reads them (each once).
+    pub files: Vec<String>,
+    /// Files that exist but could not be read (sshd would refuse to start).
+    pub unreadable: Vec<Unreadable>,
+    /// Lines sshd would reject, dangling includes, include loops.
+    pub issues: Vec<ParseIssue>,
+    /// Directives in force for the global configuration, in the order sshd reads them (lines of
+    /// `Match all` blocks included: sshd's global pass applies them too).
+    pub global: Vec<Directive>,
+    /// Lines of `Match all` blocks, in reading order. sshd applies Match blocks after the global
+    /// configuration (`parse_server_match_config`, also run by `sshd -T`), so these override it.
+    pub match_all: Vec<Directive>,
+    pub match_blocks: Vec<MatchBlock>,
+}
+
+/// Where a line sits: the current `Match` block (if any), whether its lines apply to the global
+/// configuration, and whether `Match` lines can match at all (not inside an inactive block).
+#[derive(Debug, Clone, Copy)]
+struct Scope {
+    block: Option<usize>,
+    active: bool,
+    never_match: bool,
+}
+
+impl EffectiveSshdConfig {
+    /// Reads `/etc/ssh/sshd_config` and everything it includes from the target.
+    pub fn load(target: &dyn Target) -> EffectiveSshdConfig {
+        Self::load_from(target, SSHD_CONFIG)
+    }
+
+    /// Reads the configuration starting at `path` (what `sshd -f path` reads; the differential
+    /// test uses it). Relative includes still resolve against `/etc/ssh`, as in sshd.
+    pub fn load_from(target: &dyn Target, path: &str) -> EffectiveSshdConfig {
+        let config = EffectiveSshdConfig {
+            path: path.to_string(),
+            ..EffectiveSshdConfig::default()
+        };
+        let mut loader = Loader {
+            target,
+            config,
+            cache: HashMap::new(),
+            parsed: 0,
+            halted: false,
+        };
+        match target.read_text(path) {
+            Ok(text) => {
+                loader.config.config_found = true;
+                loader.cache.insert(path.to_string(), text.clone());
+                loader.config.files.push(path.to_string());
+                let scope = Scope {
+                    block: None,
+                    active: true,
+                    never_match: false,
+                };
+                loader.parse_text(path, &text, 0, scope);
+            }
+            Err(ReadError::NotFound) => {}
+            Err(e) => loader.config.unreadable.push(Unreadable::new(path, &e)),
+        }
+        loader.config
+    }
+
+    /// The directive whose value every connection gets for `keyword`, if any line sets it: the
+    /// first line in a `Match all` block, else the first line of the global configuration.
+    pub fn get(&self, keyword: &str) -> Option<&Directive> {
+        self.list(keyword).into_iter().next()
+    }
+
+    /// The lines in force for `keyword`, in order: those of `Match all` blocks if any sets it
+    /// (Match values replace global ones, lists included), else the global ones. For a first-wins
+    /// keyword the first is the value; accumulating keywords (AllowUsers, ...) use all of them.
+    pub fn list(&self, keyword: &str) -> Vec<&Directive> {
+        let keyword = canonical_keyword(keyword);
+        let overriding: Vec<&Directive> = self
+            .match_all
+            .iter()
+            .filter(|d| d.keyword == keyword)
+            .collect();
+        if !overriding.is_empty() {
+            return overriding;
+        }
+        self.global
+            .iter()
+            .filter(|d| d.keyword == keyword)
+            .collect()
+    }
+
+    /// The effective global value of `keyword` (as `sshd -T` prints it), OpenSSH's default when
+    /// unset; `None` when unset and the default is not known here. Accumulating keywords give
+    /// their entries joined by spaces, with the location of the first line.
+    pub fn effective(&self, keyword: &str) -> Option<EffectiveValue> {
+        let keyword = canonical_keyword(keyword);
+        if is_accumulating(&keyword) {
+            let lines = self.list(&keyword);
+            if let Some(first) = lines.first() {
+                let values: Vec<&str> = lines
+                    .iter()
+                    .flat_map(|d| d.args.iter().map(String::as_str))
+                    .collect();
+                return Some(EffectiveValue {
+                    value: values.join(" "),
+                    path: first.path.clone(),
+                    line: first.line,
+                    default: false,
+                });
+            }
+        } else if let Some(d) = self.get(&keyword) {
+            return Some(EffectiveValue {
+                value: d.value.clone(),
+                path: d.path.clone(),
+                line: d.line,
+                default: false,
+            });
+        }
+        default_value(&keyword).map(|v| EffectiveValue {
+            value: v.to_string(),
+            path: self.path.clone(),
+            line: 0,
+            default: true,
+        })
+    }
+
+    /// The facts JSON plugins embed, restricted to `keywords` (see [`facts`]).
+    pub fn facts(&self, keywords: &[&str]) -> Value {
+        let wanted: Vec<(String, String)> = keywords
+            .iter()
+            .map(|k| (k.to_ascii_lowercase(), canonical_keyword(k)))
+            .collect();
+        let mut settings = Map::new();
+        for (name, keyword) in &wanted {
+            let Some(eff) = self.effective(keyword) else {
+                continue;
+            };
+            let mut entry = json!({
+                "value": eff.value,
+                "path": eff.path,
+                "line": eff.line,
+                "default": eff.default,
+            });
+            if let (true, Some(obj)) = (is_accumulating(keyword), entry.as_object_mut()) {
+                let lines = self.list(keyword);
+                obj.insert("entries".into(), entries_json(&lines));
+                let values: Vec<&String> = lines.iter().flat_map(|d| d.args.iter()).collect();
+                obj.insert("values".into(), json!(values));
+            }
+            settings.insert(name.clone(), entry);
+        }
+        let blocks: Vec<Value> = self
+            .match_blocks
+            .iter()
+            .map(|b| {
+                let mut block_settings = Map::new();
+                for (name, keyword) in &wanted {
+                    if is_accumulating(keyword) {
+                        let lines = b.list(keyword);
+                        if let Some(first) = lines.first() {
+                            let values: Vec<&String> =
+                                lines.iter().flat_map(|d| d.args.iter()).collect();
+                            let joined: Vec<&str> = values.iter().map(|s| s.as_str()).collect();
+                            block_settings.insert(
+                                name.clone(),
+                                json!({
+                                    "value": joined.join(" "),
+                                    "values": values,
+                                    "entries": entries_json(&lines),
+                                    "path": first.path,
+                                    "line": first.line,
+                                }),
+                            );
+                        }
+                    } else if let Some(d) = b.get(keyword) {
+                        block_settings.insert(
+                            name.clone(),
+                            json!({"value": d.value, "path": d.path, "line": d.line}),
+                        );
+                    }
+                }
+                json!({
+                    "criteria": b.criteria,
+                    "matches_all": b.matches_all,
+                    "path": b.path,
+                    "line": b.line,
+                    "settings": block_settings,
+                })
+            })
+            .collect();
+        json!({
+            "config_found": self.config_found,
+            "files": self.files,
+            "unreadable": self.unreadable,
+            "issues": self.issues,
+            "settings": settings,
+            "match_blocks": blocks,
+        })
+    }
+}
+
+fn entries_json(lines: &[&Directive]) -> Value {
+    let mut out = Vec::new();
+    for d in lines {
+        for a in &d.args {
+            out.push(json!({"value": a, "path": d.path, "line": d.line}));
+        }
+    }
+    Value::Array(out)
+}
+
+/// The facts both the authentication and automatic-logoff plugins embed:
+///
+/// ```text
+/// {"config_found": bool, "files": [paths read in order], "unreadable": [{path, error}],
+///  "issues": [{path, line, message}],
+///  "settings": {"<keyword>": {"value", "path", "line", "default"}},
+///  "match_blocks": [{"criteria", "matches_all", "path", "line", "settings": {"<keyword>": {"value", "path", "line"}}}]}
+/// ```
+///
+/// `keywords` are sshd keywords in any case (aliases resolve: `challengeresponseauthentication`
+/// reads `kbdinteractiveauthentication`). A keyword that is unset and has no known default is left
+/// out of `settings`. Accumulating keywords (AllowUsers, AllowGroups, DenyUsers, DenyGroups) also
+/// carry `values` (every entry) and `entries` (`{value, path, line}` each); unset, `value` is "".
+pub fn facts(target: &dyn Target, keywords: &[&str]) -> Value {
+    EffectiveSshdConfig::load(target).facts(keywords)
+}
+
+struct Loader<'t> {
+    target: &'t dyn Target,
+    config: EffectiveSshdConfig,
+    /// File contents by path (sshd caches included files the same way).
+    cache: HashMap<String, String>,
+    parsed: usize,
+    /// Set when sshd would have stopped with a fatal error (include depth, hostile fan-out).
+    halted: bool,
+}
+
+impl Loader<'_> {
+    fn issue(&mut self, path: &str, line: u32, message: impl Into<String>) {
+        self.config.issues.push(ParseIssue {
+            path: path.to_string(),
+            line,
+            message: message.into(),
+        });
+    }
+
+    fn parse_text(&mut self, path: &str, text: &str, depth: usize, scope: Scope) {
+        self.parsed += 1;
+        // sshd copies the file into a C string: nothing after a NUL byte is seen.
+        let text = text.split('\0').next().unwrap_or("");
+        let mut scope = scope;
+        for (idx, raw) in text.split('\n').enumerate() {
+            if self.halted {
+                return;
+            }
+            let line = u32::try_from(idx + 1).unwrap_or(u32::MAX);
+            self.parse_line(path, line, raw, depth, &mut scope);
+        }
+    }
+
+    fn parse_line(&mut self, path: &str, line: u32, raw: &str, depth: usize, scope: &mut Scope) {
+        let bytes = trim_line(raw.as_bytes());
+        if bytes.is_empty() {
+            return;
+        }
+        let Some((mut keyword, mut rest)) = strdelim(bytes) else {
+            return;
+        };
+        if keyword.is_empty() {
+            let Some(r) = rest else { return };
+            let Some((k, r2)) = strdelim(&r) else { return };
+            keyword = k;
+            rest = r2;
+        }
+        if keyword.is_empty() || keyword.first() == Some(&b'#') {
+            return;
+        }
+        let keyword_text = String::from_utf8_lossy(&keyword).into_owned();
+        let rest = match rest {
+            Some(r) if !r.is_empty() => r,
+            _ => {
+                self.issue(
+                    path,
+                    line,
+                    format!("no argument after keyword \"{keyword_text}\""),
+                );
+                return;
+            }
+        };
+        let Some(args) = argv_split(&rest) else {
+            self.issue(path, line, "invalid quotes");
+            return;
+        };
+        let keyword = canonical_keyword(&keyword_text);
+        match keyword.as_str() {
+            "match" => self.match_line(path, line, &rest, scope),
+            "include" => self.include_line(path, line, &args, depth, *scope),
+            _ => self.directive(path, line, &keyword_text, keyword, args, *scope),
+        }
+    }
+
+    fn match_line(&mut self, path: &str, line: u32, rest: &[u8], scope: &mut Scope) {
+        let (criteria, matches_all) = match match_criteria(rest) {
+            Ok(c) => c,
+            Err(message) => {
+                self.issue(path, line, format!("Bad Match condition: {message}"));
+                (String::from_utf8_lossy(rest).trim().to_string(), false)
+            }
+        };
+        self.config.match_blocks.push(MatchBlock {
+            criteria,
+            path: path.to_string(),
+            line,
+            matches_all,
+            directives: Vec::new(),
+        });
+        scope.block = Some(self.config.match_blocks.len() - 1);
+        scope.active = matches_all && !scope.never_match;
+    }
+
+    fn include_line(&mut self, path: &str, line: u32, args: &[String], depth: usize, scope: Scope) {
+        if args.is_empty() {
+            self.issue(path, line, "Include missing filename argument");
+            return;
+        }
+        for arg in args {
+            if arg.is_empty() {
+                self.issue(path, line, "Include with an empty argument");
+                return;
+            }
+            // glob(3) without GLOB_TILDE: a `~` pattern is literal and matches nothing.
+            if arg.starts_with('~') {
+                continue;
+            }
+            let pattern = if arg.starts_with('/') {
+                arg.clone()
+            } else {
+                format!("{SSH_DIR}/{arg}")
+            };
+            self.check_glob_base(&pattern);
+            for file in self.target.glob("/", &pattern) {
+                if depth + 1 > MAX_INCLUDE_DEPTH {
+                    self.issue(
+                        path,
+                        line,
+                        format!("Too many recursive configuration includes (more than {MAX_INCLUDE_DEPTH} levels): sshd refuses this configuration"),
+                    );
+                    self.halted = true;
+                    return;
+                }
+                if self.parsed >= MAX_PARSED_FILES {
+                    self.issue(
+                        path,
+                        line,
+                        format!("more than {MAX_PARSED_FILES} included files parsed; stopped"),
+                    );
+                    self.halted = true;
+                    return;
+                }
+                let Some(text) = self.read_included(path, line, &file) else {
+                    continue;
+                };
+                let child = Scope {
+                    block: scope.block,
+                    active: scope.active,
+                    never_match: !scope.active,
+                };
+                self.parse_text(&file, &text, depth + 1, child);
+            }
+        }
+    }
+
+    /// A glob over a directory the target refuses (undeclared, permission) silently matches
+    /// nothing; record the directory as unreadable instead, so the result fails closed.
+    fn check_glob_base(&mut self, pattern: &str) {
+        let components: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
+        let magic = components.iter().position(|c| c.contains(['*', '?', '[']));
+        let (probe, result) = match magic {
+            Some(i) => {
+                let dir = format!("/{}", components.get(..i).unwrap_or(&[]).join("/"));
+                let r = self.target.list_dir(&dir).map(|_| ());
+                (dir, r)
+            }
+            None => (pattern.to_string(), self.target.lstat(pattern).map(|_| ())),
+        };
+        match result {
+            Ok(()) | Err(ReadError::NotFound) | Err(ReadError::NotRegular(_)) => {}
+            Err(e) => {
+                if !self.config.unreadable.iter().any(|u| u.path == probe) {
+                    self.config.unreadable.push(Unreadable::new(probe, &e));
+                }
+            }
+        }
+    }
+
+    /// Reads a file an `Include` matched; `None` (with the reason recorded) when it cannot be.
+    fn read_included(&mut self, path: &str, line: u32, file: &str) -> Option<String> {
+        if let Some(text) = self.cache.get(file) {
+            return Some(text.clone());
+        }
+        match self.target.read_text(file) {
+            Ok(text) => {
+                self.cache.insert(file.to_string(), text.clone());
+                self.config.files.push(file.to_string());
+                Some(text)
+            }
+            Err(ReadError::NotFound) => {
+                let detail = match self.target.read_link(file) {
+                    Ok(to) => {
+                        format!(" (a symlink to {to}, which does not exist inside the target)")
+                    }
+                    Err(_) => String::new(),
+                };
+                self.issue(
+                    path,
+                    line,
+                    format!(
+                        "Include matched {file}{detail}: sshd cannot open it and refuses to start"
+                    ),
+                );
+                None
+            }
+            // sshd reads a directory as an empty file.
+            Err(ReadError::NotRegular(FileKind::Directory)) => None,
+            Err(e) => {
+                if !self.config.unreadable.iter().any(|u| u.path == file) {
+                    self.config.unreadable.push(Unreadable::new(file, &e));
+                }
+                None
+            }
+        }
+    }
+
+    fn directive(
+        &mut self,
+        path: &str,
+        line: u32,
+        spelled: &str,
+        keyword: String,
+        args: Vec<String>,
+        scope: Scope,
+    ) {
+        if !scope.active && GLOBAL_ONLY.contains(&keyword.as_str()) {
+            self.issue(
+                path,
+                line,
+                format!("Directive '{spelled}' is not allowed within a Match block"),
+            );
+            return;
+        }
+        let value = match normalise(&keyword, &args) {
+            Ok(v) => v,
+            Err(message) => {
+                self.issue(path, line, format!("{spelled}: {message}"));
+                args.join(" ")
+            }
+        };
+        let directive = Directive {
+            keyword,
+            value,
+            args,
+            path: path.to_string(),
+            line,
+        };
+        if let Some(block) = scope
+            .block
+            .and_then(|i| self.config.match_blocks.get_mut(i))
+        {
+            block.directives.push(directive.clone());
+        }
+        if scope.active {
+            // Active inside a block means inside `Match all`.
+            if scope.block.is_some() && MATCH_KEYWORDS.contains(&directive.keyword.as_str()) {
+                self.config.match_all.push(directive.clone());
+            }
+            self.config.global.push(directive);
+        }
+    }
+}
+
+/// The value `sshd -T` would print for one line's arguments, or why sshd rejects them.
+fn normalise(keyword: &str, args: &[String]) -> Result<String, String> {
+    let first = args.first().map(String::as_str).unwrap_or("");
+    let single = FLAGS.contains(&keyword)
+        || INTEGERS.contains(&keyword)
+        || TIMES.contains(&keyword)
+        || SINGLE_ARGUMENT.contains(&keyword);
+    if (single || is_accumulating(keyword)) && first.is_empty() {
+        return Err("missing argument".into());
+    }
+    if single && args.len() > 1 {
+        return Err("extra arguments at end of line".into());
+    }
+    if FLAGS.contains(&keyword) {
+        let lower = first.to_ascii_lowercase();
+        return match lower.as_str() {
+            "yes" | "no" => Ok(lower),
+            _ => Err(format!("unsupported option \"{first}\"")),
+        };
+    }
+    if INTEGERS.contains(&keyword) {
+        return parse_int(first)
+            .map(|n| n.to_string())
+            .ok_or_else(|| format!("integer value invalid: \"{first}\""));
+    }
+    if TIMES.contains(&keyword) {
+        return convtime(first)
+            .map(|n| n.to_string())
+            .ok_or_else(|| format!("invalid time value \"{first}\""));
+    }
+    match keyword {
+        "permitrootlogin" => {
+            let lower = first.to_ascii_lowercase();
+            match lower.as_str() {
+                "without-password" | "prohibit-password" => Ok("prohibit-password".into()),
+                "yes" | "no" | "forced-commands-only" => Ok(lower),
+                _ => Err(format!("unsupported option \"{first}\"")),
+            }
+        }
+        "banner" => {
+            if first.eq_ignore_ascii_case("none") {
+                Ok("none".into())
+            } else if first == "~" {
+                Ok("/root".into())
+            } else if let Some(rest) = first.strip_prefix("~/") {
+                // sshd runs as root: tilde_expand_filename uses root's home.
+                Ok(format!("/root/{rest}"))
+            } else {
+                Ok(first.to_string())
+            }
+        }
+        "channeltimeout" => {
+            if args.iter().any(|a| a == "none") && args.len() > 1 {
+                return Err("\"none\" argument must appear alone".into());
+            }
+            if args.is_empty() {
+                return Err("missing argument".into());
+            }
+            Ok(args.join(" "))
+        }
+        _ => Ok(args.join(" ")),
+    }
+}
+
+/// strtonum(3) over 0..=INT_MAX, as sshd's `atoi_err`: optional sign, decimal digits.
+fn parse_int(s: &str) -> Option<i64> {
+    let (negative, digits) = match s.as_bytes().first() {
+        Some(b'+') => (false, s.get(1..)?),
+        Some(b'-') => (true, s.get(1..)?),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let trimmed = digits.trim_start_matches('0');
+    if trimmed.len() > 12 {
+        return None;
+    }
+    let n: i64 = if trimmed.is_empty() {
+        0
+    } else {
+        trimmed.parse().ok()?
+    };
+    let n = if negative { -n } else { n };
+    (0..=i64::from(i32::MAX)).contains(&n).then_some(n)
+}
+
+/// convtime(3): a sequence of `<number>[smhdwSMHDW]` summed into seconds, at most INT_MAX.
+fn convtime(s: &str) -> Option<i64> {
+    let bytes = s.as_bytes();
+    if bytes.is_empty() {
+        return None;
+    }
+    let max = i64::from(i32::MAX);
+    let mut total: i64 = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let start = i;
+        let mut negative = false;
+        if let Some(&c @ (b'+' | b'-')) = bytes.get(i) {
+            negative = c == b'-';
+            i += 1;
+        }
+        let digits_start = i;
+        let mut secs: i64 = 0;
+        while let Some(&c) = bytes.get(i) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            secs = secs.saturating_mul(10).saturating_add(i64::from(c - b'0'));
+            i += 1;
+        }
+        if i == digits_start || i == start {
+            return None;
+        }
+        if negative && secs != 0 {
+            return None;
+        }
+        let multiplier: i64 = match bytes.get(i) {
+            None => 1,
+            Some(c) => {
+                i += 1;
+                match c {
+                    b's' | b'S' => 1,
+                    b'm' | b'M' => 60,
+                    b'h' | b'H' => 3600,
+                    b'd' | b'D' => 86_400,
+                    b'w' | b'W' => 604_800,
+                    _ => return None,
+                }
+            }
+        };
+        if secs > max / multiplier {
+            return None;
+        }
+        let secs = secs * multiplier;
+        if total > max - secs {
+            return None;
+        }
+        total += secs;
+    }
+    Some(total)
+}
+
+/// The criteria of a `Match` line, normalised (`Address 10.0.0.0/8 User bob`), and whether it is
+/// `Match all`; an error when sshd would reject the line.
+fn match_criteria(rest: &[u8]) -> Result<(String, bool), String> {
+    const KNOWN: &[&str] = &[
+        "user",
+        "group",
+        "host",
+        "localaddress",
+        "localport",
+        "address",
+        "rdomain",
+        "invalid-user",
+        "version",
+    ];
+    let mut parts: Vec<String> = Vec::new();
+    let mut cursor: Option<Vec<u8>> = Some(rest.to_vec());
+    let mut attributes = 0;
+    while let Some((attrib, next)) = cursor.as_deref().and_then(strdelim) {
+        if attrib.is_empty() || attrib.first() == Some(&b'#') {
+            break;
+        }
+        attributes += 1;
+        let attrib = String::from_utf8_lossy(&attrib).into_owned();
+        if attrib.eq_ignore_ascii_case("all") {
+            let extra = next.as_deref().and_then(strdelim).map(|(a, _)| a);
+            let has_extra = extra.is_some_and(|a| !a.is_empty() && a.first() != Some(&b'#'));
+            if attributes > 1 || has_extra {
+                return Err("'all' cannot be combined with other Match attributes".into());
+            }
+            return Ok(("all".into(), true));
+        }
+        let Some((arg, after)) = next.as_deref().and_then(strdelim) else {
+            return Err(format!("missing Match criteria for {attrib}"));
+        };
+        if arg.is_empty() || arg.first() == Some(&b'#') {
+            return Err(format!("missing Match criteria for {attrib}"));
+        }
+        if !KNOWN.contains(&attrib.to_ascii_lowercase().as_str()) {
+            return Err(format!("unsupported Match attribute {attrib}"));
+        }
+        parts.push(attrib);
+        parts.push(String::from_utf8_lossy(&arg).into_owned());
+        cursor = after;
+    }
+    if attributes == 0 {
+        return Err("one or more attributes required for Match".into());
+    }
+    Ok((parts.join(" "), false))
+}
+
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// sshd strips leading " \t\r" when loading a file and trailing whitespace and form feeds per line.
+fn trim_line(mut b: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = b {
+        if matches!(first, b' ' | b'\t' | b'\r') {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = b {
+        if is_ws(*last) || *last == 0x0c {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    b
+}
+
+fn skip_ws(b: &[u8]) -> &[u8] {
+    let n = b.iter().take_while(|c| is_ws(**c)).count();
+    b.get(n..).unwrap_or(&[])
+}
+
+/// misc.c `strdelim`: the next token, splitting on whitespace, a double quote or one `=`.
+/// Returns the token and the rest (`None` for C's NULL); `None` overall when a quote is unclosed.
+fn strdelim(s: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+    let Some(pos) = s.iter().position(|c| is_ws(*c) || *c == b'"' || *c == b'=') else {
+        return Some((s.to_vec(), None));
+    };
+    let head = s.get(..pos).unwrap_or(&[]);
+    let tail = s.get(pos + 1..).unwrap_or(&[]);
+    if s.get(pos) == Some(&b'"') {
+        let close = tail.iter().position(|c| *c == b'"')?;
+        let mut token = head.to_vec();
+        token.extend_from_slice(tail.get(..close).unwrap_or(&[]));
+        let after = tail.get(close + 1..).unwrap_or(&[]);
+        return Some((token, Some(skip_ws(after).to_vec())));
+    }
+    let was_equals = s.get(pos) == Some(&b'=');
+    let mut rest = skip_ws(tail);
+    if !was_equals && rest.first() == Some(&b'=') {
+        rest = skip_ws(rest.get(1..).unwrap_or(&[]));
+    }
+    Some((head.to_vec(), Some(rest.to_vec())))
+}
+
+/// misc.c `argv_split` with `terminate_on_comment`: whitespace-separated words, single or double
+/// quotes, backslash escapes of quotes, backslash and (unquoted) space; `None` on an unclosed quote.
+fn argv_split(s: &[u8]) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(&c) = s.get(i) {
+        if c == b' ' || c == b'\t' {
+            i += 1;
+            continue;
+        }
+        if c == b'#' {
+            break;
+        }
+        let mut quote: u8 = 0;
+        let mut arg: Vec<u8> = Vec::new();
+        while let Some(&c) = s.get(i) {
+            if c == b'\\' {
+                let next = s.get(i + 1).copied();
+                match next {
+                    Some(n)
+                        if n == b'\'' || n == b'"' || n == b'\\' || (quote == 0 && n == b' ') =>
+                    {
+                        arg.push(n);
+                        i += 2;
+                    }
+                    _ => {
+                        arg.push(c);
+                        i += 1;
+                    }
+                }
+                continue;
+            }
+            if quote == 0 && (c == b' ' || c == b'\t') {
+                break;
+            } else if quote == 0 && (c == b'"' || c == b'\'') {
+                quote = c;
+            } else if quote != 0 && c == quote {
+                quote = 0;
+            } else {
+                arg.push(c);
+            }
+            i += 1;
+        }
+        if quote != 0 {
+            return None;
+        }
+        out.push(String::from_utf8_lossy(&arg).into_owned());
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::{DirEntry, FileStat};
+    use crate::testing::{DirTarget, tree};
+
+    /// Debian 12's default sshd_config, from the openssh-server package (/usr/share/openssh).
+    const DEBIAN_12: &str =
+        include_str!("../../../engine/tests/fixtures/ssh-defaults/root/etc/ssh/sshd_config");
+
+    fn line_of(text: &str, needle: &str) -> u32 {
+        let idx = text
+            .lines()
+            .position(|l| l == needle)
+            .expect("line present");
+        u32::try_from(idx + 1).expect("small")
+    }
+
+    fn eff(c: &EffectiveSshdConfig, k: &str) -> (String, String, u32, bool) {
+        let e = c.effective(k).expect("known keyword");
+        (e.value, e.path, e.line, e.default)
+    }
+
+    #[test]
+    fn tokenizer_mirrors_sshd() {
+        assert_eq!(
+            strdelim(b"Key value"),
+            Some((b"Key".to_vec(), Some(b"value".to_vec())))
+        );
+        assert_eq!(
+            strdelim(b"Key=value"),
+            Some((b"Key".to_vec(), Some(b"value".to_vec())))
+        );
+        assert_eq!(
+            strdelim(b"Key = value"),
+            Some((b"Key".to_vec(), Some(b"value".to_vec())))
+        );
+        assert_eq!(
+            strdelim(b"Key ==value"),
+            Some((b"Key".to_vec(), Some(b"=value".to_vec())))
+        );
+        assert_eq!(
+            strdelim(b"\"Key\" v"),
+            Some((b"Key".to_vec(), Some(b"v".to_vec())))
+        );
+        assert_eq!(strdelim(b"\"Key v"), None);
+        assert_eq!(strdelim(b"Key"), Some((b"Key".to_vec(), None)));
+        let split = |s: &str| argv_split(s.as_bytes());
+        assert_eq!(
+            split("a b\tc"),
+            Some(vec!["a".into(), "b".into(), "c".into()])
+        );
+        assert_eq!(
+            split("\"a b\" 'c d' # comment"),
+            Some(vec!["a b".into(), "c d".into()])
+        );
+        assert_eq!(split("a\\ b x#y"), Some(vec!["a b".into(), "x#y".into()]));
+        assert_eq!(split("\"open"), None);
+        assert_eq!(split("#only"), Some(vec![]));
+    }
+
+    #[test]
+    fn numbers_and_times_like_sshd() {
+        assert_eq!(parse_int("+4"), Some(4));
+        assert_eq!(parse_int("07"), Some(7));
+        assert_eq!(parse_int("-0"), Some(0));
+        assert_eq!(parse_int("-1"), None);
+        assert_eq!(parse_int("3x"), None);
+        assert_eq!(parse_int("99999999999999999999"), None);
+        assert_eq!(convtime("300"), Some(300));
+        assert_eq!(convtime("5m5"), Some(305));
+        assert_eq!(convtime("1h2M"), Some(3720));
+        assert_eq!(convtime("1w"), Some(604_800));
+        assert_eq!(convtime("-0"), Some(0));
+        assert_eq!(convtime("5x"), None);
+        assert_eq!(convtime("m"), None);
+        assert_eq!(convtime("99999999999"), None);
+    }
+
+    #[test]
+    fn debian_12_default_config() {
+        let (_root, t) = tree(&[("/etc/ssh/sshd_config", DEBIAN_12)]);
+        let c = EffectiveSshdConfig::load(&t);
+        assert!(c.config_found);
+        assert_eq!(c.files, vec![SSHD_CONFIG]);
+        assert!(c.issues.is_empty(), "{:?}", c.issues);
+        assert!(c.match_blocks.is_empty());
+        assert_eq!(
+            eff(&c, "PermitRootLogin"),
+            ("prohibit-password".into(), SSHD_CONFIG.into(), 0, true)
+        );
+        assert_eq!(
+            eff(&c, "passwordauthentication"),
+            ("yes".into(), SSHD_CONFIG.into(), 0, true)
+        );
+        let kbd = line_of(DEBIAN_12, "KbdInteractiveAuthentication no");
+        assert_eq!(
+            eff(&c, "kbdinteractiveauthentication"),
+            ("no".into(), SSHD_CONFIG.into(), kbd, false)
+        );
+        assert_eq!(eff(&c, "challengeresponseauthentication").2, kbd);
+        assert_eq!(
+            eff(&c, "usepam"),
+            (
+                "yes".into(),
+                SSHD_CONFIG.into(),
+                line_of(DEBIAN_12, "UsePAM yes"),
+                false
+            )
+        );
+        assert_eq!(eff(&c, "maxauthtries").0, "6");
+        assert_eq!(eff(&c, "banner").0, "none");
+        assert_eq!(eff(&c, "allowgroups").0, "");
+        assert_eq!(c.effective("hostbasedacceptedalgorithms"), None);
+        let subsystem = c.list("subsystem");
+        assert_eq!(
+            subsystem.first().map(|d| d.args.clone()),
+            Some(vec!["sftp".into(), "/usr/lib/openssh/sftp-server".into()])
+        );
+    }
+
+    #[test]
+    fn cloud_init_dropin_read_before_sshd_configs_own_value_wins() {
+        let hardened =
+            DEBIAN_12.replace("#PasswordAuthentication yes", "PasswordAuthentication no");
+        let (_root, t) = tree(&[
+            ("/etc/ssh/sshd_config", &hardened),
+            (
+                "/etc/ssh/sshd_config.d/50-cloud-init.conf",
+                "PasswordAuthentication yes\n",
+            ),
+        ]);
+        let c = EffectiveSshdConfig::load(&t);
+        assert_eq!(
+            c.files,
+            vec![SSHD_CONFIG, "/etc/ssh/sshd_config.d/50-cloud-init.conf"]
+        );
+        assert_eq!(
+            eff(&c, "passwordauthentication"),
+            (
+                "yes".into(),
+                "/etc/ssh/sshd_config.d/50-cloud-init.conf".into(),
+                1,
+                false
+            )
+        );
+        // A drop-in that sorts first beats cloud-init's.
+        let (_root, t) = tree(&[
+            ("/etc/ssh/sshd_config", &hardened),
+            (
+                "/etc/ssh/sshd_config.d/00-hipaa.conf",
+                "# hardening\nPasswordAuthentication no\n",
+            ),
+            (
+                "/etc/ssh/sshd_config.d/50-cloud-init.conf",
+                "PasswordAuthentication yes\n",
+            ),
+        ]);
+        let c = EffectiveSshdConfig::load(&t);
+        assert_eq!(
+            eff(&c, "passwordauthentication"),
+            (
+                "no".into(),
+                "/etc/ssh/sshd_config.d/00-hipaa.conf".into(),
+                2,
+                false
+            )
+        );
+    }
+
+    #[test]
+    fn keywords_are_case_insensitive_and_values_normalised() {
+        let (_root, t) = tree(&[(
+            "/etc/ssh/sshd_config",
+            "passwordAUTHENTICATION No\nPASSWORDAUTHENTICATION yes\nPermitRootLogin=Without-Password\n\
+             ChallengeResponseAuthentication YES\nMaxAuthTries = +03\nClientAliveInterval 5m\n\"Banner\" NONE\n\
+             UsePAM yes # trailing comment\n",
+        )]);
+        let c = EffectiveSshdConfig::load(&t);
+        assert!(c.issues.is_empty(), "{:?}", c.issues);
+        assert_eq!(
+            eff(&c, "passwordauthentication"),
+            ("no".into(), SSHD_CONFIG.into(), 1, false)
+        );
+        assert_eq!(eff(&c, "permitrootlogin").0, "prohibit-password");
+        assert_eq!(
+            eff(&c, "kbdinteractiveauthentication"),
+            ("yes".into(), SSHD_CONFIG.into(), 4, false)
+        );
+        assert_eq!(eff(&c, "maxauthtries").0, "3");
+        assert_eq!(eff(&c, "clientaliveinterval").0, "300");
+        assert_eq!(
+            eff(&c, "banner"),
+            ("none".into(), SSHD_CONFIG.into(), 7, false)
+        );
+        assert_eq!(eff(&c, "usepam").0, "yes");
+    }
+
+    #[test]
+    fn nested_and_relative_includes_expand_in_place_in_lexical_order() {
+        let (_root, t) = tree(&[
+            (
+                "/etc/ssh/sshd_config",
+                "Include conf.d/first.conf /etc/extra/*.conf\nMaxAuthTries 9\n",
+            ),
+            ("/etc/ssh/conf.d/first.conf", "Include nested/*.conf\n"),
+            ("/etc/ssh/nested/b.conf", "PermitRootLogin yes\n"),
+            ("/etc/ssh/nested/a.conf", "PermitRootLogin no\n"),
+            ("/etc/extra/20.conf", "MaxAuthTries 2\n"),
+            ("/etc/extra/10.conf", "MaxAuthTries 4\n"),
+        ]);
+        let c = EffectiveSshdConfig::load(&t);
+        assert_eq!(
+            c.files,
+            vec![
+                SSHD_CONFIG,
+                "/etc/ssh/conf.d/first.conf",
+                "/etc/ssh/nested/a.conf",
+                "/etc/ssh/nested/b.conf",
+                "/etc/extra/10.conf",
+                "/etc/extra/20.conf",
+            ]
+        );
+        assert_eq!(
+            eff(&c, "permitrootlogin"),
+            ("no".into(), "/etc/ssh/nested/a.conf".into(), 1, false)
+        );
+        assert_eq!(
+            eff(&c, "maxauthtries"),
+            ("4".into(), "/etc/extra/10.conf".into(), 1, false)
+        );
+    }
+
+    #[test]
+    fn match_blocks_keep_criteria_and_do_not_touch_the_global_config() {
+        let (_root, t) = tree(&[(
+            "/etc/ssh/sshd_config",
+            "PasswordAuthentication no\nMatch Address 10.0.0.0/8 User=bob # office\n\tPasswordAuthentication yes\n\
+             \tPasswordAuthentication no\n\tPermitRootLogin yes\nMatch all\nMaxAuthTries 2\n",
+        )]);
+        let c = EffectiveSshdConfig::load(&t);
+        assert!(c.issues.is_empty(), "{:?}", c.issues);
+        assert_eq!(eff(&c, "passwordauthentication").0, "no");
+        assert_eq!(eff(&c, "permitrootlogin").0, "prohibit-password");
+        assert_eq!(
+            eff(&c, "maxauthtries"),
+            ("2".into(), SSHD_CONFIG.into(), 7, false),
+            "Match all applies to sshd -T"
+        );
+        let office = &c.match_blocks[0];
+        assert_eq!(
+            (office.criteria.as_str(), office.line, office.matches_all),
+            ("Address 10.0.0.0/8 User bob", 2, false)
+        );
+        assert_eq!(
+            office
+                .get("passwordauthentication")
+                .map(|d| (d.value.as_str(), d.line)),
+            Some(("yes", 3))
+        );
+        assert_eq!(
+            office.get("permitrootlogin").map(|d| d.value.as_str()),
+            Some("yes")
+        );
+        assert!(c.match_blocks[1].matches_all);
+    }
+
+    #[test]
+    fn a_match_block_ends_with_the_file_that_opened_it() {
+        let (_root, t) = tree(&[
+            (
+                "/etc/ssh/sshd_config",
+                "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\n",
+            ),
+            (
+                "/etc/ssh/sshd_config.d/10-sftp.conf",
+                "Match User bob\n  PasswordAuthentication yes\n",
+            ),
+        ]);
+        let c = EffectiveSshdConfig::load(&t);
+        assert_eq!(
+            eff(&c, "passwordauthentication"),
+            ("no".into(), SSHD_CONFIG.into(), 2, false)
+        );
+        assert_eq!(c.match_blocks.len(), 1);
+        assert_eq!(c.match_blocks[0].directives.len(), 1);
+    }
+
+    #[test]
+    fn include_inside_match_applies_inside_the_match() {
+        let (_root, t) = tree(&[
+            (
+                "/etc/ssh/sshd_config",
+                "Match Group contractors\n  Include /etc/ssh/contractors.conf\n  MaxAuthTries 5\n",
+            ),
+            (
+                "/etc/ssh/contractors.conf",
+                "PermitRootLogin yes\nMatch all\nPasswordAuthentication yes\n",
+            ),
+        ]);
+        let c = EffectiveSshdConfig::load(&t);
+        assert!(c.issues.is_empty(), "{:?}", c.issues);
+        assert!(eff(&c, "permitrootlogin").3);
+        assert!(
+            eff(&c, "passwordauthentication").3,
+            "Match all inside an inactive Match never matches"
+        );
+        let group = &c.match_blocks[0];
+        assert_eq!(group.criteria, "Group contractors");
+        let prl = group
+            .get("permitrootlogin")
+            .expect("included into the block");
+        assert_eq!(
+            (prl.path.as_str(), prl.line),
+            ("/etc/ssh/contractors.conf", 1)
+        );
+        assert_eq!(
+            group.get("maxauthtries").map(|d| d.line),
+            Some(3),
+            "the Match resumes after the Include"
+        );
+        assert_eq!(
+            c.match_blocks[1]
+                .get("passwordauthentication")
+                .map(|d| d.value.as_str()),
+            Some("yes")
+        );
+    }
+
+    #[test]
+    fn allow_lists_accumulate_across_lines() {
+        let (_root, t) = tree(&[(
+            "/etc/ssh/sshd_config",
+            "AllowGroups admins\nallowgroups phi-access \"with space\"\nAllowUsers alice\nMatch User x\nAllowGroups nobody\n",
+        )]);
+        let c = EffectiveSshdConfig::load(&t);
+        assert_eq!(
+            eff(&c, "allowgroups"),
+            (
+                "admins phi-access with space".into(),
+                SSHD_CONFIG.into(),
+                1,
+                false
+            )
+        );
+        let f = c.facts(&["allowgroups", "allowusers"]);
+        assert_eq!(
+            f["settings"]["allowgroups"]["values"],
+            json!(["admins", "phi-access", "with space"])
+        );
+        assert_eq!(
+            f["settings"]["allowgroups"]["entries"][1],
+            json!({"value": "phi-access", "path": SSHD_CONFIG, "line": 2})
+        );
+        assert_eq!(f["settings"]["allowusers"]["values"], json!(["alice"]));
+        assert_eq!(
+            f["match_blocks"][0]["settings"]["allowgroups"]["values"],
+            json!(["nobody"])
+        );
+    }
+
+    /// A target that refuses one path, as a host without read permission or the engine would.
+    struct Refusing {
+        inner: DirTarget,
+        refused: &'static str,
+        error: ReadError,
+    }
+
+    impl Target for Refusing {
+        fn read_file(&self, path: &str) -> Result<Vec<u8>, ReadError> {
+            if path == self.refused {
+                Err(self.error.clone())
+            } else {
+                self.inner.read_file(path)
+            }
+        }
+        fn list_dir(&self, path: &str) -> Result<Vec<DirEntry>, ReadError> {
+            self.inner.list_dir(path)
+        }
+        fn stat(&self, path: &str) -> Result<FileStat, ReadError> {
+            self.inner.stat(path)
+        }
+        fn lstat(&self, path: &str) -> Result<FileStat, ReadError> {
+            self.inner.lstat(path)
+        }
+        fn read_link(&self, path: &str) -> Result<String, ReadError> {
+            self.inner.read_link(path)
+        }
+    }
+
+    #[test]
+    fn unreadable_include_is_reported() {
+        let (root, _) = tree(&[
+            ("/etc/ssh/sshd_config", DEBIAN_12),
+            (
+                "/etc/ssh/sshd_config.d/00-secret.conf",
+                "PasswordAuthentication no\n",
+            ),
+        ]);
+        let t = Refusing {
+            inner: DirTarget::new(root.path()),
+            refused: "/etc/ssh/sshd_config.d/00-secret.conf",
+            error: ReadError::PermissionDenied,
+        };
+        let c = EffectiveSshdConfig::load(&t);
+        assert_eq!(c.unreadable.len(), 1);
+        assert_eq!(
+            c.unreadable[0].path,
+            "/etc/ssh/sshd_config.d/00-secret.conf"
+        );
+        assert_eq!(c.unreadable[0].error, "permission denied");
+        assert!(eff(&c, "passwordauthentication").3);
+        let t = Refusing {
+            inner: DirTarget::new(root.path()),
+            refused: SSHD_CONFIG,
+            error: ReadError::Undeclared(SSHD_CONFIG.into()),
+        };
+        let c = EffectiveSshdConfig::load(&t);
+        assert!(!c.config_found);
+        assert_eq!(c.unreadable.len(), 1);
+    }
+
+    #[test]
+    fn include_of_a_refused_directory_is_unreadable_not_empty() {
+        let (root, _) = tree(&[
+            ("/etc/ssh/sshd_config", "Include /opt/ssh/*.conf\n"),
+            ("/opt/ssh/00.conf", "PasswordAuthentication no\n"),
+        ]);
+        struct NoOpt(DirTarget);
+        impl Target for NoOpt {
+            fn read_file(&self, path: &str) -> Result<Vec<u8>, ReadError> {
+                self.0.read_file(path)
+            }
+            fn list_dir(&self, path: &str) -> Result<Vec<DirEntry>, ReadError> {
+                if path.starts_with("/opt") {
+                    Err(ReadError::Undeclared(path.into()))
+                } else {
+                    self.0.list_dir(path)
+                }
+            }
+            fn stat(&self, path: &str) -> Result<FileStat, ReadError> {
+                self.0.stat(path)
+            }
+            fn lstat(&self, path: &str) -> Result<FileStat, ReadError> {
+                self.0.lstat(path)
+            }
+            fn read_link(&self, path: &str) -> Result<String, ReadError> {
+                self.0.read_link(path)
+            }
+        }
+        let c = EffectiveSshdConfig::load(&NoOpt(DirTarget::new(root.path())));
+        assert_eq!(c.unreadable.len(), 1);
+        assert_eq!(c.unreadable[0].path, "/opt/ssh");
+    }
+
+    #[test]
+    fn missing_config_and_dangling_include() {
+        let (_root, t) = tree(&[]);
+        let c = EffectiveSshdConfig::load(&t);
+        assert!(!c.config_found && c.files.is_empty() && c.unreadable.is_empty());
+        let (root, t) = tree(&[
+            ("/etc/ssh/sshd_config", DEBIAN_12),
+            ("/etc/hostname", "PasswordAuthentication no\n"),
+        ]);
+        std::fs::remove_file(root.path().join("etc/hostname")).expect("remove");
+        root.symlink("/etc/ssh/sshd_config.d/00-hipaa.conf", "/etc/hostname");
+        let c = EffectiveSshdConfig::load(&t);
+        assert_eq!(c.files, vec![SSHD_CONFIG]);
+        assert_eq!(c.issues.len(), 1);
+        assert!(
+            c.issues[0].message.contains("a symlink to /etc/hostname"),
+            "{}",
+            c.issues[0].message
+        );
+        assert_eq!(
+            c.issues[0].line,
+            line_of(DEBIAN_12, "Include /etc/ssh/sshd_config.d/*.conf")
+        );
+    }
+
+    #[test]
+    fn include_loops_stop_at_sshds_depth_limit() {
+        let (_root, t) = tree(&[
+            ("/etc/ssh/sshd_config", "Include loop.conf\n"),
+            (
+                "/etc/ssh/loop.conf",
+                "PermitRootLogin no\nInclude loop.conf\n",
+            ),
+        ]);
+        let c = EffectiveSshdConfig::load(&t);
+        assert_eq!(c.files, vec![SSHD_CONFIG, "/etc/ssh/loop.conf"]);
+        assert_eq!(c.issues.len(), 1, "{:?}", c.issues);
+        assert!(c.issues[0].message.contains("Too many recursive"));
+        assert_eq!(eff(&c, "permitrootlogin").0, "no");
+        // A fan-out (each level including the file twice) stops at the parse budget, not 2^16.
+        let (_root, t) = tree(&[
+            ("/etc/ssh/sshd_config", "Include loop.conf\n"),
+            ("/etc/ssh/loop.conf", "Include loop.conf loop.conf\n"),
+        ]);
+        let c = EffectiveSshdConfig::load(&t);
+        assert_eq!(c.issues.len(), 1, "{:?}", c.issues);
+    }
+
+    #[test]
+    fn lines_sshd_rejects_are_issues() {
+        let (_root, t) = tree(&[(
+            "/etc/ssh/sshd_config",
+            "PasswordAuthentication maybe\nMaxAuthTries lots\nPermitRootLogin\nAllowUsers \"open\nBanner a b\n\
+             Match\nMatch all User x\nUsePAM yes\nPubkeyAuthentication #yes\n",
+        )]);
+        let c = EffectiveSshdConfig::load(&t);
+        let lines: Vec<u32> = c.issues.iter().map(|i| i.line).collect();
+        assert_eq!(lines, vec![1, 2, 3, 4, 5, 6, 7, 8, 9], "{:?}", c.issues);
+        assert_eq!(
+            eff(&c, "passwordauthentication").0,
+            "maybe",
+            "the raw first value is kept: fail closed"
+        );
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let inputs = [
+            "\0PasswordAuthentication no",
+            "=",
+            "\"",
+            "Match \"",
+            "Include",
+            "=\"x",
+            "\u{feff}Port 22",
+            "\\",
+            "a \\",
+        ];
+        for input in inputs {
+            let (_root, t) = tree(&[("/etc/ssh/sshd_config", input)]);
+            let c = EffectiveSshdConfig::load(&t);
+            let _ = c.facts(&["passwordauthentication"]);
+        }
+    }
+
+    #[test]
+    fn facts_shape() {
+        let (_root, t) = tree(&[
+            (
+                "/etc/ssh/sshd_config",
+                "Include /etc/ssh/sshd_config.d/*.conf\nClientAliveInterval 300\nMatch Address 10.0.0.0/8\nClientAliveCountMax 0\n",
+            ),
+            (
+                "/etc/ssh/sshd_config.d/50-cloud-init.conf",
+                "PasswordAuthentication yes\n",
+            ),
+        ]);
+        let f = facts(
+            &t,
+            &[
+                "clientaliveinterval",
+                "clientalivecountmax",
+                "channeltimeout",
+                "ChallengeResponseAuthentication",
+            ],
+        );
+        assert_eq!(
+            f,
+            json!({
+                "config_found": true,
+                "files": ["/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/50-cloud-init.conf"],
+                "unreadable": [],
+                "issues": [],
+                "settings": {
+                    "clientaliveinterval": {"value": "300", "path": "/etc/ssh/sshd_config", "line": 2, "default": false},
+                    "clientalivecountmax": {"value": "3", "path": "/etc/ssh/sshd_config", "line": 0, "default": true},
+                    "channeltimeout": {"value": "none", "path": "/etc/ssh/sshd_config", "line": 0, "default": true},
+                    "challengeresponseauthentication": {"value": "yes", "path": "/etc/ssh/sshd_config", "line": 0, "default": true},
+                },
+                "match_blocks": [{
+                    "criteria": "Address 10.0.0.0/8",
+                    "matches_all": false,
+                    "path": "/etc/ssh/sshd_config",
+                    "line": 3,
+                    "settings": {"clientalivecountmax": {"value": "0", "path": "/etc/ssh/sshd_config", "line": 4}},
+                }],
+            })
+        );
+    }
+}

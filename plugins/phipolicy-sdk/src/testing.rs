@@ -1,0 +1,287 @@
+//! A [`Target`] over a fixture directory, for native tests of plugins and parsers.
+//!
+//! It follows the engine's rules in user space: symlinks (absolute or relative) resolve inside the
+//! fixture root, `..` stops at the root, only regular files are read. It is a test double, not a
+//! security boundary: the engine's view (openat2 `RESOLVE_IN_ROOT`) is the real one.
+
+use std::fs;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::PathBuf;
+
+use crate::target::{DirEntry, FileKind, FileStat, ReadError, Target};
+
+/// Symlinks followed while resolving one path before giving up (Linux's limit).
+const MAX_SYMLINK_HOPS: usize = 40;
+
+/// A fixture root directory seen as a target.
+#[derive(Debug, Clone)]
+pub struct DirTarget {
+    root: PathBuf,
+}
+
+impl DirTarget {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DirTarget { root: root.into() }
+    }
+
+    /// Resolves `path` inside the root; `follow_last` follows a final symlink. Returns the
+    /// in-target path with every symlink resolved.
+    fn resolve(&self, path: &str, follow_last: bool) -> Result<String, ReadError> {
+        if !path.starts_with('/') {
+            return Err(ReadError::InvalidPath(format!("{path:?} is not absolute")));
+        }
+        let mut pending: Vec<String> = path
+            .split('/')
+            .filter(|c| !c.is_empty())
+            .map(String::from)
+            .rev()
+            .collect();
+        let mut resolved: Vec<String> = Vec::new();
+        let mut hops = 0;
+        while let Some(comp) = pending.pop() {
+            match comp.as_str() {
+                "." => continue,
+                ".." => {
+                    resolved.pop();
+                    continue;
+                }
+                _ => {}
+            }
+            let candidate = format!(
+                "/{}",
+                resolved
+                    .iter()
+                    .chain(std::iter::once(&comp))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("/")
+            );
+            let host = self.host_path(&candidate);
+            let meta = match fs::symlink_metadata(&host) {
+                Ok(m) => m,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(ReadError::NotFound);
+                }
+                Err(e) => return Err(io_error(e)),
+            };
+            let is_last = pending.is_empty();
+            if meta.file_type().is_symlink() && (follow_last || !is_last) {
+                hops += 1;
+                if hops > MAX_SYMLINK_HOPS {
+                    return Err(ReadError::Io("too many levels of symbolic links".into()));
+                }
+                let link = fs::read_link(&host).map_err(io_error)?;
+                let link = link.to_string_lossy().into_owned();
+                if link.starts_with('/') {
+                    resolved.clear();
+                }
+                for c in link.split('/').filter(|c| !c.is_empty()).rev() {
+                    pending.push(c.to_string());
+                }
+            } else {
+                resolved.push(comp);
+            }
+        }
+        Ok(format!("/{}", resolved.join("/")))
+    }
+
+    fn host_path(&self, inner: &str) -> PathBuf {
+        self.root.join(inner.trim_start_matches('/'))
+    }
+
+    fn metadata(&self, path: &str, follow: bool) -> Result<fs::Metadata, ReadError> {
+        let inner = self.resolve(path, follow)?;
+        fs::symlink_metadata(self.host_path(&inner)).map_err(io_error)
+    }
+}
+
+fn io_error(e: std::io::Error) -> ReadError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => ReadError::NotFound,
+        std::io::ErrorKind::PermissionDenied => ReadError::PermissionDenied,
+        _ => ReadError::Io(e.to_string()),
+    }
+}
+
+fn kind_of(ft: fs::FileType) -> FileKind {
+    if ft.is_file() {
+        FileKind::Regular
+    } else if ft.is_dir() {
+        FileKind::Directory
+    } else if ft.is_symlink() {
+        FileKind::Symlink
+    } else if ft.is_fifo() {
+        FileKind::Fifo
+    } else if ft.is_socket() {
+        FileKind::Socket
+    } else if ft.is_block_device() {
+        FileKind::BlockDevice
+    } else if ft.is_char_device() {
+        FileKind::CharDevice
+    } else {
+        FileKind::Unknown
+    }
+}
+
+fn stat_of(m: &fs::Metadata) -> FileStat {
+    FileStat {
+        kind: kind_of(m.file_type()),
+        mode: m.mode() & 0o7777,
+        uid: m.uid(),
+        gid: m.gid(),
+        size: m.size(),
+        mtime: m.mtime(),
+    }
+}
+
+impl Target for DirTarget {
+    fn read_file(&self, path: &str) -> Result<Vec<u8>, ReadError> {
+        let inner = self.resolve(path, true)?;
+        let host = self.host_path(&inner);
+        let meta = fs::symlink_metadata(&host).map_err(io_error)?;
+        let kind = kind_of(meta.file_type());
+        if kind != FileKind::Regular {
+            return Err(ReadError::NotRegular(kind));
+        }
+        fs::read(host).map_err(io_error)
+    }
+
+    fn list_dir(&self, path: &str) -> Result<Vec<DirEntry>, ReadError> {
+        let inner = self.resolve(path, true)?;
+        let mut out = Vec::new();
+        for entry in fs::read_dir(self.host_path(&inner)).map_err(io_error)? {
+            let entry = entry.map_err(io_error)?;
+            let kind = entry.file_type().map(kind_of).unwrap_or(FileKind::Unknown);
+            out.push(DirEntry {
+                name: entry.file_name().to_string_lossy().into_owned(),
+                kind,
+            });
+        }
+        out.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+        Ok(out)
+    }
+
+    fn stat(&self, path: &str) -> Result<FileStat, ReadError> {
+        self.metadata(path, true).map(|m| stat_of(&m))
+    }
+
+    fn lstat(&self, path: &str) -> Result<FileStat, ReadError> {
+        self.metadata(path, false).map(|m| stat_of(&m))
+    }
+
+    fn read_link(&self, path: &str) -> Result<String, ReadError> {
+        let inner = self.resolve(path, false)?;
+        fs::read_link(self.host_path(&inner))
+            .map(|p| p.to_string_lossy().into_owned())
+            .map_err(io_error)
+    }
+}
+
+/// Builds a fixture tree in a temporary directory from `(path, contents)` pairs, for parser tests.
+pub fn tree(files: &[(&str, &str)]) -> (TempRoot, DirTarget) {
+    let root = TempRoot::new();
+    for (path, contents) in files {
+        root.write(path, contents);
+    }
+    let target = DirTarget::new(root.path());
+    (root, target)
+}
+
+/// A temporary fixture root, removed on drop.
+#[derive(Debug)]
+pub struct TempRoot(PathBuf);
+
+impl TempRoot {
+    pub fn new() -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "phipolicy-sdk-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        fs::create_dir_all(&dir).expect("create fixture root");
+        TempRoot(dir)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    /// Writes `contents` at the in-target `path`, creating parents.
+    pub fn write(&self, path: &str, contents: &str) {
+        let host = self.0.join(path.trim_start_matches('/'));
+        fs::create_dir_all(host.parent().expect("parent")).expect("create parents");
+        fs::write(host, contents).expect("write fixture file");
+    }
+
+    /// Creates a symlink at the in-target `path` pointing to `to` (stored as given).
+    pub fn symlink(&self, path: &str, to: &str) {
+        let host = self.0.join(path.trim_start_matches('/'));
+        fs::create_dir_all(host.parent().expect("parent")).expect("create parents");
+        std::os::unix::fs::symlink(to, host).expect("create symlink");
+    }
+}
+
+impl Default for TempRoot {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TempRoot {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::TargetExt;
+
+    #[test]
+    fn symlinks_resolve_inside_the_root() {
+        let (root, t) = tree(&[("/etc/authselect/system-auth", "auth required pam_unix.so\n")]);
+        root.symlink("/etc/pam.d/system-auth", "/etc/authselect/system-auth");
+        root.symlink("/etc/escape", "../../../../etc/authselect/system-auth");
+        root.symlink("/etc/hostfile", "/this/exists/only/on/host/passwd");
+        assert_eq!(
+            t.read_text("/etc/pam.d/system-auth").unwrap(),
+            "auth required pam_unix.so\n"
+        );
+        assert_eq!(
+            t.read_text("/etc/escape").unwrap(),
+            "auth required pam_unix.so\n"
+        );
+        assert_eq!(t.read_text("/etc/hostfile"), Err(ReadError::NotFound));
+        assert_eq!(
+            t.lstat("/etc/pam.d/system-auth").unwrap().kind,
+            FileKind::Symlink
+        );
+        assert_eq!(
+            t.read_link("/etc/pam.d/system-auth").unwrap(),
+            "/etc/authselect/system-auth"
+        );
+    }
+
+    #[test]
+    fn glob_sorts_like_glob3() {
+        let (_root, t) = tree(&[
+            ("/etc/ssh/sshd_config.d/50-cloud-init.conf", ""),
+            ("/etc/ssh/sshd_config.d/10-a.conf", ""),
+            ("/etc/ssh/sshd_config.d/Z.conf", ""),
+            ("/etc/ssh/sshd_config.d/.hidden.conf", ""),
+            ("/etc/ssh/sshd_config.d/x.conf.bak", ""),
+        ]);
+        assert_eq!(
+            t.glob("/etc/ssh", "sshd_config.d/*.conf"),
+            vec![
+                "/etc/ssh/sshd_config.d/10-a.conf",
+                "/etc/ssh/sshd_config.d/50-cloud-init.conf",
+                "/etc/ssh/sshd_config.d/Z.conf",
+            ]
+        );
+        assert!(t.glob("/etc/ssh", "/nonexistent/*.conf").is_empty());
+    }
+}
