@@ -8,8 +8,32 @@ use std::process::Command;
 #[path = "src/wasm_config.rs"]
 mod wasm_config;
 
-/// The built-in plugins (crates under `plugins/`), one per safeguard.
-const BUILTIN_PLUGINS: &[&str] = &["authentication", "automatic-logoff", "password-management"];
+/// The marker a plugin crate's manifest carries to be built in: a line `builtin = true` under
+/// `[package.metadata.phipolicy]`.
+const BUILTIN_MARKER: &str = "[package.metadata.phipolicy]";
+
+/// The built-in plugins: crates under `plugins/` whose Cargo.toml marks them built in, by name.
+fn builtin_plugins(workspace: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    let dir = workspace.join("plugins");
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display())) {
+        let manifest = entry.expect("dir entry").path().join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
+        let Some(section) = text.split(BUILTIN_MARKER).nth(1) else { continue };
+        let section = section.split("\n[").next().unwrap_or("");
+        if !section.lines().any(|l| l.split_whitespace().collect::<String>() == "builtin=true") {
+            continue;
+        }
+        let name = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("name = ").map(|v| v.trim_matches('"').to_string()))
+            .unwrap_or_else(|| panic!("{}: no package name", manifest.display()));
+        names.push(name);
+    }
+    names.sort();
+    assert!(!names.is_empty(), "no built-in plugin crates under {}", dir.display());
+    names
+}
 
 fn main() {
     let manifest_dir =
@@ -29,11 +53,12 @@ fn main() {
     println!("cargo::rerun-if-env-changed=PHIPOLICY_PLUGIN_WASM_DIR");
 
     embed_policies(&workspace, &out_dir);
+    let plugins = builtin_plugins(&workspace);
     let wasm_dir = match std::env::var_os("PHIPOLICY_PLUGIN_WASM_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => build_plugins(&workspace, &out_dir),
+        None => build_plugins(&workspace, &out_dir, &plugins),
     };
-    embed_plugins(&wasm_dir, &out_dir);
+    embed_plugins(&wasm_dir, &out_dir, &plugins);
 }
 
 /// Where the nested cargo builds plugins: `<target>/plugins-wasm`, beside the host build.
@@ -52,7 +77,7 @@ fn plugin_target_dir(out_dir: &Path) -> PathBuf {
         .unwrap_or_else(|| out_dir.join("plugins-wasm"))
 }
 
-fn build_plugins(workspace: &Path, out_dir: &Path) -> PathBuf {
+fn build_plugins(workspace: &Path, out_dir: &Path, plugins: &[String]) -> PathBuf {
     let target_dir = plugin_target_dir(out_dir);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -65,7 +90,7 @@ fn build_plugins(workspace: &Path, out_dir: &Path) -> PathBuf {
             "--target-dir",
         ])
         .arg(&target_dir);
-    for p in BUILTIN_PLUGINS {
+    for p in plugins {
         cmd.args(["-p", p]);
     }
     // The nested build must not inherit the host build's flags or profile settings.
@@ -94,12 +119,12 @@ fn build_plugins(workspace: &Path, out_dir: &Path) -> PathBuf {
     target_dir.join("wasm32-wasip2").join("release")
 }
 
-fn embed_plugins(wasm_dir: &Path, out_dir: &Path) {
+fn embed_plugins(wasm_dir: &Path, out_dir: &Path, plugins: &[String]) {
     let engine = wasmtime::Engine::new(&wasm_config::config()).expect("wasmtime engine");
     let mut table = String::from(
         "/// Built-in plugins, precompiled for this engine.\npub static PLUGINS: &[Artifact] = &[\n",
     );
-    for name in BUILTIN_PLUGINS {
+    for name in plugins {
         let file = name.replace('-', "_");
         let wasm_path = wasm_dir.join(format!("{file}.wasm"));
         let wasm = std::fs::read(&wasm_path)

@@ -154,7 +154,7 @@ pub fn expand_reads(
     Ok(out)
 }
 
-/// Parameter values are paths, not globs: escape glob metacharacters they contain.
+/// Escapes glob metacharacters in the `len` bytes of `s` starting at `start` (a parameter value).
 fn escape_glob_literal_prefix(s: &str, start: usize, len: usize) -> String {
     let (head, rest) = s.split_at(start);
     let value_len = len.min(rest.len());

@@ -3,7 +3,7 @@
 //! snapshotting the whole result document (insta).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 use engine::eval::{EvalRequest, prepare};
@@ -36,50 +36,91 @@ fn evaluate(root: &Path, params: Option<&Path>) -> serde_json::Value {
     json
 }
 
-#[test]
-fn fixtures() {
-    insta::glob!("fixtures/*/expect.yaml", |expect_path| {
-        let case = expect_path.parent().expect("case dir");
-        let name = case
-            .file_name()
-            .and_then(|n| n.to_str())
-            .expect("case name");
-        let expect: BTreeMap<String, String> =
-            serde_yaml::from_str(&std::fs::read_to_string(expect_path).expect("read expect.yaml"))
-                .expect("expect.yaml is a map");
-        assert!(!expect.is_empty(), "{name}: expect.yaml names no control");
-        let params = case.join("params.yaml");
-        let doc = evaluate(
-            &case.join("root"),
-            params.is_file().then_some(params.as_path()),
-        );
-        let statuses: BTreeMap<String, String> = doc["results"]
-            .as_array()
-            .expect("results")
+/// The fixture cases: directories under tests/fixtures with an `expect.yaml`, sorted.
+fn cases() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/fixtures")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("expect.yaml").is_file())
+        .collect();
+    cases.sort();
+    cases
+}
+
+/// Applies `modes.yaml` (in-root path -> octal mode) to the checked-out fixture: git keeps only
+/// the executable bit, and permission checks need exact modes. Idempotent.
+fn apply_modes(case: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let file = case.join("modes.yaml");
+    if !file.is_file() {
+        return;
+    }
+    let modes: BTreeMap<String, String> =
+        serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    for (path, mode) in modes {
+        let mode = u32::from_str_radix(mode.trim_start_matches("0o"), 8)
+            .unwrap_or_else(|_| panic!("{}: bad mode {mode:?}", file.display()));
+        let target = case.join("root").join(path.trim_start_matches('/'));
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode))
+            .unwrap_or_else(|e| panic!("{}: chmod {}: {e}", file.display(), target.display()));
+    }
+}
+
+/// Evaluates one case: asserts `expect.yaml` and the snapshot.
+fn check(case: &Path) {
+    let name = case
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("case name");
+    let expect_text = std::fs::read_to_string(case.join("expect.yaml")).expect("read expect.yaml");
+    let expect: BTreeMap<String, String> =
+        serde_yaml::from_str(&expect_text).expect("expect.yaml is a map");
+    assert!(!expect.is_empty(), "{name}: expect.yaml names no control");
+    apply_modes(case);
+    let params = case.join("params.yaml");
+    let doc = evaluate(
+        &case.join("root"),
+        params.is_file().then_some(params.as_path()),
+    );
+    let results = doc["results"].as_array().expect("results");
+    for (control, want) in &expect {
+        let result = results
             .iter()
-            .map(|r| {
-                (
-                    r["control"].as_str().unwrap().to_string(),
-                    r["status"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
-        for (control, want) in &expect {
-            let got = statuses
-                .get(control)
-                .unwrap_or_else(|| panic!("{name}: no result for {control}"));
-            let reasons = doc["results"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|r| r["control"] == control.as_str())
-                .unwrap()["reasons"]
-                .clone();
-            assert_eq!(
-                got, want,
-                "{name}: {control} is {got}, expected {want}; reasons: {reasons}"
-            );
-        }
+            .find(|r| r["control"] == control.as_str())
+            .unwrap_or_else(|| panic!("{name}: no result for {control}"));
+        let got = result["status"].as_str().expect("status");
+        assert_eq!(
+            got, want,
+            "{name}: {control} is {got}, expected {want}; reasons: {}",
+            result["reasons"]
+        );
+    }
+    insta::with_settings!({ snapshot_path => "snapshots/fixtures", prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!(name, serde_json::to_string_pretty(&doc).unwrap());
     });
+}
+
+#[test]
+fn fixtures() {
+    let cases = cases();
+    assert!(
+        cases.len() >= 20,
+        "fixture cases went missing: {}",
+        cases.len()
+    );
+    let mut failed = Vec::new();
+    for case in &cases {
+        if std::panic::catch_unwind(|| check(case)).is_err() {
+            failed.push(case.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {} fixture cases failed: {}",
+        failed.len(),
+        cases.len(),
+        failed.join(", ")
+    );
 }

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use engine::document::{ResultDocument, Status};
@@ -40,36 +40,22 @@ fn plugin_cache() -> &'static Path {
 }
 
 /// Builds the hostile plugin with `mode` into its own directory (one `.wasm` per directory).
+/// Builds share one target directory and are serialised: only the leaf crate recompiles per mode.
 fn hostile(mode: &str) -> PathBuf {
+    static BUILD: Mutex<()> = Mutex::new(());
+    let _guard = BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let target = workspace().join("target").join("hostile");
     let out = target.join("out").join(mode);
     let status = Command::new(env!("CARGO"))
         .current_dir(workspace())
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "-p",
-            "hostile-plugin",
-            "--target-dir",
-        ])
-        .arg(target.join(mode))
+        .args(["build", "--release", "--target", "wasm32-wasip2", "-p", "hostile-plugin", "--target-dir"])
+        .arg(&target)
         .env("HOSTILE_MODE", mode)
         .status()
         .expect("run cargo");
-    assert!(
-        status.success(),
-        "building the hostile plugin ({mode}) failed"
-    );
+    assert!(status.success(), "building the hostile plugin ({mode}) failed");
     std::fs::create_dir_all(&out).unwrap();
-    std::fs::copy(
-        target
-            .join(mode)
-            .join("wasm32-wasip2/release/hostile_plugin.wasm"),
-        out.join("hostile.wasm"),
-    )
-    .unwrap();
+    std::fs::copy(target.join("wasm32-wasip2/release/hostile_plugin.wasm"), out.join("hostile.wasm")).unwrap();
     out
 }
 

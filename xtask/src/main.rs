@@ -128,59 +128,92 @@ fn eval(args: &[String]) -> Result<()> {
     std::process::exit(status.code().unwrap_or(2));
 }
 
-/// Debian's openssh-server, unpacked under target/tools (never installed on the machine): the
-/// reference for the sshd differential test.
-fn ensure_sshd() -> Result<PathBuf> {
-    let dir = target_dir().join("tools").join("openssh-server");
-    let sshd = dir.join("usr/sbin/sshd");
-    if sshd.is_file() {
-        return Ok(sshd);
+/// What the sshd differential test needs, as environment variables for `cargo test`.
+struct SshdTools {
+    env: Vec<(&'static str, PathBuf)>,
+}
+
+/// Debian's openssh-server (the reference `sshd -T`), libwrap0 (which sshd links) and
+/// libnss-wrapper (a fake `sshd` user for machines without one), unpacked under target/tools —
+/// never installed on the machine.
+fn ensure_sshd_tools() -> Result<SshdTools> {
+    const PACKAGES: &[&str] = &[
+        "openssh-server",
+        "openssh-client",
+        "libwrap0",
+        "libnss-wrapper",
+    ];
+    let tools = target_dir().join("tools");
+    let root = tools.join("debian-root");
+    let sshd = root.join("usr/sbin/sshd");
+    let keygen = root.join("usr/bin/ssh-keygen");
+    let wrapper = root.join("usr/lib/x86_64-linux-gnu/libnss_wrapper.so");
+    let libs = format!(
+        "{}:{}",
+        root.join("lib/x86_64-linux-gnu").display(),
+        root.join("usr/lib/x86_64-linux-gnu").display()
+    );
+    let env = vec![
+        ("PHIPOLICY_SSHD", sshd.clone()),
+        ("PHIPOLICY_SSH_KEYGEN", keygen.clone()),
+        ("PHIPOLICY_NSS_WRAPPER", wrapper.clone()),
+        ("PHIPOLICY_SSHD_LIBRARY_PATH", PathBuf::from(libs)),
+    ];
+    if sshd.is_file() && keygen.is_file() && wrapper.is_file() {
+        return Ok(SshdTools { env });
     }
-    let dl = target_dir().join("tools").join("debs");
-    std::fs::create_dir_all(&dl)?;
-    let download = |dl: &Path| {
+    let debs = tools.join("debs");
+    std::fs::create_dir_all(&debs)?;
+    let download = || {
         Command::new("apt-get")
-            .args(["download", "openssh-server"])
-            .current_dir(dl)
+            .arg("download")
+            .args(PACKAGES)
+            .current_dir(&debs)
             .status()
     };
-    if !download(&dl).map(|s| s.success()).unwrap_or(false) {
+    if !download().map(|s| s.success()).unwrap_or(false) {
+        // A fresh machine has no package lists yet.
         run(Command::new("apt-get").args(["update", "-qq"]))?;
         run(Command::new("apt-get")
-            .args(["download", "openssh-server"])
-            .current_dir(&dl))?;
+            .arg("download")
+            .args(PACKAGES)
+            .current_dir(&debs))?;
     }
-    let deb = std::fs::read_dir(&dl)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("openssh-server_") && n.ends_with(".deb"))
-        })
-        .context("apt-get download openssh-server produced no .deb")?;
-    run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&dir))?;
-    if !sshd.is_file() {
-        bail!("{} has no usr/sbin/sshd", deb.display());
+    for entry in std::fs::read_dir(&debs)? {
+        let deb = entry?.path();
+        if deb.extension().is_some_and(|x| x == "deb") {
+            run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root))?;
+        }
     }
-    // sshd -T checks its privilege separation directory exists.
-    let _ = std::fs::create_dir_all("/run/sshd");
-    Ok(sshd)
+    for needed in [&sshd, &keygen, &wrapper] {
+        if !needed.is_file() {
+            bail!(
+                "{} is missing after unpacking {}",
+                needed.display(),
+                PACKAGES.join(", ")
+            );
+        }
+    }
+    Ok(SshdTools { env })
 }
 
 fn test() -> Result<()> {
     let started = Instant::now();
     let bin = build()?;
-    let sshd = ensure_sshd()?;
-    run(cargo()
-        .args([
-            "test",
-            "--release",
-            "--locked",
-            "--workspace",
-            "--exclude",
-            "xtask",
-        ])
-        .env("PHIPOLICY_SSHD", &sshd))?;
+    let sshd = ensure_sshd_tools()?;
+    let mut cargo_test = cargo();
+    cargo_test.args([
+        "test",
+        "--release",
+        "--locked",
+        "--workspace",
+        "--exclude",
+        "xtask",
+    ]);
+    for (k, v) in &sshd.env {
+        cargo_test.env(k, v);
+    }
+    run(&mut cargo_test)?;
     run(Command::new(&bin).arg("test"))?;
     eprintln!("xtask: test suite passed in {:.0?}", started.elapsed());
     Ok(())

@@ -10,15 +10,19 @@
 //! shares (sshd, PAM, key/value files, accounts, shell profiles, os-release).
 
 pub mod accounts;
+pub mod audit_rules;
 pub mod facts;
 pub mod glob;
 pub mod keyvalue;
 pub mod os_release;
 pub mod pam;
 pub mod params;
+pub mod rsyslog;
+pub mod schedule;
 pub mod shell;
 pub mod sshd;
 pub mod target;
+pub mod tls;
 #[cfg(unix)]
 pub mod testing;
 

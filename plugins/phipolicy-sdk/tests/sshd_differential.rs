@@ -127,6 +127,10 @@ impl Harness {
                 .expect("create /run/sshd (sshd -T requires it; run as root)");
         }
         let mut env = Vec::new();
+        // Libraries sshd needs that the machine may lack (libwrap0), unpacked beside it by xtask.
+        if let Some(libs) = std::env::var_os("PHIPOLICY_SSHD_LIBRARY_PATH") {
+            env.push(("LD_LIBRARY_PATH".into(), libs.to_string_lossy().into_owned()));
+        }
         let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
         if !passwd.lines().any(|l| l.starts_with("sshd:")) {
             let Some(wrapper) = std::env::var_os("PHIPOLICY_NSS_WRAPPER") else {

@@ -13,6 +13,8 @@ pub const MODE: &str = match option_env!("HOSTILE_MODE") {
 
 pub struct Hostile;
 
+/// Recursion with no base case: exhausts the wasm stack.
+#[allow(unconditional_recursion)]
 fn recurse(depth: u64, buf: &mut [u8; 256]) -> u64 {
     buf[(depth % 256) as usize] = depth as u8;
     let mut local = [0u8; 256];

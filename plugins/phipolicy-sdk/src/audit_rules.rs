@@ -1,0 +1,695 @@
+//! Linux audit rules (`auditctl` syntax) parsed to a normalised model, and the rule set auditd loads:
+//! `/etc/audit/rules.d/*.rules` compiled the way `augenrules` does, else `/etc/audit/audit.rules`.
+//!
+//! Equivalent spellings normalise to one form: `-w /etc/passwd -p wa` and `-a always,exit -F
+//! path=/etc/passwd -F perm=wa` are both a watch on `/etc/passwd` with perms `wa`; `exit,always` is
+//! `always,exit`; syscall numbers become names; `-D` and `-e 2` are applied in load order.
+
+use serde::Serialize;
+
+use crate::facts::{Located, ParseIssue, Unreadable};
+use crate::target::{FileKind, ReadError, Target, TargetExt};
+
+/// Where augenrules reads rule fragments from.
+pub const RULES_DIR: &str = "/etc/audit/rules.d";
+/// The compiled rules file `auditctl -R` loads when there are no fragments.
+pub const RULES_FILE: &str = "/etc/audit/audit.rules";
+
+/// A `-F`/`-C` field filter kept as written (`euid=0`, `auid>=1000`, `auid!=unset`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Field {
+    pub name: String,
+    pub op: String,
+    pub value: String,
+    /// A `-C` comparison between two fields (`-C euid!=uid`).
+    pub compare: bool,
+}
+
+/// One audit rule in normalised form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRule {
+    /// `watch` for a filesystem watch (`-w`, or `-F path=`/`-F dir=`), `syscall` otherwise.
+    pub kind: String,
+    /// `exit`, `task`, `user`, `exclude`, `filesystem` or `io_uring`.
+    pub list: String,
+    /// `always` or `never`.
+    pub action: String,
+    /// The watched path (trailing `/` removed), for watches.
+    pub watch: Option<String>,
+    /// Whether the watch covers everything below the path (`-F dir=`, or `-w` on a directory).
+    pub recursive: bool,
+    /// Watch permissions as a subset of `rwxa` in that order (`-w` without `-p` watches all four).
+    pub perms: String,
+    /// `b64`, `b32`, or the architecture name as written when it is neither.
+    pub arch: Option<String>,
+    /// Syscall names, sorted; `all` when the rule names none or says `-S all`.
+    pub syscalls: Vec<String>,
+    /// The other field filters in order.
+    pub fields: Vec<Field>,
+    /// Keys from `-k` and `-F key=`.
+    pub keys: Vec<String>,
+    /// `-A` (prepend) rather than `-a`/`-w`.
+    pub prepend: bool,
+    pub path: String,
+    pub line: u32,
+    pub text: String,
+}
+
+/// What one rules line does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `-a`, `-A` or `-w`: add a rule.
+    Add(AuditRule),
+    /// `-d` or `-W`: remove the rule equal to this one.
+    Remove(AuditRule),
+    /// `-D`, optionally restricted to a key (`-D -k key`).
+    DeleteAll(Option<String>),
+    /// `-e N`.
+    Enable(String),
+    /// Settings that do not change the rule set (`-b`, `-f`, `-r`, `--backlog_wait_time`, ...).
+    Setting(String),
+}
+
+/// A command with where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleLine {
+    pub command: Command,
+    pub path: String,
+    pub line: u32,
+    pub text: String,
+}
+
+/// Syscall numbers of the syscalls the audit controls look for, per architecture.
+const X86_64_SYSCALLS: &[(u32, &str)] = &[
+    (59, "execve"),
+    (87, "unlink"),
+    (263, "unlinkat"),
+    (82, "rename"),
+    (264, "renameat"),
+    (316, "renameat2"),
+    (322, "execveat"),
+];
+const I386_SYSCALLS: &[(u32, &str)] = &[
+    (11, "execve"),
+    (10, "unlink"),
+    (301, "unlinkat"),
+    (38, "rename"),
+    (302, "renameat"),
+    (353, "renameat2"),
+    (358, "execveat"),
+];
+
+/// Parses one rules file. Never fails: lines it cannot use become issues.
+pub fn parse_file(path: &str, text: &str, issues: &mut Vec<ParseIssue>) -> Vec<RuleLine> {
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        match parse_line(trimmed, path, line) {
+            Ok(command) => out.push(RuleLine {
+                command,
+                path: path.to_string(),
+                line,
+                text: trimmed.to_string(),
+            }),
+            Err(message) => issues.push(ParseIssue {
+                path: path.to_string(),
+                line,
+                message,
+            }),
+        }
+    }
+    out
+}
+
+/// Short options that take an argument (auditctl's getopt string).
+const WITH_ARG: &str = "aAbCdefFkmpqrRSwW";
+
+/// Splits a line into (option, argument) pairs the way getopt would (`-wpath` == `-w path`).
+fn options(line: &str) -> Result<Vec<(String, Option<String>)>, String> {
+    let tokens: Vec<&str> = line.split_whitespace().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(tok) = tokens.get(i) {
+        i += 1;
+        if let Some(long) = tok.strip_prefix("--") {
+            let (name, value) = match long.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None => {
+                    let takes = matches!(long, "backlog_wait_time" | "signal");
+                    let v = if takes {
+                        i += 1;
+                        tokens.get(i - 1).map(|s| (*s).to_string())
+                    } else {
+                        None
+                    };
+                    (long.to_string(), v)
+                }
+            };
+            out.push((format!("--{name}"), value));
+            continue;
+        }
+        let Some(rest) = tok.strip_prefix('-') else {
+            return Err(format!("unexpected argument {tok:?}"));
+        };
+        let mut chars = rest.chars();
+        let Some(opt) = chars.next() else {
+            return Err("lone '-'".into());
+        };
+        let tail: String = chars.collect();
+        if WITH_ARG.contains(opt) {
+            let value = if tail.is_empty() {
+                i += 1;
+                match tokens.get(i - 1) {
+                    Some(v) => (*v).to_string(),
+                    None => return Err(format!("-{opt} needs an argument")),
+                }
+            } else {
+                tail
+            };
+            out.push((format!("-{opt}"), Some(value)));
+        } else if tail.is_empty() {
+            out.push((format!("-{opt}"), None));
+        } else {
+            return Err(format!("-{opt} takes no argument (got {tail:?})"));
+        }
+    }
+    Ok(out)
+}
+
+/// Splits `name<op>value` at the first operator.
+fn split_field(spec: &str) -> Option<(String, String, String)> {
+    let pos = spec.find(['=', '!', '<', '>', '&'])?;
+    let (name, rest) = spec.split_at(pos);
+    let op_len = rest
+        .chars()
+        .take_while(|c| matches!(c, '=' | '!' | '<' | '>' | '&'))
+        .count();
+    let (op, value) = rest.split_at(op_len);
+    let valid = matches!(op, "=" | "!=" | "<" | ">" | "<=" | ">=" | "&" | "&=");
+    if name.is_empty() || !valid {
+        return None;
+    }
+    Some((name.to_string(), op.to_string(), value.to_string()))
+}
+
+fn normalise_arch(value: &str) -> String {
+    match value {
+        "b64" | "x86_64" | "aarch64" | "ppc64" | "ppc64le" | "s390x" => "b64".into(),
+        "b32" | "i386" | "i486" | "i586" | "i686" | "arm" | "ppc" | "s390" => "b32".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Permissions as a subset of `rwxa` in canonical order; `None` when a letter is not one of them.
+fn normalise_perms(value: &str) -> Option<String> {
+    let v = value.to_ascii_lowercase();
+    if v.chars().any(|c| !"rwxa".contains(c)) {
+        return None;
+    }
+    Some("rwxa".chars().filter(|c| v.contains(*c)).collect())
+}
+
+fn strip_slash(path: &str) -> String {
+    let t = path.trim_end_matches('/');
+    if t.is_empty() { "/".into() } else { t.into() }
+}
+
+/// A syscall named or numbered in `-S`, as a name (numbers via the rule's architecture, b64 when
+/// none is given, auditctl's default on x86_64).
+fn syscall_name(spec: &str, arch: Option<&str>) -> String {
+    match spec.parse::<u32>() {
+        Ok(n) => {
+            let table = if arch == Some("b32") {
+                I386_SYSCALLS
+            } else {
+                X86_64_SYSCALLS
+            };
+            table
+                .iter()
+                .find(|(num, _)| *num == n)
+                .map_or_else(|| format!("#{n}"), |(_, name)| (*name).to_string())
+        }
+        Err(_) => spec.to_string(),
+    }
+}
+
+fn parse_line(line: &str, path: &str, lineno: u32) -> Result<Command, String> {
+    let opts = options(line)?;
+    let Some((first, first_arg)) = opts.first() else {
+        return Err("empty rule".into());
+    };
+    match first.as_str() {
+        "-D" => {
+            let key = opts
+                .iter()
+                .find(|(o, _)| o == "-k")
+                .and_then(|(_, v)| v.clone());
+            return Ok(Command::DeleteAll(key));
+        }
+        "-e" => return Ok(Command::Enable(first_arg.clone().unwrap_or_default())),
+        "-a" | "-A" | "-d" | "-w" | "-W" => {}
+        _ => return Ok(Command::Setting(line.to_string())),
+    }
+    let mut rule = AuditRule {
+        kind: "syscall".into(),
+        list: "exit".into(),
+        action: "always".into(),
+        watch: None,
+        recursive: false,
+        perms: String::new(),
+        arch: None,
+        syscalls: Vec::new(),
+        fields: Vec::new(),
+        keys: Vec::new(),
+        prepend: first == "-A",
+        path: path.to_string(),
+        line: lineno,
+        text: line.to_string(),
+    };
+    let mut syscall_specs: Vec<String> = Vec::new();
+    let mut perms_given = false;
+    for (opt, arg) in &opts {
+        let arg = arg.clone().unwrap_or_default();
+        match opt.as_str() {
+            "-a" | "-A" | "-d" => {
+                let mut list = None;
+                let mut action = None;
+                for part in arg.split(',') {
+                    match part {
+                        "always" | "never" => action = Some(part.to_string()),
+                        "exit" | "task" | "user" | "exclude" | "filesystem" | "io_uring"
+                        | "entry" => list = Some(part.to_string()),
+                        other => return Err(format!("unknown list or action {other:?} in {arg:?}")),
+                    }
+                }
+                match (list, action) {
+                    (Some(l), Some(a)) => {
+                        rule.list = l;
+                        rule.action = a;
+                    }
+                    _ => return Err(format!("{opt} needs list,action (got {arg:?})")),
+                }
+            }
+            "-w" | "-W" => {
+                rule.kind = "watch".into();
+                rule.watch = Some(strip_slash(&arg));
+            }
+            "-p" => {
+                rule.perms = normalise_perms(&arg)
+                    .ok_or_else(|| format!("invalid permissions {arg:?} (only r, w, x, a)"))?;
+                perms_given = true;
+            }
+            "-k" => rule.keys.push(arg),
+            "-S" => syscall_specs.extend(arg.split(',').map(str::to_string)),
+            "-F" | "-C" => {
+                let (name, op, value) =
+                    split_field(&arg).ok_or_else(|| format!("invalid field {arg:?}"))?;
+                match (opt.as_str(), name.as_str()) {
+                    ("-F", "arch") => rule.arch = Some(normalise_arch(&value)),
+                    ("-F", "path") => {
+                        rule.kind = "watch".into();
+                        rule.watch = Some(strip_slash(&value));
+                    }
+                    ("-F", "dir") => {
+                        rule.kind = "watch".into();
+                        rule.watch = Some(strip_slash(&value));
+                        rule.recursive = true;
+                    }
+                    ("-F", "perm") => {
+                        rule.perms = normalise_perms(&value)
+                            .ok_or_else(|| format!("invalid perm {value:?}"))?;
+                        perms_given = true;
+                    }
+                    ("-F", "key") => rule.keys.push(value),
+                    _ => rule.fields.push(Field {
+                        name,
+                        op,
+                        value,
+                        compare: opt == "-C",
+                    }),
+                }
+            }
+            _ => {}
+        }
+    }
+    if rule.kind == "watch" && !perms_given {
+        rule.perms = "rwxa".into();
+    }
+    let arch = rule.arch.clone();
+    let mut names: Vec<String> = syscall_specs
+        .iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| syscall_name(s, arch.as_deref()))
+        .collect();
+    if names.iter().any(|n| n == "all") || (names.is_empty() && rule.list == "exit") {
+        names = vec!["all".into()];
+    }
+    names.sort();
+    names.dedup();
+    rule.syscalls = names;
+    Ok(match first.as_str() {
+        "-d" | "-W" => Command::Remove(rule),
+        _ => Command::Add(rule),
+    })
+}
+
+/// A rule that auditd will not have, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotLoaded {
+    pub rule: AuditRule,
+    pub reason: String,
+}
+
+/// The rule set auditd ends up with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoadedRules {
+    /// `rules.d` (augenrules), `audit.rules` or `none`.
+    pub source: String,
+    /// Files read, in load order.
+    pub files: Vec<String>,
+    pub rules: Vec<AuditRule>,
+    pub not_loaded: Vec<NotLoaded>,
+    /// The last `-e` in force, with where it was written.
+    pub enabled: Option<Located<String>>,
+    /// Whether the last command applied is `-e 2`.
+    pub immutable_at_end: bool,
+    pub issues: Vec<ParseIssue>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// Orders rule fragment names the way `ls -v` does (runs of digits compare as numbers).
+fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn chunks(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            let end = i == bytes.len();
+            let boundary = end
+                || bytes.get(i).map(u8::is_ascii_digit) != bytes.get(i - 1).map(u8::is_ascii_digit);
+            if boundary {
+                if let Some(chunk) = s.get(start..i) {
+                    out.push((chunk.as_bytes().first().is_some_and(u8::is_ascii_digit), chunk));
+                }
+                start = i;
+            }
+        }
+        out
+    }
+    let (ca, cb) = (chunks(a), chunks(b));
+    for (x, y) in ca.iter().zip(cb.iter()) {
+        let ord = if x.0 && y.0 {
+            let (xt, yt) = (x.1.trim_start_matches('0'), y.1.trim_start_matches('0'));
+            xt.len().cmp(&yt.len()).then_with(|| xt.cmp(yt))
+        } else {
+            x.1.cmp(y.1)
+        };
+        if ord != std::cmp::Ordering::Equal {
+            return ord;
+        }
+    }
+    ca.len().cmp(&cb.len()).then_with(|| a.cmp(b))
+}
+
+/// Applies `augenrules`' compilation to the concatenated fragments: the last bare `-D`, `-b` and
+/// `-f` move to the top, the last `-e` to the end, everything else keeps its order.
+pub fn augenrules_order(lines: Vec<RuleLine>) -> Vec<RuleLine> {
+    let mut minus_d = None;
+    let mut minus_e = None;
+    let mut head_settings: Vec<(char, RuleLine)> = Vec::new();
+    let mut rest = Vec::new();
+    for l in lines {
+        let setting_kind = l.text.trim_start().get(..2).map(str::to_string);
+        match (&l.command, setting_kind.as_deref()) {
+            (Command::Enable(_), _) => minus_e = Some(l),
+            (Command::DeleteAll(None), _) if l.text.trim() == "-D" => minus_d = Some(l),
+            (Command::Setting(_), Some(k @ ("-b" | "-f"))) => {
+                let c = if k == "-b" { 'b' } else { 'f' };
+                head_settings.retain(|(x, _)| *x != c);
+                head_settings.push((c, l));
+            }
+            _ => rest.push(l),
+        }
+    }
+    let mut out: Vec<RuleLine> = minus_d.into_iter().collect();
+    head_settings.sort_by_key(|(c, _)| *c);
+    out.extend(head_settings.into_iter().map(|(_, l)| l));
+    out.extend(rest);
+    out.extend(minus_e);
+    out
+}
+
+/// Applies commands in order, as `auditctl -R` does, to the rule set.
+pub fn apply(lines: &[RuleLine], source: &str, files: Vec<String>) -> LoadedRules {
+    let mut loaded = LoadedRules {
+        source: source.to_string(),
+        files,
+        rules: Vec::new(),
+        not_loaded: Vec::new(),
+        enabled: None,
+        immutable_at_end: false,
+        issues: Vec::new(),
+        unreadable: Vec::new(),
+    };
+    let mut immutable: Option<String> = None;
+    for l in lines {
+        let at = format!("{}:{}", l.path, l.line);
+        if let Some(since) = &immutable {
+            if let Command::Add(rule) = &l.command {
+                loaded.not_loaded.push(NotLoaded {
+                    rule: rule.clone(),
+                    reason: format!(
+                        "after -e 2 at {since}: the audit configuration is immutable, auditctl refuses further rules"
+                    ),
+                });
+            }
+            continue;
+        }
+        match &l.command {
+            Command::Add(rule) => {
+                if rule.prepend {
+                    loaded.rules.insert(0, rule.clone());
+                } else {
+                    loaded.rules.push(rule.clone());
+                }
+            }
+            Command::Remove(rule) => {
+                let same = |r: &AuditRule| {
+                    r.kind == rule.kind
+                        && r.list == rule.list
+                        && r.action == rule.action
+                        && r.watch == rule.watch
+                        && r.arch == rule.arch
+                        && r.syscalls == rule.syscalls
+                        && r.fields == rule.fields
+                        && (rule.kind == "watch" || r.perms == rule.perms)
+                };
+                if let Some(pos) = loaded.rules.iter().position(same) {
+                    let removed = loaded.rules.remove(pos);
+                    loaded.not_loaded.push(NotLoaded {
+                        rule: removed,
+                        reason: format!("removed by `{}` at {at}", l.text),
+                    });
+                }
+            }
+            Command::DeleteAll(key) => {
+                let (gone, kept): (Vec<AuditRule>, Vec<AuditRule>) =
+                    std::mem::take(&mut loaded.rules).into_iter().partition(|r| match key {
+                        Some(k) => r.keys.contains(k),
+                        None => true,
+                    });
+                loaded.rules = kept;
+                loaded.not_loaded.extend(gone.into_iter().map(|rule| NotLoaded {
+                    rule,
+                    reason: format!("deleted by `{}` at {at}", l.text),
+                }));
+            }
+            Command::Enable(value) => {
+                loaded.enabled = Some(Located::new(value.clone(), l.path.clone(), l.line));
+                if value == "2" {
+                    immutable = Some(at);
+                }
+            }
+            Command::Setting(_) => {}
+        }
+    }
+    loaded.immutable_at_end = immutable.is_some();
+    loaded
+}
+
+/// Reads the rules auditd loads from `target`.
+pub fn load(target: &dyn Target) -> LoadedRules {
+    let mut issues = Vec::new();
+    let mut unreadable = Vec::new();
+    let mut fragments: Vec<String> = match target.list_dir(RULES_DIR) {
+        Ok(entries) => entries
+            .into_iter()
+            .filter(|e| e.name.ends_with(".rules"))
+            .filter(|e| {
+                e.kind == FileKind::Regular
+                    || (e.kind == FileKind::Symlink
+                        && target
+                            .stat(&format!("{RULES_DIR}/{}", e.name))
+                            .is_ok_and(|s| s.kind == FileKind::Regular))
+            })
+            .map(|e| e.name)
+            .collect(),
+        Err(ReadError::NotFound) => Vec::new(),
+        Err(e) => {
+            unreadable.push(Unreadable::new(RULES_DIR, &e));
+            Vec::new()
+        }
+    };
+    fragments.sort_by(|a, b| version_cmp(a, b));
+    let (source, lines, files) = if fragments.is_empty() {
+        match target.read_text(RULES_FILE) {
+            Ok(text) => {
+                let lines = parse_file(RULES_FILE, &text, &mut issues);
+                ("audit.rules", lines, vec![RULES_FILE.to_string()])
+            }
+            Err(ReadError::NotFound) => ("none", Vec::new(), Vec::new()),
+            Err(e) => {
+                unreadable.push(Unreadable::new(RULES_FILE, &e));
+                ("none", Vec::new(), Vec::new())
+            }
+        }
+    } else {
+        let mut all = Vec::new();
+        let mut files = Vec::new();
+        for name in &fragments {
+            let path = format!("{RULES_DIR}/{name}");
+            match target.read_text(&path) {
+                Ok(text) => all.extend(parse_file(&path, &text, &mut issues)),
+                Err(e) => unreadable.push(Unreadable::new(path.clone(), &e)),
+            }
+            files.push(path);
+        }
+        ("rules.d", augenrules_order(all), files)
+    };
+    let mut loaded = apply(&lines, source, files);
+    loaded.issues = issues;
+    loaded.unreadable = unreadable;
+    loaded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::tree;
+
+    fn rule(line: &str) -> AuditRule {
+        match parse_line(line, "/t.rules", 1) {
+            Ok(Command::Add(r)) => r,
+            other => panic!("not an added rule: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn watch_spellings_normalise_to_the_same_rule() {
+        let w = rule("-w /etc/passwd -p aw -k identity");
+        let a = rule("-a exit,always -F path=/etc/passwd -F perm=wa -F key=identity");
+        assert_eq!(
+            (w.kind.as_str(), w.watch.as_deref(), w.perms.as_str(), &w.keys),
+            (a.kind.as_str(), a.watch.as_deref(), a.perms.as_str(), &a.keys)
+        );
+        assert_eq!((a.list.as_str(), a.action.as_str()), ("exit", "always"));
+        let d = rule("-a always,exit -F dir=/etc/sudoers.d/ -F perm=wa");
+        assert_eq!((d.watch.as_deref(), d.recursive), (Some("/etc/sudoers.d"), true));
+        assert_eq!(rule("-w /var/data/phi/").perms, "rwxa");
+    }
+
+    #[test]
+    fn syscalls_by_list_comma_and_number_per_arch() {
+        let r = rule("-a always,exit -F arch=b64 -S rename -S unlink,unlinkat -F auid>=1000 -k delete");
+        assert_eq!(r.syscalls, vec!["rename", "unlink", "unlinkat"]);
+        assert_eq!(r.fields[0], Field { name: "auid".into(), op: ">=".into(), value: "1000".into(), compare: false });
+        assert_eq!(rule("-a always,exit -F arch=b64 -S 59 -F euid=0").syscalls, vec!["execve"]);
+        let b32 = rule("-a always,exit -F arch=i386 -S 11 -S 302 -F euid=0");
+        assert_eq!((b32.arch.as_deref(), b32.syscalls.clone()), (Some("b32"), vec!["execve".to_string(), "renameat".to_string()]));
+        assert_eq!(rule("-a always,exit -F arch=b64 -F euid=0").syscalls, vec!["all"]);
+        let c = rule("-a always,exit -F arch=b64 -C euid!=uid -F euid=0 -S execve");
+        assert!(c.fields[0].compare);
+    }
+
+    #[test]
+    fn debian_default_rules_file_loads_nothing() {
+        // /etc/audit/rules.d/audit.rules from Debian 12's auditd 1:3.0.9-1.
+        let text = "## First rule - delete all\n-D\n\n## Increase the buffers to survive stress events.\n## Make this bigger for busy systems\n-b 8192\n\n## This determine how long to wait in burst of events\n--backlog_wait_time 60000\n\n## Set failure mode to syslog\n-f 1\n\n";
+        let (_root, t) = tree(&[("/etc/audit/rules.d/audit.rules", text)]);
+        let l = load(&t);
+        assert_eq!(l.source, "rules.d");
+        assert!(l.rules.is_empty());
+        assert!(l.issues.is_empty(), "{:?}", l.issues);
+        assert_eq!(l.enabled, None);
+    }
+
+    #[test]
+    fn augenrules_hoists_delete_and_sinks_enable() {
+        let (_root, t) = tree(&[
+            ("/etc/audit/rules.d/10-base.rules", "-e 2\n-w /etc/passwd -p wa\n"),
+            ("/etc/audit/rules.d/9-first.rules", "-w /etc/shadow -p wa\n"),
+            ("/etc/audit/rules.d/99-late.rules", "-D\n-w /etc/group -p wa\n"),
+            ("/etc/audit/rules.d/README", "-w /nope\n"),
+        ]);
+        let l = load(&t);
+        let watches: Vec<_> = l.rules.iter().filter_map(|r| r.watch.clone()).collect();
+        assert_eq!(watches, vec!["/etc/shadow", "/etc/passwd", "/etc/group"]);
+        assert!(l.immutable_at_end);
+        assert!(l.not_loaded.is_empty());
+    }
+
+    #[test]
+    fn audit_rules_file_applies_delete_and_immutable_in_order() {
+        let (_root, t) = tree(&[(
+            "/etc/audit/audit.rules",
+            "-w /etc/passwd -p wa\n-D\n-w /etc/shadow -p wa\n-e 2\n-w /etc/group -p wa\n",
+        )]);
+        let l = load(&t);
+        assert_eq!(l.source, "audit.rules");
+        assert_eq!(l.rules.len(), 1);
+        assert_eq!(l.not_loaded.len(), 2);
+        assert!(l.not_loaded[0].reason.contains("deleted by `-D` at /etc/audit/audit.rules:2"));
+        assert!(l.not_loaded[1].reason.contains("after -e 2 at /etc/audit/audit.rules:4"));
+    }
+
+    #[test]
+    fn remove_and_keyed_delete() {
+        let lines = parse_file(
+            "/r",
+            "-w /etc/passwd -p wa -k a\n-w /etc/shadow -p wa -k b\n-W /etc/passwd -p wa -k a\n-D -k b\n",
+            &mut Vec::new(),
+        );
+        let l = apply(&lines, "audit.rules", vec![]);
+        assert!(l.rules.is_empty());
+        assert_eq!(l.not_loaded.len(), 2);
+    }
+
+    #[test]
+    fn real_ospp_and_stig_examples_parse_without_issues() {
+        let ospp = "-a always,exit -F arch=b32 -S unlink,unlinkat,rename,renameat -F success=1 -F auid>=1000 -F auid!=unset -F key=delete\n-a always,exit -F arch=b64 -S unlink,unlinkat,rename,renameat -F success=1 -F auid>=1000 -F auid!=unset -F key=delete\n";
+        let stig = "-a always,exit -F arch=b32 -S execve -C uid!=euid -F euid=0 -F key=execpriv\n-w /etc/sudoers -p wa -k actions\n-a always,exit -F path=/usr/bin/sudo -F perm=x -F auid>=1000 -F auid!=unset -k privileged\n";
+        let mut issues = Vec::new();
+        let lines = parse_file("/x", &format!("{ospp}{stig}"), &mut issues);
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(lines.len(), 5);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut issues = Vec::new();
+        let junk = "-\n-a\n-a bogus\n-F\n-w\n-p zz\n-a always,exit -F ==\n-S\n\u{0}\u{ff}é -k\n-e\n--\n--x=1\n-a always,exit -S 99999999999999999999\n-a always,exit -F arch=b32 -S 4294967295\n";
+        let lines = parse_file("/g", junk, &mut issues);
+        assert!(!issues.is_empty());
+        let _ = apply(&lines, "audit.rules", vec![]);
+        for a in ["", "1", "a1", "10-x", "9", "\u{e9}1"] {
+            for b in ["", "01", "a", "10-y"] {
+                let _ = version_cmp(a, b);
+            }
+        }
+        assert_eq!(version_cmp("9-a.rules", "10-a.rules"), std::cmp::Ordering::Less);
+    }
+}

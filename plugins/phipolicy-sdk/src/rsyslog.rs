@@ -1,0 +1,1 @@
+//! rsyslog configuration (being written in this session).
