@@ -63,10 +63,25 @@ pub fn prepare(request: EvalRequest) -> Result<Prepared, Error> {
         Some(p) => crate::waivers::load(p, &profile.controls)?,
         None => Vec::new(),
     };
-    let policies = PolicySet::load(&profile.name, request.profile.policy_files())?;
-    let metadata = crate::policy::catalogue(&policies, &controls)?;
-    let runner = Runner::new()?;
-    let mut plugins = runner.builtin_plugins()?;
+    // Parsing the policies and loading the plugins are independent: do them side by side.
+    let t = Instant::now();
+    let (policy_side, plugin_side) = std::thread::scope(|scope| {
+        let policy_side = scope.spawn(|| -> Result<_, Error> {
+            let policies = PolicySet::load(&profile.name, request.profile.policy_files())?;
+            let metadata = crate::policy::catalogue(&policies, &controls)?;
+            tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, "policies loaded");
+            Ok((policies, metadata))
+        });
+        let plugin_side = (|| -> Result<_, Error> {
+            let runner = Runner::new()?;
+            let plugins = runner.builtin_plugins()?;
+            tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, count = plugins.len(), "built-in plugins loaded");
+            Ok((runner, plugins))
+        })();
+        (policy_side.join().expect("policy loading thread panicked"), plugin_side)
+    });
+    let (policies, metadata) = policy_side?;
+    let (runner, mut plugins) = plugin_side?;
     let cache = match (&request.plugin_cache, request.plugin_dirs.is_empty()) {
         (_, true) => None,
         (Some(dir), false) => Some(dir.clone()),
@@ -229,11 +244,10 @@ impl Prepared {
         let params_json = Value::Object(self.params.clone()).to_string();
         let mut needed: Vec<&PluginHandle> = Vec::new();
         for control in &self.controls {
-            if let Some(p) = self.plugin_for(control) {
-                if !needed.iter().any(|n| n.manifest.id == p.manifest.id) {
+            if let Some(p) = self.plugin_for(control)
+                && !needed.iter().any(|n| n.manifest.id == p.manifest.id) {
                     needed.push(p);
                 }
-            }
         }
         if let Some(id) = only_plugin {
             needed.retain(|p| p.manifest.id == id);
@@ -315,7 +329,10 @@ impl Prepared {
             .unwrap_or(0);
         let evaluated_at = humantime::format_rfc3339_seconds(now).to_string();
         let target = self.target_info();
+        let t = Instant::now();
         let runs = self.collect(None);
+        tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, "plugins ran");
+        let t = Instant::now();
         let target_json = self.target_info_json();
         let mut results = Vec::new();
         for control in &self.controls {
@@ -365,6 +382,7 @@ impl Prepared {
             }
             results.push(result);
         }
+        tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, "policies judged");
         crate::waivers::apply(&mut results, &self.waivers, now_unix);
         let plugins = self.plugin_reports(&runs);
         ResultDocument {

@@ -359,15 +359,14 @@ impl Grant {
                 .backslash_escape(true)
                 .build()?;
             builder.add(glob);
-            if let Some(base) = p.strip_suffix("/**") {
-                if !base.is_empty() {
+            if let Some(base) = p.strip_suffix("/**")
+                && !base.is_empty() {
                     builder.add(
                         globset::GlobBuilder::new(base)
                             .literal_separator(true)
                             .build()?,
                     );
                 }
-            }
         }
         Ok(Grant {
             patterns: patterns.to_vec(),

@@ -133,10 +133,12 @@ fn main() -> ExitCode {
 }
 
 fn init_tracing(verbose: u8) {
+    // Our own diagnostics at the asked level; dependencies (wasmtime, cranelift) stay at warn
+    // unless -vvv.
     let level = match verbose {
         0 => "warn",
-        1 => "info",
-        2 => "debug",
+        1 => "warn,engine=info,phipolicy=info",
+        2 => "warn,engine=debug,phipolicy=debug",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("PHIPOLICY_LOG")
@@ -179,11 +181,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let plugin = args.plugin.clone();
             let prepared = prepare(request(args.target)?)?;
             let doc = prepared.facts_document(plugin.as_deref());
-            if let Some(id) = &plugin {
-                if doc["plugins"].get(id).is_none() {
+            if let Some(id) = &plugin
+                && doc["plugins"].get(id).is_none() {
                     bail!("no plugin `{id}` feeds the selected controls");
                 }
-            }
             print!("{}", report::json_value(&doc));
             Ok(0)
         }

@@ -112,10 +112,10 @@ pub fn module_of(control: &str) -> String {
     control.replace(['.', '-'], "_")
 }
 
-/// A loaded, parsed set of policies.
-#[derive(Clone)]
+/// A loaded, parsed set of policies. One regorus engine, analysed once and reused for every
+/// evaluation (cloning or re-adding policies would redo the analysis each time).
 pub struct PolicySet {
-    engine: regorus::Engine,
+    engine: std::sync::Mutex<regorus::Engine>,
     files: Vec<RegoFile>,
     profile: String,
 }
@@ -203,7 +203,7 @@ impl PolicySet {
                 })?;
         }
         Ok(PolicySet {
-            engine,
+            engine: std::sync::Mutex::new(engine),
             files,
             profile: profile.to_string(),
         })
@@ -211,6 +211,13 @@ impl PolicySet {
 
     pub fn files(&self) -> &[RegoFile] {
         &self.files
+    }
+
+    /// Evaluates `rule` with `input` (or an empty input) on the shared engine.
+    fn eval(&self, rule: String, input: Option<&serde_json::Value>) -> Result<regorus::Value, String> {
+        let mut engine = self.engine.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        engine.set_input(input.map(to_rego).unwrap_or_else(regorus::Value::new_object));
+        engine.eval_rule(rule).map_err(|e| format!("{e:#}"))
     }
 
     fn file_of(&self, control: &str) -> Result<String, PolicyError> {
@@ -230,12 +237,11 @@ impl PolicySet {
     /// The control's `metadata`.
     pub fn metadata(&self, control: &str) -> Result<ControlMeta, PolicyError> {
         let path = self.file_of(control)?;
-        let mut engine = self.engine.clone();
         let rule = format!("data.{}.metadata", package_of(&self.profile, control));
-        let value = engine.eval_rule(rule).map_err(|e| PolicyError::Eval {
+        let value = self.eval(rule, None).map_err(|message| PolicyError::Eval {
             control: control.into(),
             path: path.clone(),
-            message: format!("{e:#}"),
+            message,
         })?;
         let json = from_rego(&value).map_err(|message| PolicyError::Metadata {
             control: control.into(),
@@ -265,13 +271,11 @@ impl PolicySet {
         input: &serde_json::Value,
     ) -> Result<Judgement, PolicyError> {
         let path = self.file_of(control)?;
-        let mut engine = self.engine.clone();
-        engine.set_input(to_rego(input));
         let rule = format!("data.{}.result", package_of(&self.profile, control));
-        let value = engine.eval_rule(rule).map_err(|e| PolicyError::Eval {
+        let value = self.eval(rule, Some(input)).map_err(|message| PolicyError::Eval {
             control: control.into(),
             path: path.clone(),
-            message: format!("{e:#}"),
+            message,
         })?;
         if value == regorus::Value::Undefined {
             return Err(PolicyError::Shape {

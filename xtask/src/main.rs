@@ -81,14 +81,13 @@ fn ensure_wasm_target() -> Result<()> {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output();
-    if let Ok(out) = &installed {
-        if String::from_utf8_lossy(&out.stdout)
+    if let Ok(out) = &installed
+        && String::from_utf8_lossy(&out.stdout)
             .lines()
             .any(|l| l.trim() == "wasm32-wasip2")
         {
             return Ok(());
         }
-    }
     eprintln!("xtask: installing the wasm32-wasip2 target");
     if run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"])).is_ok() {
         return Ok(());
@@ -248,7 +247,9 @@ fn bench_root() -> Result<PathBuf> {
     Ok(root)
 }
 
-/// Runs `cmd` and returns (wall time, peak resident set in KiB) of the child.
+/// Runs `cmd` and returns (wall time, peak resident set in KiB, exit code) of the child: `wait4`
+/// is the one way to get one child's own peak RSS, hence the `unsafe` below.
+#[allow(unsafe_code)]
 fn measure(cmd: &mut Command) -> Result<(Duration, u64, i32)> {
     let started = Instant::now();
     let child = cmd.stdout(std::process::Stdio::null()).spawn()?;
@@ -258,7 +259,6 @@ fn measure(cmd: &mut Command) -> Result<(Duration, u64, i32)> {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: wait4 on our own child with valid pointers to locals; it reaps the child, whose
     // `Child` handle is then forgotten so it is not waited for twice.
-    #[allow(unsafe_code)]
     let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let wall = started.elapsed();
     std::mem::forget(child);
@@ -281,7 +281,7 @@ fn bench(args: &[String]) -> Result<()> {
     };
     let bin = build()?;
     let root = bench_root()?;
-    let mut eval = || {
+    let eval = || {
         let mut c = Command::new(&bin);
         c.args([
             "eval",

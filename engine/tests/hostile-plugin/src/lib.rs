@@ -13,13 +13,12 @@ pub const MODE: &str = match option_env!("HOSTILE_MODE") {
 
 pub struct Hostile;
 
-/// Recursion with no base case: exhausts the wasm stack.
-#[allow(unconditional_recursion)]
-fn recurse(depth: u64, buf: &mut [u8; 256]) -> u64 {
-    buf[(depth % 256) as usize] = depth as u8;
-    let mut local = [0u8; 256];
-    local[0] = buf[0];
-    recurse(depth + 1, &mut local) + local[(depth % 7) as usize] as u64
+/// Deep recursion with scalar frames only, so it exhausts the wasm call stack (wasmtime's
+/// `max_wasm_stack`) rather than Rust's shadow stack in linear memory. The rotate keeps LLVM from
+/// turning it into a loop; `n` comes from the target so it cannot be folded.
+#[inline(never)]
+fn deep(n: u64) -> u64 {
+    if n == 0 { 1 } else { deep(n - 1).rotate_left(1) ^ n }
 }
 
 impl Plugin for Hostile {
@@ -49,8 +48,12 @@ impl Plugin for Hostile {
                     std::hint::black_box(&hoard);
                 }
             }
-            "huge-output" => Ok(serde_json::json!({ "padding": "x".repeat(64 << 20) })),
-            "stack-overflow" => Ok(serde_json::json!({ "depth": recurse(0, &mut [0; 256]) })),
+            // Larger than the 8 MiB facts cap, small enough to fit the 128 MiB memory limit.
+            "huge-output" => Ok(serde_json::json!({ "padding": "x".repeat(20 << 20) })),
+            "stack-overflow" => {
+                let seed = target.read_file("/etc/profile").map(|b| b.len() as u64).unwrap_or(0);
+                Ok(serde_json::json!({ "depth": deep((1 << 40) + seed) }))
+            }
             "not-object" => Ok(serde_json::json!(["facts", "as", "a", "list"])),
             "panic" => panic!("hostile plugin panicked on purpose"),
             "undeclared-read" => {
