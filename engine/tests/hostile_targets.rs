@@ -1,0 +1,226 @@
+//! Hostile targets: trees an attacker may have planted (FIFOs, devices-by-another-name, symlink
+//! loops and escapes, huge and binary files). The scan must finish, report what it could not read,
+//! never call such a control `pass`, never read outside the root, and write nothing.
+
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, UNIX_EPOCH};
+
+use engine::document::{ResultDocument, Status};
+use engine::eval::{EvalRequest, prepare};
+use engine::profile::ProfileSource;
+
+const BIN: &str = env!("CARGO_BIN_EXE_phipolicy");
+
+fn fixture(case: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(case)
+        .join("root")
+}
+
+/// A copy of a real fixture to plant things in.
+fn planted(from: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", fixture(from).display()))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dir
+}
+
+fn eval(root: &Path) -> ResultDocument {
+    let request = EvalRequest {
+        root: root.to_path_buf(),
+        profile: ProfileSource::builtin().unwrap(),
+        params_file: None,
+        waivers_file: None,
+        controls: None,
+        plugin_dirs: Vec::new(),
+        plugin_cache: None,
+        now: Some(UNIX_EPOCH + Duration::from_secs(1_795_867_200)),
+    };
+    prepare(request).expect("valid inputs").evaluate()
+}
+
+fn status(doc: &ResultDocument, control: &str) -> (Status, String) {
+    let r = doc
+        .results
+        .iter()
+        .find(|r| r.control == control)
+        .unwrap_or_else(|| panic!("no {control}"));
+    (r.status, r.reasons.join(" | "))
+}
+
+fn mkfifo(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+#[test]
+fn fifo_where_sshd_config_is_expected_is_reported_not_opened() {
+    let dir = planted("ssh-hardened");
+    mkfifo(&dir.path().join("etc/ssh/sshd_config"));
+    // Were the FIFO opened for reading, this would block forever; the plugin wall-time limit would
+    // turn it into a timeout instead of this reason.
+    let doc = eval(dir.path());
+    let (st, reasons) = status(&doc, "auth.ssh");
+    assert_eq!(st, Status::Error, "{reasons}");
+    assert!(
+        reasons.contains("/etc/ssh/sshd_config") && reasons.to_lowercase().contains("fifo"),
+        "{reasons}"
+    );
+}
+
+#[test]
+fn symlink_loop_is_reported() {
+    let dir = planted("ssh-hardened");
+    let conf = dir.path().join("etc/ssh/sshd_config.d/00-hipaa.conf");
+    std::fs::remove_file(&conf).unwrap();
+    symlink("/etc/ssh/sshd_config.d/loop-b.conf", &conf).unwrap();
+    symlink(
+        "/etc/ssh/sshd_config.d/00-hipaa.conf",
+        dir.path().join("etc/ssh/sshd_config.d/loop-b.conf"),
+    )
+    .unwrap();
+    let doc = eval(dir.path());
+    let (st, reasons) = status(&doc, "auth.ssh");
+    assert_ne!(st, Status::Pass, "{reasons}");
+    assert!(
+        reasons.contains("00-hipaa.conf") || reasons.contains("loop-b.conf"),
+        "{reasons}"
+    );
+}
+
+#[test]
+fn escape_through_dotdot_and_absolute_links_stays_inside() {
+    let dir = planted("ssh-hardened");
+    let issue = dir.path().join("etc/issue.net");
+    std::fs::remove_file(&issue).unwrap();
+    // Resolved in the root this is /etc/passwd of the target (absent), never the host's.
+    symlink("../../../../../../../../etc/passwd", &issue).unwrap();
+    let doc = eval(dir.path());
+    let (st, reasons) = status(&doc, "auth.banner");
+    assert_eq!(st, Status::Fail, "{reasons}");
+    assert!(
+        !reasons.contains("root:x:0:0"),
+        "host file content leaked: {reasons}"
+    );
+}
+
+#[test]
+fn huge_and_binary_files_do_not_break_the_scan() {
+    let dir = planted("passwords-hardened");
+    // 20 MiB of binary garbage where login.defs is expected: above the 16 MiB read cap.
+    let garbage: Vec<u8> = (0..20u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(dir.path().join("etc/login.defs"), &garbage).unwrap();
+    // Binary garbage (not UTF-8) where pwquality.conf is expected.
+    std::fs::write(
+        dir.path().join("etc/security/pwquality.conf"),
+        &garbage[..4096],
+    )
+    .unwrap();
+    let doc = eval(dir.path());
+    let (aging, reasons) = status(&doc, "passwords.aging");
+    assert_eq!(aging, Status::Error, "{reasons}");
+    assert!(reasons.contains("/etc/login.defs"), "{reasons}");
+    // The binary pwquality.conf is parsed, not fatal: libpwquality stops at its first bad line
+    // and keeps what the drop-in set, which the facts model; the plugin itself must not fail.
+    let plugin = doc.plugins.iter().find(|p| p.id == "password-management").unwrap();
+    assert_eq!(plugin.error, None);
+}
+
+#[test]
+fn devices_are_never_opened() {
+    let dir = planted("ssh-hardened");
+    let banner = dir.path().join("etc/issue.net");
+    std::fs::remove_file(&banner).unwrap();
+    // An absolute link to a device path: inside the root there is no /dev/zero, so nothing is read;
+    // the host's endless /dev/zero must never be.
+    symlink("/dev/zero", &banner).unwrap();
+    let doc = eval(dir.path());
+    let (st, reasons) = status(&doc, "auth.banner");
+    assert_ne!(st, Status::Pass, "{reasons}");
+}
+
+/// The scan writes nothing into the target: every fixture tree hashes the same before and after
+/// a full `phipolicy eval` of it (contents, modes, sizes, mtimes, link targets).
+#[test]
+fn scans_write_nothing_into_the_target() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut cases: Vec<_> = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .map(|e| e.unwrap().path().join("root"))
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    assert!(!cases.is_empty());
+    for root in cases {
+        let before = tree_digest(&root);
+        let out = Command::new(BIN)
+            .args(["eval", "--format", "json", "--root"])
+            .arg(&root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code().is_some_and(|c| c <= 2),
+            "{}: crashed",
+            root.display()
+        );
+        assert_eq!(
+            before,
+            tree_digest(&root),
+            "{}: the scan changed the target",
+            root.display()
+        );
+    }
+}
+
+fn tree_digest(root: &Path) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            let detail = if m.file_type().is_symlink() {
+                format!("-> {}", std::fs::read_link(&p).unwrap().display())
+            } else if m.is_file() {
+                let bytes = std::fs::read(&p).unwrap();
+                format!(
+                    "{:x}",
+                    bytes
+                        .iter()
+                        .fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64)
+                            .wrapping_mul(0x100000001b3))
+                )
+            } else {
+                String::new()
+            };
+            out.push(format!(
+                "{rel} {:o} {} {} {}",
+                m.mode(),
+                m.size(),
+                m.mtime(),
+                detail
+            ));
+            if m.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    out
+}
