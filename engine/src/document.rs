@@ -111,6 +111,8 @@ pub struct PluginReport {
     pub origin: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// builtin, pinned (lock file), signed (trusted key) or unverified (`--allow-unverified`).
+    pub verification: crate::trust::Verification,
     pub controls: Vec<String>,
     pub duration_ms: u64,
     pub files_read: usize,

@@ -15,6 +15,7 @@ use crate::fsview::{TargetView, limits as view_limits};
 use crate::policy::{ControlMeta, PolicySet};
 use crate::profile::ProfileSource;
 use crate::runner::{Origin, PluginHandle, PluginRun, Runner};
+use crate::trust::{TrustPolicy, Verification};
 use crate::waivers::Waiver;
 
 /// What to evaluate and how.
@@ -28,6 +29,8 @@ pub struct EvalRequest {
     pub plugin_dirs: Vec<PathBuf>,
     /// Where compiled third-party plugins are cached; default: phipolicy's private cache dir.
     pub plugin_cache: Option<PathBuf>,
+    /// Which third-party plugins may run (lock file, trusted keys, `--allow-unverified`).
+    pub trust: TrustPolicy,
     /// Evaluation time (`--now`); defaults to the current time.
     pub now: Option<SystemTime>,
 }
@@ -41,7 +44,7 @@ pub struct Prepared {
     params: Map<String, Value>,
     waivers: Vec<Waiver>,
     runner: Runner,
-    plugins: Vec<PluginHandle>,
+    plugins: Vec<(PluginHandle, Verification)>,
     view: TargetView,
 }
 
@@ -75,13 +78,24 @@ pub fn prepare(request: EvalRequest) -> Result<Prepared, Error> {
         let plugin_side = (|| -> Result<_, Error> {
             let runner = Runner::new()?;
             let plugins = runner.builtin_plugins()?;
-            tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, count = plugins.len(), "built-in plugins loaded");
+            tracing::debug!(
+                ms = t.elapsed().as_secs_f64() * 1e3,
+                count = plugins.len(),
+                "built-in plugins loaded"
+            );
             Ok((runner, plugins))
         })();
-        (policy_side.join().expect("policy loading thread panicked"), plugin_side)
+        (
+            policy_side.join().expect("policy loading thread panicked"),
+            plugin_side,
+        )
     });
     let (policies, metadata) = policy_side?;
-    let (runner, mut plugins) = plugin_side?;
+    let (runner, builtin) = plugin_side?;
+    let mut plugins: Vec<(PluginHandle, Verification)> = builtin
+        .into_iter()
+        .map(|p| (p, Verification::Builtin))
+        .collect();
     let cache = match (&request.plugin_cache, request.plugin_dirs.is_empty()) {
         (_, true) => None,
         (Some(dir), false) => Some(dir.clone()),
@@ -89,10 +103,16 @@ pub fn prepare(request: EvalRequest) -> Result<Prepared, Error> {
     };
     for dir in &request.plugin_dirs {
         for path in plugin_files(dir)? {
-            let handle = runner.load_file(&path, cache.as_deref())?;
+            // Read once: the bytes that are verified are the bytes that are compiled.
+            let bytes = std::fs::read(&path).map_err(|source| Error::Io {
+                context: format!("plugin {}", path.display()),
+                source,
+            })?;
+            let verification = request.trust.verify(&path, &bytes)?;
+            let handle = runner.load_file(&path, &bytes, cache.as_deref())?;
             // A third-party plugin with the id of a loaded one replaces it (explicit override).
-            plugins.retain(|p| p.manifest.id != handle.manifest.id);
-            plugins.push(handle);
+            plugins.retain(|(p, _)| p.manifest.id != handle.manifest.id);
+            plugins.push((handle, verification));
         }
     }
     Ok(Prepared {
@@ -199,6 +219,7 @@ impl Prepared {
     fn plugin_for(&self, control: &str) -> Option<&PluginHandle> {
         self.plugins
             .iter()
+            .map(|(p, _)| p)
             .find(|p| p.manifest.controls.iter().any(|c| c == control))
     }
 
@@ -245,9 +266,10 @@ impl Prepared {
         let mut needed: Vec<&PluginHandle> = Vec::new();
         for control in &self.controls {
             if let Some(p) = self.plugin_for(control)
-                && !needed.iter().any(|n| n.manifest.id == p.manifest.id) {
-                    needed.push(p);
-                }
+                && !needed.iter().any(|n| n.manifest.id == p.manifest.id)
+            {
+                needed.push(p);
+            }
         }
         if let Some(id) = only_plugin {
             needed.retain(|p| p.manifest.id == id);
@@ -404,7 +426,7 @@ impl Prepared {
 
     fn plugin_reports(&self, runs: &BTreeMap<String, PluginRun>) -> Vec<PluginReport> {
         let mut out = Vec::new();
-        for p in &self.plugins {
+        for (p, verification) in &self.plugins {
             let Some(run) = runs.get(&p.manifest.id) else {
                 continue;
             };
@@ -417,6 +439,7 @@ impl Prepared {
                 version: p.manifest.version.clone(),
                 origin,
                 sha256,
+                verification: *verification,
                 controls: p.manifest.controls.clone(),
                 duration_ms: run.duration.as_millis() as u64,
                 files_read: run.files_read.len(),

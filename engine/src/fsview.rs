@@ -360,13 +360,14 @@ impl Grant {
                 .build()?;
             builder.add(glob);
             if let Some(base) = p.strip_suffix("/**")
-                && !base.is_empty() {
-                    builder.add(
-                        globset::GlobBuilder::new(base)
-                            .literal_separator(true)
-                            .build()?,
-                    );
-                }
+                && !base.is_empty()
+            {
+                builder.add(
+                    globset::GlobBuilder::new(base)
+                        .literal_separator(true)
+                        .build()?,
+                );
+            }
         }
         Ok(Grant {
             patterns: patterns.to_vec(),

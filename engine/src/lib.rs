@@ -10,6 +10,7 @@ pub mod policy;
 pub mod profile;
 pub mod report;
 pub mod runner;
+pub mod trust;
 pub mod util;
 pub mod waivers;
 pub mod wasm_config;
@@ -25,6 +26,8 @@ pub enum Error {
     Policy(#[from] policy::PolicyError),
     #[error(transparent)]
     Plugin(#[from] runner::LoadError),
+    #[error(transparent)]
+    Trust(#[from] trust::TrustError),
     #[error(transparent)]
     Waiver(#[from] waivers::WaiverError),
     #[error("{context}: {source}")]

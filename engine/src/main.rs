@@ -59,9 +59,19 @@ struct TargetArgs {
     /// Organisation parameters (YAML or JSON) overriding the profile's defaults.
     #[arg(long, value_name = "FILE")]
     params: Option<PathBuf>,
-    /// Directory of additional plugin components (`*.wasm`); compiled once and cached.
+    /// Directory of additional plugin components (`*.wasm`); compiled once and cached. Each must
+    /// be pinned in --plugin-lock or signed (`NAME.wasm.minisig`) by a --trusted-key.
     #[arg(long = "plugins", value_name = "DIR")]
     plugins: Vec<PathBuf>,
+    /// Lock file of allowed plugin sha256 sums (`sha256sum` format), controlled by the operator.
+    #[arg(long, value_name = "FILE")]
+    plugin_lock: Option<PathBuf>,
+    /// Minisign public key whose signatures make a plugin trusted; may be repeated.
+    #[arg(long, value_name = "FILE")]
+    trusted_key: Vec<PathBuf>,
+    /// Run plugins that are neither pinned nor signed (recorded in the result document).
+    #[arg(long)]
+    allow_unverified: bool,
     #[command(flatten)]
     profile: ProfileArgs,
 }
@@ -170,6 +180,11 @@ fn request(target: TargetArgs) -> anyhow::Result<EvalRequest> {
         controls: None,
         plugin_dirs: target.plugins,
         plugin_cache: None,
+        trust: engine::trust::TrustPolicy::load(
+            target.plugin_lock.as_deref(),
+            &target.trusted_key,
+            target.allow_unverified,
+        )?,
         now: None,
     })
 }
@@ -182,9 +197,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let prepared = prepare(request(args.target)?)?;
             let doc = prepared.facts_document(plugin.as_deref());
             if let Some(id) = &plugin
-                && doc["plugins"].get(id).is_none() {
-                    bail!("no plugin `{id}` feeds the selected controls");
-                }
+                && doc["plugins"].get(id).is_none()
+            {
+                bail!("no plugin `{id}` feeds the selected controls");
+            }
             print!("{}", report::json_value(&doc));
             Ok(0)
         }

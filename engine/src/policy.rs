@@ -214,9 +214,20 @@ impl PolicySet {
     }
 
     /// Evaluates `rule` with `input` (or an empty input) on the shared engine.
-    fn eval(&self, rule: String, input: Option<&serde_json::Value>) -> Result<regorus::Value, String> {
-        let mut engine = self.engine.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        engine.set_input(input.map(to_rego).unwrap_or_else(regorus::Value::new_object));
+    fn eval(
+        &self,
+        rule: String,
+        input: Option<&serde_json::Value>,
+    ) -> Result<regorus::Value, String> {
+        let mut engine = self
+            .engine
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        engine.set_input(
+            input
+                .map(to_rego)
+                .unwrap_or_else(regorus::Value::new_object),
+        );
         engine.eval_rule(rule).map_err(|e| format!("{e:#}"))
     }
 
@@ -272,11 +283,13 @@ impl PolicySet {
     ) -> Result<Judgement, PolicyError> {
         let path = self.file_of(control)?;
         let rule = format!("data.{}.result", package_of(&self.profile, control));
-        let value = self.eval(rule, Some(input)).map_err(|message| PolicyError::Eval {
-            control: control.into(),
-            path: path.clone(),
-            message,
-        })?;
+        let value = self
+            .eval(rule, Some(input))
+            .map_err(|message| PolicyError::Eval {
+                control: control.into(),
+                path: path.clone(),
+                message,
+            })?;
         if value == regorus::Value::Undefined {
             return Err(PolicyError::Shape {
                 control: control.into(),

@@ -204,9 +204,10 @@ fn line_of_key(text: &str, key: &str) -> usize {
         let t = line.trim_start().trim_start_matches(['{', ',', ' ']);
         for quoted in [format!("\"{key}\""), format!("'{key}'"), key.to_string()] {
             if let Some(rest) = t.strip_prefix(&quoted)
-                && rest.trim_start().starts_with(':') {
-                    return i + 1;
-                }
+                && rest.trim_start().starts_with(':')
+            {
+                return i + 1;
+            }
         }
     }
     1

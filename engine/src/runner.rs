@@ -419,13 +419,10 @@ impl Runner {
     pub fn load_file(
         &self,
         path: &Path,
+        bytes: &[u8],
         cache_dir: Option<&Path>,
     ) -> Result<PluginHandle, LoadError> {
-        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
-            path: path.into(),
-            source,
-        })?;
-        let sha256 = crate::util::sha256_hex(&bytes);
+        let sha256 = crate::util::sha256_hex(bytes);
         let compat = {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -457,7 +454,7 @@ impl Runner {
                 }
             }
         }
-        let component = Component::new(&self.engine, &bytes).map_err(|e| LoadError::Invalid {
+        let component = Component::new(&self.engine, bytes).map_err(|e| LoadError::Invalid {
             path: path.into(),
             reason: format!("{e:#}"),
         })?;

@@ -22,6 +22,7 @@ fn evaluate(root: &Path, params: Option<&Path>) -> serde_json::Value {
         controls: None,
         plugin_dirs: Vec::new(),
         plugin_cache: None,
+        trust: Default::default(),
         now: Some(UNIX_EPOCH + Duration::from_secs(NOW_UNIX)),
     };
     let doc = prepare(request).expect("inputs are valid").evaluate();

@@ -43,19 +43,36 @@ fn plugin_cache() -> &'static Path {
 /// Builds share one target directory and are serialised: only the leaf crate recompiles per mode.
 fn hostile(mode: &str) -> PathBuf {
     static BUILD: Mutex<()> = Mutex::new(());
-    let _guard = BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _guard = BUILD
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let target = workspace().join("target").join("hostile");
     let out = target.join("out").join(mode);
     let status = Command::new(env!("CARGO"))
         .current_dir(workspace())
-        .args(["build", "--release", "--target", "wasm32-wasip2", "-p", "hostile-plugin", "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            "hostile-plugin",
+            "--target-dir",
+        ])
         .arg(&target)
         .env("HOSTILE_MODE", mode)
         .status()
         .expect("run cargo");
-    assert!(status.success(), "building the hostile plugin ({mode}) failed");
+    assert!(
+        status.success(),
+        "building the hostile plugin ({mode}) failed"
+    );
     std::fs::create_dir_all(&out).unwrap();
-    std::fs::copy(target.join("wasm32-wasip2/release/hostile_plugin.wasm"), out.join("hostile.wasm")).unwrap();
+    std::fs::copy(
+        target.join("wasm32-wasip2/release/hostile_plugin.wasm"),
+        out.join("hostile.wasm"),
+    )
+    .unwrap();
     out
 }
 
@@ -68,6 +85,8 @@ fn eval(plugin_dir: Option<PathBuf>) -> ResultDocument {
         controls: None,
         plugin_dirs: plugin_dir.into_iter().collect(),
         plugin_cache: Some(plugin_cache().to_path_buf()),
+        // The hostile components are built by this test, not pinned: run them unverified.
+        trust: engine::trust::TrustPolicy::load(None, &[], true).unwrap(),
         now: Some(UNIX_EPOCH + Duration::from_secs(1_795_867_200)),
     };
     prepare(request).expect("valid inputs").evaluate()
@@ -179,4 +198,122 @@ fn undeclared_reads_are_denied_and_recorded() {
         .expect("plugin report");
     assert_eq!(report.denied, vec!["/etc/shadow".to_string()]);
     assert_eq!(report.denied_count, 1);
+}
+
+/// A well-behaved third-party plugin copied into its own directory, with its bytes.
+fn third_party_plugin() -> (tempfile::TempDir, PathBuf, Vec<u8>) {
+    let built = hostile("well-behaved").join("hostile.wasm");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("logoff.wasm");
+    std::fs::copy(&built, &path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    (dir, path, bytes)
+}
+
+fn request_with(plugin_dir: &Path, trust: engine::trust::TrustPolicy) -> EvalRequest {
+    EvalRequest {
+        root: PathBuf::from(FIXTURE),
+        profile: ProfileSource::builtin().unwrap(),
+        params_file: None,
+        waivers_file: None,
+        controls: None,
+        plugin_dirs: vec![plugin_dir.to_path_buf()],
+        plugin_cache: Some(plugin_cache().to_path_buf()),
+        trust,
+        now: None,
+    }
+}
+
+fn verification_of(doc: &ResultDocument) -> engine::trust::Verification {
+    doc.plugins
+        .iter()
+        .find(|p| p.id == "automatic-logoff")
+        .unwrap()
+        .verification
+}
+
+#[test]
+fn unverified_plugins_are_refused_unless_allowed_and_then_recorded() {
+    use engine::trust::{TrustPolicy, Verification};
+    let (dir, path, _) = third_party_plugin();
+    let err = prepare(request_with(dir.path(), TrustPolicy::default()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&path.display().to_string()) && err.contains("neither pinned"),
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_phipolicy"))
+        .args(["eval", "--format", "json", "--root", FIXTURE, "--plugins"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let allowed = TrustPolicy::load(None, &[], true).unwrap();
+    let doc = prepare(request_with(dir.path(), allowed))
+        .unwrap()
+        .evaluate();
+    assert_eq!(verification_of(&doc), Verification::Unverified);
+}
+
+#[test]
+fn pinned_plugins_run() {
+    use engine::trust::{TrustPolicy, Verification};
+    let (dir, _, bytes) = third_party_plugin();
+    let lock = dir.path().join("plugins.lock");
+    std::fs::write(
+        &lock,
+        format!(
+            "# operator-approved plugins\n{}  logoff.wasm\n",
+            engine::util::sha256_hex(&bytes)
+        ),
+    )
+    .unwrap();
+    let trust = TrustPolicy::load(Some(&lock), &[], false).unwrap();
+    let doc = prepare(request_with(dir.path(), trust)).unwrap().evaluate();
+    assert_eq!(verification_of(&doc), Verification::Pinned);
+    // A lock that pins other bytes does not help.
+    std::fs::write(&lock, format!("{}  logoff.wasm\n", "0".repeat(64))).unwrap();
+    let trust = TrustPolicy::load(Some(&lock), &[], false).unwrap();
+    assert!(prepare(request_with(dir.path(), trust)).is_err());
+}
+
+#[test]
+fn signed_plugins_run_and_bad_signatures_are_always_refused() {
+    use engine::trust::{TrustPolicy, Verification};
+    let (dir, path, bytes) = third_party_plugin();
+    let keys = tempfile::tempdir().unwrap();
+    let pair = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+    let pubkey = keys.path().join("vendor.pub");
+    std::fs::write(&pubkey, pair.pk.to_box().unwrap().into_string()).unwrap();
+    let signature = PathBuf::from(format!("{}.minisig", path.display()));
+    let sig = minisign::sign(
+        Some(&pair.pk),
+        &pair.sk,
+        std::io::Cursor::new(&bytes),
+        None,
+        None,
+    )
+    .unwrap();
+    std::fs::write(&signature, sig.into_string()).unwrap();
+    let trust = TrustPolicy::load(None, std::slice::from_ref(&pubkey), false).unwrap();
+    let doc = prepare(request_with(dir.path(), trust)).unwrap().evaluate();
+    assert_eq!(verification_of(&doc), Verification::Signed);
+
+    // A signature over other bytes: refused, even with --allow-unverified.
+    let other = minisign::sign(
+        Some(&pair.pk),
+        &pair.sk,
+        std::io::Cursor::new(b"tampered".as_slice()),
+        None,
+        None,
+    )
+    .unwrap();
+    std::fs::write(&signature, other.into_string()).unwrap();
+    let trust = TrustPolicy::load(None, &[pubkey], true).unwrap();
+    let err = prepare(request_with(dir.path(), trust))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("does not verify"), "{err}");
 }

@@ -42,6 +42,7 @@ fn eval(root: &Path) -> ResultDocument {
         controls: None,
         plugin_dirs: Vec::new(),
         plugin_cache: None,
+        trust: Default::default(),
         now: Some(UNIX_EPOCH + Duration::from_secs(1_795_867_200)),
     };
     prepare(request).expect("valid inputs").evaluate()
