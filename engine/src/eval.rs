@@ -174,16 +174,15 @@ pub fn expand_reads(
             if !v.starts_with('/') {
                 continue;
             }
-            let expanded = format!(
-                "{}{}{}",
-                &p[..start],
-                v.trim_end_matches('/'),
-                &p[end + 1..]
-            );
-            out.extend(expand_reads(
-                &[escape_glob_literal_prefix(&expanded, start, v.len())],
-                params,
-            )?);
+            let value = v.trim_end_matches('/');
+            let expanded = format!("{}{}{}", &p[..start], value, &p[end + 1..]);
+            // Parameter values are paths taken literally, except `*_glob` parameters. The
+            // expansion is not expanded again (a value containing `{x}` stays literal).
+            out.push(if name.ends_with("_glob") {
+                expanded
+            } else {
+                escape_glob_literal_prefix(&expanded, start, value.len())
+            });
         }
     }
     Ok(out)
@@ -393,7 +392,15 @@ impl Prepared {
                         Ok(j) => {
                             result.status = Status::parse(&j.status).unwrap_or(Status::Error);
                             result.reasons = j.reasons;
-                            result.evidence = j.evidence;
+                            // Line 0 means "the whole file": the document then omits the line.
+                            result.evidence = j
+                                .evidence
+                                .into_iter()
+                                .map(|mut e| {
+                                    e.line = e.line.filter(|l| *l > 0);
+                                    e
+                                })
+                                .collect();
                             if let Some(r) = j.remediation.filter(|r| !r.is_empty()) {
                                 result.remediation = r;
                             }
@@ -483,5 +490,8 @@ mod tests {
             ]
         );
         assert!(expand_reads(&["{nope}/**".into()], &params).is_err());
+        let params: Map<String, Value> =
+            serde_json::from_value(json!({"risk_evidence_glob": "/var/log/risk-*.txt"})).unwrap();
+        assert_eq!(expand_reads(&["{risk_evidence_glob}".into()], &params).unwrap(), vec!["/var/log/risk-*.txt"]);
     }
 }

@@ -346,6 +346,9 @@ fn stat_of(st: &rustix::fs::Stat) -> Stat {
 pub struct Grant {
     patterns: Vec<String>,
     set: globset::GlobSet,
+    /// Directories that hold a pattern's first wildcard component: they may be listed (names
+    /// only) so the plugin can expand the glob, but nothing else in them is granted.
+    listable: Vec<String>,
 }
 
 impl Grant {
@@ -369,10 +372,17 @@ impl Grant {
                 );
             }
         }
+        let listable = patterns.iter().filter_map(|p| glob_parent(p)).collect();
         Ok(Grant {
             patterns: patterns.to_vec(),
             set: builder.build()?,
+            listable,
         })
+    }
+
+    /// Whether the directory `path` may be listed: granted, or the parent of a wildcard.
+    pub fn allows_listing(&self, path: &str) -> bool {
+        self.allows(path) || normalize(path).is_some_and(|p| self.listable.contains(&p))
     }
 
     pub fn patterns(&self) -> &[String] {
@@ -386,6 +396,19 @@ impl Grant {
             None => false,
         }
     }
+}
+
+/// The directory above a pattern's first wildcard component (`/var/log/x-*.txt` -> `/var/log`),
+/// if it has one.
+fn glob_parent(pattern: &str) -> Option<String> {
+    let mut literal = Vec::new();
+    for comp in pattern.split('/').filter(|c| !c.is_empty()) {
+        if comp.contains(['*', '?', '[', '{']) {
+            return normalize(&format!("/{}", literal.join("/")));
+        }
+        literal.push(comp.replace('\\', ""));
+    }
+    None
 }
 
 /// Lexically normalises an absolute in-target path: removes `.`, empty components and applies `..`
@@ -503,5 +526,11 @@ mod tests {
         assert!(!g.allows("/etc/shadow"));
         assert!(!g.allows("/etc/ssh/../shadow"));
         assert!(!g.allows("relative"));
+        let g = Grant::new(&["/var/log/hipaa-risk-assessment-*.txt".to_string()]).unwrap();
+        assert!(g.allows_listing("/var/log"));
+        assert!(!g.allows("/var/log"));
+        assert!(!g.allows("/var/log/syslog"));
+        assert!(g.allows("/var/log/hipaa-risk-assessment-2026.txt"));
+        assert!(!g.allows_listing("/var"));
     }
 }

@@ -233,6 +233,24 @@ impl HostState {
         Ok(())
     }
 
+    /// Like [`Self::admit`] for listings, which may also list the parent of a granted glob.
+    fn admit_listing(&mut self, path: &str) -> Result<(), ViewError> {
+        let norm = fsview::normalize(path).unwrap_or_default();
+        if !norm.is_empty() && !self.grant.allows(&norm) && self.grant.allows_listing(&norm) {
+            self.requests += 1;
+            return if self.requests > fsview::limits::MAX_REQUESTS { Err(ViewError::BudgetExhausted) } else { Ok(()) };
+        }
+        self.admit(path)
+    }
+
+    /// Like [`Self::admit_resolved`] for listings.
+    fn admit_resolved_listing(&mut self, resolved: &str) -> Result<(), ViewError> {
+        if !self.grant.allows(resolved) && self.grant.allows_listing(resolved) {
+            return Ok(());
+        }
+        self.admit_resolved(resolved)
+    }
+
     /// Checks where a request actually led (after symlinks) against the grant.
     fn admit_resolved(&mut self, resolved: &str) -> Result<(), ViewError> {
         if !self.grant.allows(resolved) {
@@ -276,12 +294,12 @@ impl wit::Host for HostState {
     }
 
     fn list_dir(&mut self, path: String) -> Result<Vec<wit::DirEntry>, wit::ReadError> {
-        self.admit(&path).map_err(wit_error)?;
+        self.admit_listing(&path).map_err(wit_error)?;
         let (entries, resolved) = self
             .view()?
             .list_dir(&path, fsview::limits::MAX_DIR_ENTRIES)
             .map_err(wit_error)?;
-        self.admit_resolved(&resolved).map_err(wit_error)?;
+        self.admit_resolved_listing(&resolved).map_err(wit_error)?;
         // Listings count against the request budget by size, like one stat per entry.
         self.requests += entries.len() as u64 / 8;
         Ok(entries

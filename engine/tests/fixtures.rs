@@ -69,6 +69,26 @@ fn apply_modes(case: &Path) {
     }
 }
 
+/// Applies `mtimes.yaml` (in-root path -> RFC 3339 time): a checkout stamps every file with the
+/// checkout time, and age checks (restore tests, risk evidence) need fixed times. Idempotent.
+fn apply_mtimes(case: &Path) {
+    let file = case.join("mtimes.yaml");
+    if !file.is_file() {
+        return;
+    }
+    let times: BTreeMap<String, String> = serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    for (path, time) in times {
+        let when = humantime::parse_rfc3339(&time).unwrap_or_else(|e| panic!("{}: {time:?}: {e}", file.display()));
+        let target = case.join("root").join(path.trim_start_matches('/'));
+        std::fs::File::options()
+            .write(true)
+            .open(&target)
+            .and_then(|f| f.set_modified(when))
+            .unwrap_or_else(|e| panic!("{}: set mtime of {}: {e}", file.display(), target.display()));
+    }
+}
+
 /// Evaluates one case: asserts `expect.yaml` and the snapshot.
 fn check(case: &Path) {
     let name = case
@@ -80,6 +100,7 @@ fn check(case: &Path) {
         serde_yaml::from_str(&expect_text).expect("expect.yaml is a map");
     assert!(!expect.is_empty(), "{name}: expect.yaml names no control");
     apply_modes(case);
+    apply_mtimes(case);
     let params = case.join("params.yaml");
     let doc = evaluate(
         &case.join("root"),

@@ -33,6 +33,10 @@ const CATALOGUE: [&str; 20] = [
     "risk.evidence",
 ];
 
+/// Controls the spec never fails, with the status that takes `fail`'s place in the fixture
+/// requirement: controls.md says a missing emergency procedure is `manual`, never `fail`.
+const NEVER_FAILS: [(&str, &str); 1] = [("emergency.procedure", "manual")];
+
 /// control -> statuses some fixture case expects for it.
 fn fixture_statuses() -> BTreeMap<String, BTreeSet<String>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -126,7 +130,8 @@ fn every_control_is_complete() {
             ));
         }
         let statuses = fixtures.get(control).cloned().unwrap_or_default();
-        for needed in ["pass", "fail"] {
+        let instead_of_fail = NEVER_FAILS.iter().find(|(c, _)| c == control).map_or("fail", |(_, s)| *s);
+        for needed in ["pass", instead_of_fail] {
             if !statuses.contains(needed) {
                 problems.push(format!("{control}: no fixture case expects `{needed}` (engine/tests/fixtures/*/expect.yaml)"));
             }

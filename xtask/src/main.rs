@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's only script. It installs what a fresh machine lacks (the
 //! wasm32-wasip2 target, Debian's openssh-server for the differential test), builds, tests and
-//! benchmarks. `.ci/run` calls `cargo xtask test`, exactly as the README says.
+//! benchmarks, builds the Debian images the conformance harness runs on and runs that harness.
+//! `.ci/run` calls `cargo xtask test`, exactly as the README says.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,6 +18,11 @@ commands:
   test             the whole test suite: unit and fixture tests, the sshd differential test,
                    the Rego unit tests (what CI runs)
   bench [--runs N] median wall time and peak memory of `phipolicy eval --root` on a fixture tree
+  images           build the Debian 12/13 images the harness runs on (debootstrap + docker
+                   import), reusing existing tags and the rootfs tarballs under target/images
+  conformance      build phipolicy and the images if needed, run the container harness on every
+                   image (baseline, hardened, mutations, live vs exported tree), print the matrix
+                   and write it to target/conformance/ (JSON and Markdown)
 ";
 
 fn main() {
@@ -26,6 +32,8 @@ fn main() {
         Some("eval") => eval(&args[1..]),
         Some("test") => test(),
         Some("bench") => bench(&args[1..]),
+        Some("images") => images(),
+        Some("conformance") => conformance(),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -85,9 +93,9 @@ fn ensure_wasm_target() -> Result<()> {
         && String::from_utf8_lossy(&out.stdout)
             .lines()
             .any(|l| l.trim() == "wasm32-wasip2")
-        {
-            return Ok(());
-        }
+    {
+        return Ok(());
+    }
     eprintln!("xtask: installing the wasm32-wasip2 target");
     if run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"])).is_ok() {
         return Ok(());
@@ -337,4 +345,305 @@ fn bench(args: &[String]) -> Result<()> {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// A Debian image the harness runs on, built here because the machine reaches Debian's archive but
+/// no container registry.
+struct DebianImage {
+    tag: &'static str,
+    suite: &'static str,
+    version: &'static str,
+}
+
+const DEBIAN_IMAGES: &[DebianImage] = &[
+    DebianImage {
+        tag: "phipolicy/debian:12",
+        suite: "bookworm",
+        version: "12",
+    },
+    DebianImage {
+        tag: "phipolicy/debian:13",
+        suite: "trixie",
+        version: "13",
+    },
+];
+
+/// What the safeguards concern, on top of `minbase`: the services whose configuration phipolicy
+/// reads, and rsyslog-gnutls because rsyslog's TLS forwarding (`StreamDriver="gtls"`) lives there.
+const IMAGE_PACKAGES: &[&str] = &[
+    "openssh-server",
+    "auditd",
+    "libpam-pwquality",
+    "rsyslog",
+    "rsyslog-gnutls",
+    "cron",
+    "sudo",
+    "restic",
+    "cryptsetup-bin",
+    "openssl",
+];
+
+/// The Debian mirror this machine's apt uses (deb822 `URIs:` or one-line `deb URI ...`), so the
+/// images come from the same archive as everything else here.
+fn debian_mirror() -> String {
+    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
+    if let Ok(dir) = std::fs::read_dir("/etc/apt/sources.list.d") {
+        let mut more: Vec<PathBuf> = dir
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "sources" || x == "list"))
+            .collect();
+        more.sort();
+        files.extend(more);
+    }
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for line in text.lines().map(str::trim) {
+            let uris: Vec<&str> = if let Some(rest) = line.strip_prefix("URIs:") {
+                rest.split_whitespace().collect()
+            } else if let Some(rest) = line.strip_prefix("deb ") {
+                rest.split_whitespace()
+                    .filter(|w| !w.starts_with('['))
+                    .take(1)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            if let Some(uri) = uris
+                .into_iter()
+                .find(|u| u.trim_end_matches('/').ends_with("/debian"))
+            {
+                return uri.to_string();
+            }
+        }
+    }
+    "http://deb.debian.org/debian".to_string()
+}
+
+fn docker_image_exists(tag: &str) -> bool {
+    Command::new("docker")
+        .args(["image", "inspect", "--format", "{{.Id}}", tag])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Fails with a message saying so when no Docker engine answers.
+fn ensure_docker() -> Result<()> {
+    let out = Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => bail!(
+            "the Docker engine is not reachable (`docker version` failed: {}); start it or set DOCKER_HOST",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+        Err(e) => bail!("the Docker engine is not reachable: the `docker` client cannot run ({e})"),
+    }
+}
+
+fn ensure_debootstrap() -> Result<()> {
+    let found = ["/usr/sbin/debootstrap", "/sbin/debootstrap"]
+        .iter()
+        .any(|p| Path::new(p).is_file());
+    if found {
+        return Ok(());
+    }
+    eprintln!("xtask: installing debootstrap");
+    if run(Command::new("apt-get").args(["install", "-y", "-qq", "debootstrap"])).is_ok() {
+        return Ok(());
+    }
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get").args(["install", "-y", "-qq", "debootstrap"]))
+}
+
+/// Runs `cmd` with its output appended to `log`; on failure the error names the log.
+fn run_logged(cmd: &mut Command, log: &Path) -> Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    writeln!(file, "$ {}", show(cmd))?;
+    let status = cmd
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .status()
+        .with_context(|| format!("running {}", show(cmd)))?;
+    if !status.success() {
+        bail!("`{}` failed ({status}); see {}", show(cmd), log.display());
+    }
+    Ok(())
+}
+
+/// The rootfs tarball of one image: debootstrap `minbase`, then the packages the safeguards
+/// concern installed in the chroot with a `policy-rc.d` that forbids starting services.
+fn build_rootfs_tarball(image: &DebianImage, mirror: &str, dir: &Path) -> Result<PathBuf> {
+    let tarball = dir.join(format!("debian-{}-rootfs.tar", image.version));
+    if tarball.is_file() {
+        eprintln!("xtask: {}: reusing {}", image.tag, tarball.display());
+        return Ok(tarball);
+    }
+    let rootfs = dir.join(format!("debian-{}-rootfs", image.version));
+    let log = dir.join(format!("debian-{}.log", image.version));
+    if rootfs.exists() {
+        std::fs::remove_dir_all(&rootfs)?;
+    }
+    let _ = std::fs::remove_file(&log);
+    eprintln!(
+        "xtask: {}: debootstrap {} from {mirror} (log: {})",
+        image.tag,
+        image.suite,
+        log.display()
+    );
+    run_logged(
+        Command::new("debootstrap")
+            .args(["--variant=minbase", image.suite])
+            .arg(&rootfs)
+            .arg(mirror),
+        &log,
+    )?;
+    let policy_rc = rootfs.join("usr/sbin/policy-rc.d");
+    std::fs::write(
+        &policy_rc,
+        "#!/bin/sh\n# No service starts while the image is built.\nexit 101\n",
+    )?;
+    run(Command::new("chmod").arg("0755").arg(&policy_rc))?;
+    let chroot = |args: &[&str]| {
+        let mut c = Command::new("chroot");
+        c.arg(&rootfs)
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .env("LC_ALL", "C.UTF-8")
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        c
+    };
+    run_logged(&mut chroot(&["apt-get", "update", "-qq"]), &log)?;
+    let mut install = chroot(&["apt-get", "install", "-y", "-qq", "--no-install-recommends"]);
+    install.args(IMAGE_PACKAGES);
+    run_logged(&mut install, &log)?;
+    run_logged(&mut chroot(&["apt-get", "clean"]), &log)?;
+    std::fs::remove_file(&policy_rc)?;
+    let lists = rootfs.join("var/lib/apt/lists");
+    for entry in std::fs::read_dir(&lists)? {
+        let path = entry?.path();
+        if path.is_file() {
+            std::fs::remove_file(path)?;
+        }
+    }
+    let partial = dir.join(format!("debian-{}-rootfs.tar.partial", image.version));
+    run_logged(
+        Command::new("tar")
+            .args(["--numeric-owner", "--xattrs", "-C"])
+            .arg(&rootfs)
+            .arg("-cf")
+            .arg(&partial)
+            .arg("."),
+        &log,
+    )?;
+    std::fs::rename(&partial, &tarball)?;
+    std::fs::remove_dir_all(&rootfs)?;
+    Ok(tarball)
+}
+
+fn build_image(image: &DebianImage, mirror: &str, dir: &Path) -> Result<()> {
+    if docker_image_exists(image.tag) {
+        eprintln!("xtask: {}: already present", image.tag);
+        return Ok(());
+    }
+    let started = Instant::now();
+    let tarball = build_rootfs_tarball(image, mirror, dir)?;
+    run(Command::new("docker")
+        .args([
+            "import",
+            "--change",
+            r#"CMD ["sleep", "infinity"]"#,
+            "--message",
+            "phipolicy conformance image (debootstrap minbase + safeguard packages)",
+        ])
+        .arg(&tarball)
+        .arg(image.tag))?;
+    eprintln!("xtask: {}: built in {:.0?}", image.tag, started.elapsed());
+    Ok(())
+}
+
+/// `cargo xtask images`: both Debian images, built in parallel (each is mostly downloads).
+fn images() -> Result<()> {
+    ensure_docker()?;
+    let started = Instant::now();
+    let dir = target_dir().join("images");
+    std::fs::create_dir_all(&dir)?;
+    let missing: Vec<&DebianImage> = DEBIAN_IMAGES
+        .iter()
+        .filter(|i| {
+            let present = docker_image_exists(i.tag);
+            if present {
+                eprintln!("xtask: {}: already present", i.tag);
+            }
+            !present
+        })
+        .collect();
+    if !missing.is_empty() {
+        ensure_debootstrap()?;
+        let mirror = debian_mirror();
+        let results: Vec<Result<()>> = std::thread::scope(|s| {
+            let handles: Vec<_> = missing
+                .iter()
+                .map(|image| s.spawn(|| build_image(image, &mirror, &dir)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("image build panicked")))
+                })
+                .collect()
+        });
+        for r in results {
+            r?;
+        }
+    }
+    eprintln!("xtask: images ready in {:.1?}", started.elapsed());
+    Ok(())
+}
+
+/// `cargo xtask conformance`: phipolicy and the images, then the container harness
+/// (`harness/tests/conformance.rs`), which writes the matrix under target/conformance/.
+fn conformance() -> Result<()> {
+    ensure_docker()?;
+    let started = Instant::now();
+    let bin = build()?;
+    images()?;
+    let out = target_dir().join("conformance");
+    let mut harness = cargo();
+    harness
+        .args([
+            "test",
+            "--release",
+            "--locked",
+            "-p",
+            "harness",
+            "--test",
+            "conformance",
+            "--",
+            "--nocapture",
+        ])
+        .env("PHIPOLICY_BIN", &bin)
+        .env("PHIPOLICY_CONFORMANCE_DIR", &out);
+    let outcome = run(&mut harness);
+    let matrix = out.join("matrix.md");
+    if let Ok(text) = std::fs::read_to_string(&matrix) {
+        println!("{text}");
+        eprintln!(
+            "xtask: matrix written to {} and {}",
+            matrix.display(),
+            out.join("matrix.json").display()
+        );
+    }
+    outcome?;
+    eprintln!("xtask: conformance run passed in {:.0?}", started.elapsed());
+    Ok(())
 }

@@ -1,1 +1,341 @@
-//! Being written.
+//! The integrity safeguard (45 CFR 164.312(c)(1)): gathers the facts behind
+//! `integrity.phi-permissions`: each PHI directory's type, mode, owner and group, and a bounded,
+//! symlink-safe walk of what lies beneath it.
+
+use phipolicy_sdk::accounts::{self, Database, GroupEntry, PasswdEntry};
+use phipolicy_sdk::facts::{ParseIssue, Unreadable};
+use phipolicy_sdk::os_release::{Family, OsRelease};
+use phipolicy_sdk::target::{join, parent};
+use phipolicy_sdk::{FileKind, FileStat, Manifest, Params, Plugin, ReadError, Target, TargetExt};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// Entries the walk of one PHI directory visits before it stops: enough for a real PHI tree's
+/// permission sample, far below the engine's 400,000-request budget (one lstat per entry).
+pub const MAX_WALK_ENTRIES: usize = 100_000;
+
+/// Directory depth the walk descends to; deeper directories are not listed and the walk is marked
+/// truncated (guards against hostile, absurdly deep trees).
+pub const MAX_WALK_DEPTH: usize = 64;
+
+/// World-accessible entries, symlinks leading outside and listing errors reported by path; the
+/// rest are only counted.
+pub const MAX_REPORTED: usize = 20;
+
+const PASSWD: &str = "/etc/passwd";
+const GROUP: &str = "/etc/group";
+
+/// The PHI directories when the parameter is absent (controls.md's default).
+const DEFAULT_PHI_PATHS: &[&str] = &["/var/data/phi"];
+
+/// The integrity plugin.
+pub struct Integrity;
+
+impl Plugin for Integrity {
+    fn manifest() -> Manifest {
+        Manifest {
+            id: "integrity",
+            version: env!("CARGO_PKG_VERSION"),
+            safeguard: "integrity",
+            cfr: &["164.312(c)(1)"],
+            controls: &["integrity.phi-permissions"],
+            reads: &[
+                "/etc/os-release",
+                "/usr/lib/os-release",
+                "/etc/passwd",
+                "/etc/group",
+                "{phi_paths}",
+                "{phi_paths}/**",
+            ],
+        }
+    }
+
+    fn collect(target: &dyn Target, params: &Params) -> Result<Value, String> {
+        let phi_paths = match params.get("phi_paths") {
+            Some(_) => params.string_list("phi_paths"),
+            None => DEFAULT_PHI_PATHS.iter().map(|p| (*p).to_string()).collect(),
+        };
+        Ok(collect_facts(target, &phi_paths, MAX_WALK_ENTRIES))
+    }
+}
+
+phipolicy_sdk::export_plugin!(Integrity);
+
+/// Gathers every fact of this safeguard; `max_entries` bounds each directory's walk.
+pub fn collect_facts(target: &dyn Target, phi_paths: &[String], max_entries: usize) -> Value {
+    let mut unreadable: Vec<Unreadable> = Vec::new();
+    let mut issues: Vec<ParseIssue> = Vec::new();
+    let os = match OsRelease::load(target) {
+        Ok(os) => os,
+        Err(e) => {
+            unreadable.push(Unreadable::new("/etc/os-release", &e));
+            None
+        }
+    };
+    let family = os.as_ref().map_or(Family::Unknown, |o| o.family);
+    let passwd = match target.read_text(PASSWD) {
+        Ok(t) => Some(accounts::parse_passwd(PASSWD, &t)),
+        Err(e) => {
+            unreadable.push(Unreadable::new(PASSWD, &e));
+            None
+        }
+    };
+    let group = match target.read_text(GROUP) {
+        Ok(t) => Some(accounts::parse_group(GROUP, &t)),
+        Err(e) => {
+            unreadable.push(Unreadable::new(GROUP, &e));
+            None
+        }
+    };
+    for db_issues in [
+        passwd.as_ref().map(|d| &d.issues),
+        group.as_ref().map(|d| &d.issues),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        issues.extend(db_issues.iter().cloned());
+    }
+    let dirs: Vec<Value> = phi_paths
+        .iter()
+        .map(|p| {
+            phi_dir_fact(
+                target,
+                p,
+                passwd.as_ref(),
+                group.as_ref(),
+                max_entries,
+                &mut unreadable,
+            )
+        })
+        .collect();
+    json!({
+        "os": os.as_ref().map(|o| json!({
+            "id": o.id, "version_id": o.version_id, "family": o.family, "path": o.path,
+        })),
+        "family": family,
+        "limits": {
+            "max_walk_entries": max_entries,
+            "max_walk_depth": MAX_WALK_DEPTH,
+            "max_reported": MAX_REPORTED,
+        },
+        "phi_paths": dirs,
+        "unreadable": unreadable,
+        "issues": issues,
+    })
+}
+
+/// `0750`-style octal text of a mode.
+pub fn octal(mode: u32) -> String {
+    format!("{mode:04o}")
+}
+
+fn phi_dir_fact(
+    target: &dyn Target,
+    path: &str,
+    passwd: Option<&Database<PasswdEntry>>,
+    group: Option<&Database<GroupEntry>>,
+    max_entries: usize,
+    unreadable: &mut Vec<Unreadable>,
+) -> Value {
+    let symlink_to = match target.lstat(path) {
+        Ok(st) if st.kind == FileKind::Symlink => target.read_link(path).ok(),
+        _ => None,
+    };
+    let st = match target.stat(path) {
+        Ok(st) => st,
+        Err(ReadError::NotFound) => {
+            return json!({"path": path, "exists": false, "symlink_to": symlink_to});
+        }
+        Err(e) => {
+            unreadable.push(Unreadable::new(path, &e));
+            return json!({"path": path, "exists": true, "readable": false, "error": e.to_string()});
+        }
+    };
+    let owner = passwd
+        .and_then(|p| p.entries.iter().find(|e| e.uid == st.uid))
+        .map(|e| json!({"name": e.name, "path": PASSWD, "line": e.line}));
+    let owner_group = group
+        .and_then(|g| g.entries.iter().find(|e| e.gid == st.gid))
+        .map(|e| json!({"name": e.name, "path": GROUP, "line": e.line}));
+    let walk = (st.kind == FileKind::Directory).then(|| walk(target, path, max_entries));
+    json!({
+        "path": path,
+        "exists": true,
+        "readable": true,
+        "symlink_to": symlink_to,
+        "kind": st.kind,
+        "mode": st.mode,
+        "mode_octal": octal(st.mode),
+        "uid": st.uid,
+        "gid": st.gid,
+        "owner": owner,
+        "group": owner_group,
+        "walk": walk,
+    })
+}
+
+/// A world-readable or world-writable entry found by the walk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorldAccessible {
+    pub path: String,
+    pub kind: FileKind,
+    pub mode_octal: String,
+    pub world_readable: bool,
+    pub world_writable: bool,
+}
+
+/// A symlink beneath the PHI directory whose target (resolved lexically from the link's
+/// directory) lies outside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutsideLink {
+    pub path: String,
+    pub link: String,
+    pub resolves_to: String,
+}
+
+/// What a bounded walk of one directory found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WalkSummary {
+    /// Entries visited (every lstat'ed path beneath the directory).
+    pub entries: usize,
+    /// Whether the walk stopped before seeing everything (entry or depth limit).
+    pub truncated: bool,
+    /// Why it stopped, when it did.
+    pub truncated_reason: Option<String>,
+    pub world_readable_count: usize,
+    pub world_writable_count: usize,
+    /// The first [`MAX_REPORTED`] world-readable or world-writable entries, in walk order.
+    pub world_accessible: Vec<WorldAccessible>,
+    pub symlinks: usize,
+    pub symlinks_outside_count: usize,
+    pub symlinks_outside: Vec<OutsideLink>,
+    pub error_count: usize,
+    pub errors: Vec<Unreadable>,
+}
+
+/// Walks `root` depth-first in name order without following symlinks (lstat only), visiting at
+/// most `max_entries` entries and [`MAX_WALK_DEPTH`] levels.
+pub fn walk(target: &dyn Target, root: &str, max_entries: usize) -> WalkSummary {
+    let mut summary = WalkSummary::default();
+    let root_norm = normalize(root);
+    // (directory, depth below root)
+    let mut pending: Vec<(String, usize)> = vec![(root.to_string(), 0)];
+    while let Some((dir, depth)) = pending.pop() {
+        let entries = match target.list_dir(&dir) {
+            Ok(e) => e,
+            Err(e) => {
+                record_error(&mut summary, &dir, &e);
+                continue;
+            }
+        };
+        let mut subdirs = Vec::new();
+        for entry in entries {
+            if summary.entries >= max_entries {
+                summary.truncated = true;
+                summary.truncated_reason = Some(format!(
+                    "stopped after {max_entries} entries (limit of the walk)"
+                ));
+                return summary;
+            }
+            let path = join(&dir, &entry.name);
+            summary.entries += 1;
+            let st = match target.lstat(&path) {
+                Ok(st) => st,
+                Err(e) => {
+                    record_error(&mut summary, &path, &e);
+                    continue;
+                }
+            };
+            match st.kind {
+                FileKind::Symlink => visit_symlink(target, &root_norm, &path, &mut summary),
+                FileKind::Directory => {
+                    visit_mode(&path, &st, &mut summary);
+                    subdirs.push(path);
+                }
+                _ => visit_mode(&path, &st, &mut summary),
+            }
+        }
+        if depth + 1 >= MAX_WALK_DEPTH {
+            if !subdirs.is_empty() {
+                summary.truncated = true;
+                summary.truncated_reason = Some(format!(
+                    "directories deeper than {MAX_WALK_DEPTH} levels were not listed (limit of the walk)"
+                ));
+            }
+            continue;
+        }
+        // Reversed so that the stack pops them in name order.
+        for sub in subdirs.into_iter().rev() {
+            pending.push((sub, depth + 1));
+        }
+    }
+    summary
+}
+
+fn record_error(summary: &mut WalkSummary, path: &str, e: &ReadError) {
+    summary.error_count += 1;
+    if summary.errors.len() < MAX_REPORTED {
+        summary.errors.push(Unreadable::new(path, e));
+    }
+}
+
+fn visit_mode(path: &str, st: &FileStat, summary: &mut WalkSummary) {
+    let world_readable = st.mode & 0o004 != 0;
+    let world_writable = st.mode & 0o002 != 0;
+    summary.world_readable_count += usize::from(world_readable);
+    summary.world_writable_count += usize::from(world_writable);
+    if (world_readable || world_writable) && summary.world_accessible.len() < MAX_REPORTED {
+        summary.world_accessible.push(WorldAccessible {
+            path: path.to_string(),
+            kind: st.kind,
+            mode_octal: octal(st.mode),
+            world_readable,
+            world_writable,
+        });
+    }
+}
+
+fn visit_symlink(target: &dyn Target, root: &str, path: &str, summary: &mut WalkSummary) {
+    summary.symlinks += 1;
+    let link = match target.read_link(path) {
+        Ok(l) => l,
+        Err(e) => {
+            record_error(summary, path, &e);
+            return;
+        }
+    };
+    let resolves_to = normalize(&join(parent(path), &link));
+    let inside = resolves_to == root
+        || resolves_to
+            .strip_prefix(root)
+            .is_some_and(|rest| rest.starts_with('/') || root == "/");
+    if !inside {
+        summary.symlinks_outside_count += 1;
+        if summary.symlinks_outside.len() < MAX_REPORTED {
+            summary.symlinks_outside.push(OutsideLink {
+                path: path.to_string(),
+                link,
+                resolves_to,
+            });
+        }
+    }
+}
+
+/// Removes `.` and `..` lexically (`..` stops at the root) and trailing slashes.
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for comp in path.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -36,7 +36,8 @@ pub struct AuditRule {
     pub action: String,
     /// The watched path (trailing `/` removed), for watches.
     pub watch: Option<String>,
-    /// Whether the watch covers everything below the path (`-F dir=`, or `-w` on a directory).
+    /// Whether the watch covers everything below the path when it is a directory (`-w`, `-F dir=`);
+    /// `-F path=` watches the path itself only.
     pub recursive: bool,
     /// Watch permissions as a subset of `rwxa` in that order (`-w` without `-p` watches all four).
     pub perms: String,
@@ -283,7 +284,9 @@ fn parse_line(line: &str, path: &str, lineno: u32) -> Result<Command, String> {
                         "always" | "never" => action = Some(part.to_string()),
                         "exit" | "task" | "user" | "exclude" | "filesystem" | "io_uring"
                         | "entry" => list = Some(part.to_string()),
-                        other => return Err(format!("unknown list or action {other:?} in {arg:?}")),
+                        other => {
+                            return Err(format!("unknown list or action {other:?} in {arg:?}"));
+                        }
                     }
                 }
                 match (list, action) {
@@ -295,8 +298,10 @@ fn parse_line(line: &str, path: &str, lineno: u32) -> Result<Command, String> {
                 }
             }
             "-w" | "-W" => {
+                // A watch on a directory covers everything below it.
                 rule.kind = "watch".into();
                 rule.watch = Some(strip_slash(&arg));
+                rule.recursive = true;
             }
             "-p" => {
                 rule.perms = normalise_perms(&arg)
@@ -377,6 +382,8 @@ pub struct LoadedRules {
     pub enabled: Option<Located<String>>,
     /// Whether the last command applied is `-e 2`.
     pub immutable_at_end: bool,
+    /// How augenrules reordered or dropped `-D` and `-e` lines of the fragments.
+    pub augenrules_notes: Vec<Located<String>>,
     pub issues: Vec<ParseIssue>,
     pub unreadable: Vec<Unreadable>,
 }
@@ -393,7 +400,10 @@ fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
                 || bytes.get(i).map(u8::is_ascii_digit) != bytes.get(i - 1).map(u8::is_ascii_digit);
             if boundary {
                 if let Some(chunk) = s.get(start..i) {
-                    out.push((chunk.as_bytes().first().is_some_and(u8::is_ascii_digit), chunk));
+                    out.push((
+                        chunk.as_bytes().first().is_some_and(u8::is_ascii_digit),
+                        chunk,
+                    ));
                 }
                 start = i;
             }
@@ -416,17 +426,37 @@ fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// Applies `augenrules`' compilation to the concatenated fragments: the last bare `-D`, `-b` and
-/// `-f` move to the top, the last `-e` to the end, everything else keeps its order.
-pub fn augenrules_order(lines: Vec<RuleLine>) -> Vec<RuleLine> {
-    let mut minus_d = None;
-    let mut minus_e = None;
+/// `-f` move to the top, the last `-e` to the end, everything else keeps its order. Also returns
+/// a note for each `-D`/`-e` line it moved or dropped.
+pub fn augenrules_order(lines: Vec<RuleLine>) -> (Vec<RuleLine>, Vec<Located<String>>) {
+    let mut minus_d: Option<RuleLine> = None;
+    let mut minus_e: Option<RuleLine> = None;
+    let mut notes = Vec::new();
     let mut head_settings: Vec<(char, RuleLine)> = Vec::new();
     let mut rest = Vec::new();
+    let drop_note = |l: &RuleLine, what: &str| {
+        Located::new(
+            format!(
+                "augenrules drops `{}`: only the last {what} line is kept",
+                l.text
+            ),
+            l.path.clone(),
+            l.line,
+        )
+    };
     for l in lines {
         let setting_kind = l.text.trim_start().get(..2).map(str::to_string);
         match (&l.command, setting_kind.as_deref()) {
-            (Command::Enable(_), _) => minus_e = Some(l),
-            (Command::DeleteAll(None), _) if l.text.trim() == "-D" => minus_d = Some(l),
+            (Command::Enable(_), _) => {
+                if let Some(old) = minus_e.replace(l) {
+                    notes.push(drop_note(&old, "-e"));
+                }
+            }
+            (Command::DeleteAll(None), _) if l.text.trim() == "-D" => {
+                if let Some(old) = minus_d.replace(l) {
+                    notes.push(drop_note(&old, "-D"));
+                }
+            }
             (Command::Setting(_), Some(k @ ("-b" | "-f"))) => {
                 let c = if k == "-b" { 'b' } else { 'f' };
                 head_settings.retain(|(x, _)| *x != c);
@@ -435,12 +465,26 @@ pub fn augenrules_order(lines: Vec<RuleLine>) -> Vec<RuleLine> {
             _ => rest.push(l),
         }
     }
+    if let Some(d) = &minus_d {
+        notes.push(Located::new(
+            "augenrules moves `-D` to the top of the compiled rules: it deletes only the rules loaded before, not those of other fragments".to_string(),
+            d.path.clone(),
+            d.line,
+        ));
+    }
+    if let Some(e) = &minus_e {
+        notes.push(Located::new(
+            format!("augenrules moves `{}` to the end of the compiled rules, after every fragment's rules", e.text),
+            e.path.clone(),
+            e.line,
+        ));
+    }
     let mut out: Vec<RuleLine> = minus_d.into_iter().collect();
     head_settings.sort_by_key(|(c, _)| *c);
     out.extend(head_settings.into_iter().map(|(_, l)| l));
     out.extend(rest);
     out.extend(minus_e);
-    out
+    (out, notes)
 }
 
 /// Applies commands in order, as `auditctl -R` does, to the rule set.
@@ -452,6 +496,7 @@ pub fn apply(lines: &[RuleLine], source: &str, files: Vec<String>) -> LoadedRule
         not_loaded: Vec::new(),
         enabled: None,
         immutable_at_end: false,
+        augenrules_notes: Vec::new(),
         issues: Vec::new(),
         unreadable: Vec::new(),
     };
@@ -498,15 +543,19 @@ pub fn apply(lines: &[RuleLine], source: &str, files: Vec<String>) -> LoadedRule
             }
             Command::DeleteAll(key) => {
                 let (gone, kept): (Vec<AuditRule>, Vec<AuditRule>) =
-                    std::mem::take(&mut loaded.rules).into_iter().partition(|r| match key {
-                        Some(k) => r.keys.contains(k),
-                        None => true,
-                    });
+                    std::mem::take(&mut loaded.rules)
+                        .into_iter()
+                        .partition(|r| match key {
+                            Some(k) => r.keys.contains(k),
+                            None => true,
+                        });
                 loaded.rules = kept;
-                loaded.not_loaded.extend(gone.into_iter().map(|rule| NotLoaded {
-                    rule,
-                    reason: format!("deleted by `{}` at {at}", l.text),
-                }));
+                loaded
+                    .not_loaded
+                    .extend(gone.into_iter().map(|rule| NotLoaded {
+                        rule,
+                        reason: format!("deleted by `{}` at {at}", l.text),
+                    }));
             }
             Command::Enable(value) => {
                 loaded.enabled = Some(Located::new(value.clone(), l.path.clone(), l.line));
@@ -545,6 +594,7 @@ pub fn load(target: &dyn Target) -> LoadedRules {
         }
     };
     fragments.sort_by(|a, b| version_cmp(a, b));
+    let mut notes = Vec::new();
     let (source, lines, files) = if fragments.is_empty() {
         match target.read_text(RULES_FILE) {
             Ok(text) => {
@@ -568,9 +618,12 @@ pub fn load(target: &dyn Target) -> LoadedRules {
             }
             files.push(path);
         }
-        ("rules.d", augenrules_order(all), files)
+        let (ordered, moved) = augenrules_order(all);
+        notes = moved;
+        ("rules.d", ordered, files)
     };
     let mut loaded = apply(&lines, source, files);
+    loaded.augenrules_notes = notes;
     loaded.issues = issues;
     loaded.unreadable = unreadable;
     loaded
@@ -593,24 +646,58 @@ mod tests {
         let w = rule("-w /etc/passwd -p aw -k identity");
         let a = rule("-a exit,always -F path=/etc/passwd -F perm=wa -F key=identity");
         assert_eq!(
-            (w.kind.as_str(), w.watch.as_deref(), w.perms.as_str(), &w.keys),
-            (a.kind.as_str(), a.watch.as_deref(), a.perms.as_str(), &a.keys)
+            (
+                w.kind.as_str(),
+                w.watch.as_deref(),
+                w.perms.as_str(),
+                &w.keys
+            ),
+            (
+                a.kind.as_str(),
+                a.watch.as_deref(),
+                a.perms.as_str(),
+                &a.keys
+            )
         );
         assert_eq!((a.list.as_str(), a.action.as_str()), ("exit", "always"));
         let d = rule("-a always,exit -F dir=/etc/sudoers.d/ -F perm=wa");
-        assert_eq!((d.watch.as_deref(), d.recursive), (Some("/etc/sudoers.d"), true));
+        assert_eq!(
+            (d.watch.as_deref(), d.recursive),
+            (Some("/etc/sudoers.d"), true)
+        );
         assert_eq!(rule("-w /var/data/phi/").perms, "rwxa");
     }
 
     #[test]
     fn syscalls_by_list_comma_and_number_per_arch() {
-        let r = rule("-a always,exit -F arch=b64 -S rename -S unlink,unlinkat -F auid>=1000 -k delete");
+        let r =
+            rule("-a always,exit -F arch=b64 -S rename -S unlink,unlinkat -F auid>=1000 -k delete");
         assert_eq!(r.syscalls, vec!["rename", "unlink", "unlinkat"]);
-        assert_eq!(r.fields[0], Field { name: "auid".into(), op: ">=".into(), value: "1000".into(), compare: false });
-        assert_eq!(rule("-a always,exit -F arch=b64 -S 59 -F euid=0").syscalls, vec!["execve"]);
+        assert_eq!(
+            r.fields[0],
+            Field {
+                name: "auid".into(),
+                op: ">=".into(),
+                value: "1000".into(),
+                compare: false
+            }
+        );
+        assert_eq!(
+            rule("-a always,exit -F arch=b64 -S 59 -F euid=0").syscalls,
+            vec!["execve"]
+        );
         let b32 = rule("-a always,exit -F arch=i386 -S 11 -S 302 -F euid=0");
-        assert_eq!((b32.arch.as_deref(), b32.syscalls.clone()), (Some("b32"), vec!["execve".to_string(), "renameat".to_string()]));
-        assert_eq!(rule("-a always,exit -F arch=b64 -F euid=0").syscalls, vec!["all"]);
+        assert_eq!(
+            (b32.arch.as_deref(), b32.syscalls.clone()),
+            (
+                Some("b32"),
+                vec!["execve".to_string(), "renameat".to_string()]
+            )
+        );
+        assert_eq!(
+            rule("-a always,exit -F arch=b64 -F euid=0").syscalls,
+            vec!["all"]
+        );
         let c = rule("-a always,exit -F arch=b64 -C euid!=uid -F euid=0 -S execve");
         assert!(c.fields[0].compare);
     }
@@ -630,9 +717,15 @@ mod tests {
     #[test]
     fn augenrules_hoists_delete_and_sinks_enable() {
         let (_root, t) = tree(&[
-            ("/etc/audit/rules.d/10-base.rules", "-e 2\n-w /etc/passwd -p wa\n"),
+            (
+                "/etc/audit/rules.d/10-base.rules",
+                "-e 2\n-w /etc/passwd -p wa\n",
+            ),
             ("/etc/audit/rules.d/9-first.rules", "-w /etc/shadow -p wa\n"),
-            ("/etc/audit/rules.d/99-late.rules", "-D\n-w /etc/group -p wa\n"),
+            (
+                "/etc/audit/rules.d/99-late.rules",
+                "-D\n-w /etc/group -p wa\n",
+            ),
             ("/etc/audit/rules.d/README", "-w /nope\n"),
         ]);
         let l = load(&t);
@@ -640,6 +733,18 @@ mod tests {
         assert_eq!(watches, vec!["/etc/shadow", "/etc/passwd", "/etc/group"]);
         assert!(l.immutable_at_end);
         assert!(l.not_loaded.is_empty());
+        let notes: Vec<_> = l
+            .augenrules_notes
+            .iter()
+            .map(|n| (n.path.as_str(), n.line))
+            .collect();
+        assert_eq!(
+            notes,
+            vec![
+                ("/etc/audit/rules.d/99-late.rules", 1),
+                ("/etc/audit/rules.d/10-base.rules", 1)
+            ]
+        );
     }
 
     #[test]
@@ -652,8 +757,16 @@ mod tests {
         assert_eq!(l.source, "audit.rules");
         assert_eq!(l.rules.len(), 1);
         assert_eq!(l.not_loaded.len(), 2);
-        assert!(l.not_loaded[0].reason.contains("deleted by `-D` at /etc/audit/audit.rules:2"));
-        assert!(l.not_loaded[1].reason.contains("after -e 2 at /etc/audit/audit.rules:4"));
+        assert!(
+            l.not_loaded[0]
+                .reason
+                .contains("deleted by `-D` at /etc/audit/audit.rules:2")
+        );
+        assert!(
+            l.not_loaded[1]
+                .reason
+                .contains("after -e 2 at /etc/audit/audit.rules:4")
+        );
     }
 
     #[test]
@@ -690,6 +803,9 @@ mod tests {
                 let _ = version_cmp(a, b);
             }
         }
-        assert_eq!(version_cmp("9-a.rules", "10-a.rules"), std::cmp::Ordering::Less);
+        assert_eq!(
+            version_cmp("9-a.rules", "10-a.rules"),
+            std::cmp::Ordering::Less
+        );
     }
 }

@@ -21,6 +21,7 @@ pub mod rsyslog;
 pub mod schedule;
 pub mod shell;
 pub mod sshd;
+pub mod storage;
 pub mod target;
 pub mod tls;
 #[cfg(unix)]

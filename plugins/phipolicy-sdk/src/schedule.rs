@@ -139,7 +139,10 @@ pub fn split_commands(text: &str) -> Vec<Vec<String>> {
                 if chars.peek() == Some(&'&') {
                     // `>&2`, `2>&1`: the target is a descriptor.
                     chars.next();
-                    while chars.peek().is_some_and(|d| d.is_ascii_digit() || *d == '-') {
+                    while chars
+                        .peek()
+                        .is_some_and(|d| d.is_ascii_digit() || *d == '-')
+                    {
                         chars.next();
                     }
                 } else {
@@ -201,7 +204,16 @@ pub fn commands_of(text: &str, env: &[Assignment], path: &str, line: u32) -> Vec
 
 /// Programs that run their arguments as a command (`nice restic ...`), skipped to find the program.
 const WRAPPERS: &[&str] = &[
-    "env", "nice", "ionice", "nohup", "exec", "chronic", "sudo", "command", "time", "systemd-cat",
+    "env",
+    "nice",
+    "ionice",
+    "nohup",
+    "exec",
+    "chronic",
+    "sudo",
+    "command",
+    "time",
+    "systemd-cat",
     "setsid",
 ];
 
@@ -474,9 +486,7 @@ pub fn parse_restic(command: &Command, at: usize) -> ResticInvocation {
             line: a.line,
         };
         match a.name.as_str() {
-            "RESTIC_REPOSITORY" if !is_option(&inv.repository) => {
-                inv.repository = Some(setting())
-            }
+            "RESTIC_REPOSITORY" if !is_option(&inv.repository) => inv.repository = Some(setting()),
             "RESTIC_REPOSITORY_FILE" if !is_option(&inv.repository_file) => {
                 inv.repository_file = Some(setting())
             }
@@ -642,8 +652,14 @@ pub struct ShellScript {
 }
 
 /// Reads a shell script line by line (continuation lines joined): assignments on their own apply
-/// to later commands, `export`/`readonly` assignments too; `.`/`source` files are listed.
-pub fn parse_shell_script(text: &str, path: &str, inherited: &[Assignment]) -> ShellScript {
+/// to later commands, `export`/`readonly` assignments too. A `.`/`source` line is listed and
+/// `source` is asked for the assignments the sourced file makes (they apply to later commands).
+pub fn parse_shell_script(
+    text: &str,
+    path: &str,
+    inherited: &[Assignment],
+    source: &mut dyn FnMut(&str, u32) -> Vec<Assignment>,
+) -> ShellScript {
     let mut script = ShellScript {
         commands: Vec::new(),
         assignments: Vec::new(),
@@ -694,10 +710,12 @@ pub fn parse_shell_script(text: &str, path: &str, inherited: &[Assignment]) -> S
             if matches!(
                 command.words.first().map(String::as_str),
                 Some("." | "source")
-            ) {
-                if let Some(file) = command.words.get(1) {
-                    script.sourced.push((file.clone(), start));
-                }
+            ) && let Some(file) = command.words.get(1)
+            {
+                script.sourced.push((file.clone(), start));
+                let own = source(file, start);
+                env.extend(own.iter().cloned());
+                script.assignments.extend(own);
             }
             script.commands.push(command);
         }
@@ -930,11 +948,15 @@ mod tests {
 
     #[test]
     fn logrotate_script_commands_and_assignments() {
-        let s = parse_shell_script(LOGROTATE_DAILY, "/etc/cron.daily/logrotate", &[]);
-        assert!(s
-            .commands
-            .iter()
-            .any(|c| c.words == w(&["/usr/sbin/logrotate", "/etc/logrotate.conf"]) && c.line == 13));
+        let s = parse_shell_script(
+            LOGROTATE_DAILY,
+            "/etc/cron.daily/logrotate",
+            &[],
+            &mut |_, _| Vec::new(),
+        );
+        assert!(s.commands.iter().any(|c| c.words
+            == w(&["/usr/sbin/logrotate", "/etc/logrotate.conf"])
+            && c.line == 13));
         assert_eq!(s.assignments[0].name, "EXITVALUE");
         assert!(s.commands.iter().all(|c| !c.words.is_empty()));
     }
@@ -942,9 +964,17 @@ mod tests {
     #[test]
     fn script_exports_and_sources_reach_restic() {
         let s = parse_shell_script(
-            "#!/bin/sh\nset -eu\n. /etc/restic/env\nexport RESTIC_REPOSITORY=sftp:b@h:/r RESTIC_PASSWORD_FILE=/etc/restic/pw\nrestic backup \\\n  /var/data/phi \\\n  --tag nightly >>/var/log/backup.log 2>&1\n",
+            "#!/bin/sh\nset -eu\n. /etc/restic/env\nexport RESTIC_REPOSITORY=sftp:b@h:/r\nrestic backup \\\n  /var/data/phi \\\n  --tag nightly >>/var/log/backup.log 2>&1\n",
             "/usr/local/bin/backup.sh",
             &[],
+            &mut |file, line| {
+                vec![Assignment {
+                    name: "RESTIC_PASSWORD_FILE".into(),
+                    value: format!("{file}:{line}"),
+                    path: file.into(),
+                    line: 1,
+                }]
+            },
         );
         assert_eq!(s.sourced, vec![("/etc/restic/env".to_string(), 3)]);
         let c = s.commands.last().expect("restic command");
@@ -955,8 +985,16 @@ mod tests {
         };
         assert_eq!(inv.subcommand.as_deref(), Some("backup"));
         assert_eq!(inv.paths, w(&["/var/data/phi"]));
-        assert_eq!(inv.repository.as_ref().map(|r| r.value.as_str()), Some("sftp:b@h:/r"));
-        assert_eq!(inv.password_file.as_ref().map(|r| r.source.as_str()), Some("environment"));
+        assert_eq!(
+            inv.repository.as_ref().map(|r| r.value.as_str()),
+            Some("sftp:b@h:/r")
+        );
+        assert_eq!(
+            inv.password_file
+                .as_ref()
+                .map(|r| (r.source.as_str(), r.value.as_str())),
+            Some(("environment", "/etc/restic/env:3"))
+        );
     }
 
     #[test]
@@ -972,11 +1010,25 @@ mod tests {
             panic!("not restic")
         };
         let inv = parse_restic(c, i);
-        assert_eq!(inv.repository.as_ref().map(|r| (r.name.as_str(), r.value.as_str())), Some(("-r", "s3:s3.amazonaws.com/b")));
-        assert_eq!(inv.password_file.as_ref().map(|r| r.value.as_str()), Some("/etc/restic/pw"));
+        assert_eq!(
+            inv.repository
+                .as_ref()
+                .map(|r| (r.name.as_str(), r.value.as_str())),
+            Some(("-r", "s3:s3.amazonaws.com/b"))
+        );
+        assert_eq!(
+            inv.password_file.as_ref().map(|r| r.value.as_str()),
+            Some("/etc/restic/pw")
+        );
         assert_eq!(inv.files_from, w(&["/etc/restic/files"]));
         assert_eq!(inv.paths, w(&["/a", "/b c"]));
-        assert_eq!(inv.inline_password, Some(Location { path: "/etc/cron.d/backup".into(), line: 4 }));
+        assert_eq!(
+            inv.inline_password,
+            Some(Location {
+                path: "/etc/cron.d/backup".into(),
+                line: 4
+            })
+        );
         let short = commands_of("restic -r/srv/repo -p/x backup /a", &[], "/p", 1);
         let inv = parse_restic(&short[0], 0);
         assert_eq!(inv.repository.map(|r| r.value), Some("/srv/repo".into()));
@@ -985,24 +1037,59 @@ mod tests {
 
     #[test]
     fn option_beats_environment() {
-        let env = vec![Assignment { name: "RESTIC_REPOSITORY".into(), value: "/local".into(), path: "/etc/crontab".into(), line: 3 }];
-        let c = commands_of("restic --repo rest:https://h/r backup /a", &env, "/etc/crontab", 9);
+        let env = vec![Assignment {
+            name: "RESTIC_REPOSITORY".into(),
+            value: "/local".into(),
+            path: "/etc/crontab".into(),
+            line: 3,
+        }];
+        let c = commands_of(
+            "restic --repo rest:https://h/r backup /a",
+            &env,
+            "/etc/crontab",
+            9,
+        );
         let inv = parse_restic(&c[0], 0);
-        assert_eq!(inv.repository.map(|r| r.value), Some("rest:https://h/r".into()));
+        assert_eq!(
+            inv.repository.map(|r| r.value),
+            Some("rest:https://h/r".into())
+        );
     }
 
     #[test]
     fn shell_dash_c_and_script_paths() {
         let c = commands_of("/bin/sh -c 'restic backup /a'", &[], "/p", 1);
-        assert_eq!(classify(&c[0]), Runs::InlineShell("restic backup /a".into()));
-        let c = commands_of("flock -n /run/b.lock bash -ec \"/usr/local/bin/backup.sh\"", &[], "/p", 1);
-        assert_eq!(classify(&c[0]), Runs::InlineShell("/usr/local/bin/backup.sh".into()));
-        let c = commands_of("timeout 2h nice -n 10 bash /usr/local/sbin/backup", &[], "/p", 1);
-        assert_eq!(classify(&c[0]), Runs::Script("/usr/local/sbin/backup".into()));
+        assert_eq!(
+            classify(&c[0]),
+            Runs::InlineShell("restic backup /a".into())
+        );
+        let c = commands_of(
+            "flock -n /run/b.lock bash -ec \"/usr/local/bin/backup.sh\"",
+            &[],
+            "/p",
+            1,
+        );
+        assert_eq!(
+            classify(&c[0]),
+            Runs::InlineShell("/usr/local/bin/backup.sh".into())
+        );
+        let c = commands_of(
+            "timeout 2h nice -n 10 bash /usr/local/sbin/backup",
+            &[],
+            "/p",
+            1,
+        );
+        assert_eq!(
+            classify(&c[0]),
+            Runs::Script("/usr/local/sbin/backup".into())
+        );
         let c = commands_of("run-parts --report /etc/cron.daily", &[], "/p", 1);
         assert_eq!(classify(&c[0]), Runs::Other);
         let c = commands_of("bash -c '/usr/local/bin/b.sh'", &[], "/p", 1);
-        assert_eq!(classify(&c[0]), Runs::InlineShell("/usr/local/bin/b.sh".into()));
+        assert_eq!(
+            classify(&c[0]),
+            Runs::InlineShell("/usr/local/bin/b.sh".into())
+        );
     }
 
     #[test]
@@ -1010,9 +1097,15 @@ mod tests {
         let s = UnitFile::parse(LOGROTATE_SERVICE, "/lib/systemd/system/logrotate.service");
         assert!(s.issues.is_empty());
         let exec = s.values("Service", "ExecStart");
-        assert_eq!((exec[0].value.as_str(), exec[0].line), ("/usr/sbin/logrotate /etc/logrotate.conf", 9));
+        assert_eq!(
+            (exec[0].value.as_str(), exec[0].line),
+            ("/usr/sbin/logrotate /etc/logrotate.conf", 9)
+        );
         let t = UnitFile::parse(APT_DAILY_TIMER, "/lib/systemd/system/apt-daily.timer");
-        assert_eq!(t.value("Timer", "OnCalendar").map(|e| e.value.as_str()), Some("*-*-* 6,18:00"));
+        assert_eq!(
+            t.value("Timer", "OnCalendar").map(|e| e.value.as_str()),
+            Some("*-*-* 6,18:00")
+        );
         assert_eq!(t.value("Timer", "Unit"), None);
     }
 
@@ -1023,13 +1116,25 @@ mod tests {
             "/etc/systemd/system/b.service",
         );
         let env = environment_assignments(u.value("Service", "Environment").expect("env"), &u.path);
-        assert_eq!((env[0].name.as_str(), env[0].value.as_str(), env[0].line), ("RESTIC_REPOSITORY", "sftp:b@h:/r", 2));
-        assert_eq!(environment_file(&u.values("Service", "EnvironmentFile")[0].value), ("/etc/restic/env".into(), true));
+        assert_eq!(
+            (env[0].name.as_str(), env[0].value.as_str(), env[0].line),
+            ("RESTIC_REPOSITORY", "sftp:b@h:/r", 2)
+        );
+        assert_eq!(
+            environment_file(&u.values("Service", "EnvironmentFile")[0].value),
+            ("/etc/restic/env".into(), true)
+        );
         let exec = u.values("Service", "ExecStart");
         assert_eq!(exec.len(), 1);
-        assert_eq!(exec_words(&exec[0].value), "/usr/bin/restic backup   /var/data/phi");
+        assert_eq!(
+            exec_words(&exec[0].value),
+            "/usr/bin/restic backup  /var/data/phi"
+        );
         assert_eq!(u.issues.len(), 1);
-        let f = parse_environment_file("# c\nRESTIC_PASSWORD_FILE=\"/etc/restic/pw\"\nexport X=1\nbad line\n", "/etc/restic/env");
+        let f = parse_environment_file(
+            "# c\nRESTIC_PASSWORD_FILE=\"/etc/restic/pw\"\nexport X=1\nbad line\n",
+            "/etc/restic/env",
+        );
         assert_eq!(f.len(), 2);
         assert_eq!((f[0].value.as_str(), f[0].line), ("/etc/restic/pw", 2));
     }
@@ -1045,7 +1150,9 @@ mod tests {
     #[test]
     fn garbage_never_panics() {
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let alphabet: Vec<char> = "ab=/ \t\n\\'\"#%;&|<>(){}[]-@:+!$`é\u{0}*0123456789restic".chars().collect();
+        let alphabet: Vec<char> = "ab=/ \t\n\\'\"#%;&|<>(){}[]-@:+!$`é\u{0}*0123456789restic"
+            .chars()
+            .collect();
         for _ in 0..3000 {
             let mut s = String::new();
             for _ in 0..(seed % 60) {
@@ -1062,7 +1169,7 @@ mod tests {
             }
             let _ = parse_crontab(&s, "/g", true);
             let _ = parse_crontab(&s, "/g", false);
-            let _ = parse_shell_script(&s, "/g", &[]);
+            let _ = parse_shell_script(&s, "/g", &[], &mut |_, _| Vec::new());
             let u = UnitFile::parse(&s, "/g");
             for e in &u.entries {
                 let _ = environment_assignments(e, "/g");

@@ -22,8 +22,15 @@ const MAX_FILES: usize = 512;
 /// The canonical spelling of a protocol name (case-insensitive; `TLSv1.0` is `TLSv1`).
 pub fn canonical_protocol(name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
-    let lower = if lower == "tlsv1.0" { "tlsv1".to_string() } else { lower };
-    PROTOCOLS.iter().copied().find(|p| p.to_ascii_lowercase() == lower)
+    let lower = if lower == "tlsv1.0" {
+        "tlsv1".to_string()
+    } else {
+        lower
+    };
+    PROTOCOLS
+        .iter()
+        .copied()
+        .find(|p| p.to_ascii_lowercase() == lower)
 }
 
 fn protocol_index(p: &str) -> usize {
@@ -76,6 +83,8 @@ pub struct OpensslSetting {
 pub struct OpensslConfig {
     pub path: String,
     pub found: bool,
+    /// Section names in the order they are first declared (`default` first), empty ones included.
+    pub sections: Vec<String>,
     pub settings: Vec<OpensslSetting>,
     #[serde(flatten)]
     pub report: LoadReport,
@@ -142,8 +151,15 @@ impl OpensslConfig {
             }
             if let Some(rest) = t.strip_prefix('[') {
                 match rest.find(']') {
-                    Some(end) => *section = rest.get(..end).unwrap_or("").trim().to_string(),
-                    None => self.report.issue(path, line_no, "section header without `]`"),
+                    Some(end) => {
+                        *section = rest.get(..end).unwrap_or("").trim().to_string();
+                        if !self.sections.contains(section) {
+                            self.sections.push(section.clone());
+                        }
+                    }
+                    None => self
+                        .report
+                        .issue(path, line_no, "section header without `]`"),
                 }
                 continue;
             }
@@ -192,7 +208,8 @@ impl OpensslConfig {
         depth: usize,
     ) {
         if depth >= MAX_INCLUDE_DEPTH || self.report.files.len() >= MAX_FILES {
-            self.report.issue(from, line, format!(".include {arg}: nested too deeply"));
+            self.report
+                .issue(from, line, format!(".include {arg}: nested too deeply"));
             return;
         }
         let full = join(parent(from), arg);
@@ -240,7 +257,7 @@ impl OpensslConfig {
     }
 
     fn has_section(&self, section: &str) -> bool {
-        self.settings.iter().any(|s| s.section == section)
+        section == "default" || self.sections.iter().any(|s| s == section)
     }
 
     /// Follows `openssl_conf` → `ssl_conf` → `system_default` to the settings OpenSSL applies to
@@ -547,7 +564,9 @@ impl ServerConfig {
                     let args: Vec<String> = it.collect();
                     if name == "include" {
                         for arg in &args {
-                            self.nginx_include(target, prefix, path, start_line, arg, context, depth);
+                            self.nginx_include(
+                                target, prefix, path, start_line, arg, context, depth,
+                            );
                         }
                     }
                     self.directives.push(ServerDirective {
@@ -581,11 +600,15 @@ impl ServerConfig {
             }
         }
         if !words.is_empty() {
-            self.report
-                .issue(path, start_line, "directive not terminated by `;` at end of file");
+            self.report.issue(
+                path,
+                start_line,
+                "directive not terminated by `;` at end of file",
+            );
         }
         if context.len() > base_depth {
-            self.report.issue(path, 0, "block not closed at end of file");
+            self.report
+                .issue(path, 0, "block not closed at end of file");
             context.truncate(base_depth);
         }
     }
@@ -682,17 +705,26 @@ impl ServerConfig {
             let mut it = words.into_iter();
             let Some(name) = it.next() else { continue };
             let args: Vec<String> = it.collect();
-            if name.eq_ignore_ascii_case("ServerRoot") {
-                if let Some(r) = args.first() {
-                    *server_root = r.clone();
-                }
+            if name.eq_ignore_ascii_case("ServerRoot")
+                && let Some(r) = args.first()
+            {
+                *server_root = r.clone();
             }
             let optional = name.eq_ignore_ascii_case("IncludeOptional");
-            if optional || name.eq_ignore_ascii_case("Include") {
-                if let Some(pattern) = args.first() {
-                    let pattern = pattern.clone();
-                    self.apache_include(target, server_root, path, line, &pattern, optional, context, depth);
-                }
+            if (optional || name.eq_ignore_ascii_case("Include"))
+                && let Some(pattern) = args.first()
+            {
+                let pattern = pattern.clone();
+                self.apache_include(
+                    target,
+                    server_root,
+                    path,
+                    line,
+                    &pattern,
+                    optional,
+                    context,
+                    depth,
+                );
             }
             self.directives.push(ServerDirective {
                 name,
@@ -703,7 +735,8 @@ impl ServerConfig {
             });
         }
         if context.len() > base_depth {
-            self.report.issue(path, 0, "section not closed at end of file");
+            self.report
+                .issue(path, 0, "section not closed at end of file");
             context.truncate(base_depth);
         }
     }
@@ -752,7 +785,9 @@ impl ServerConfig {
         }
         for file in files {
             match target.read_text(&file) {
-                Ok(text) => self.parse_apache(target, server_root, &file, &text, context, depth + 1),
+                Ok(text) => {
+                    self.parse_apache(target, server_root, &file, &text, context, depth + 1)
+                }
                 Err(e) => self.report.unreadable.push(Unreadable::new(&file, &e)),
             }
         }
@@ -897,7 +932,11 @@ pub fn postfix_protocols(value: &str) -> ProtocolSet {
         }
     }
     let start: BTreeSet<&'static str> = if included.is_empty() {
-        PROTOCOLS.iter().copied().filter(|p| *p != "SSLv2").collect()
+        PROTOCOLS
+            .iter()
+            .copied()
+            .filter(|p| *p != "SSLv2")
+            .collect()
     } else {
         included
     };
@@ -1062,7 +1101,9 @@ fn der_tlv(input: &[u8]) -> Result<(u8, &[u8], &[u8]), String> {
 fn parse_dh_der(der: &[u8]) -> Result<DhParams, String> {
     let (tag, seq, _) = der_tlv(der)?;
     if tag != 0x30 {
-        return Err(format!("DER does not start with a SEQUENCE (tag {tag:#04x})"));
+        return Err(format!(
+            "DER does not start with a SEQUENCE (tag {tag:#04x})"
+        ));
     }
     let (tag, p, rest) = der_tlv(seq)?;
     if tag != 0x02 {
@@ -1113,6 +1154,11 @@ mod tests {
         assert_eq!(init.value, "openssl_init");
         assert_eq!(init.line, 17);
         assert!(sd.ssl_conf.is_none());
+        assert!(
+            sd.missing_section.is_none(),
+            "[openssl_init] holds only comments but exists"
+        );
+        assert!(cfg.sections.contains(&"openssl_init".to_string()));
         assert!(sd.min_protocol.is_none());
         assert!(cfg.get("CA_default", "default_md").is_some());
     }
@@ -1144,7 +1190,10 @@ mod tests {
     fn chain_to_missing_section_is_reported() {
         let (_root, t) = tree(&[]);
         let cfg = OpensslConfig::parse_text("/x", "openssl_conf = nowhere\n", &t);
-        assert_eq!(cfg.system_default().missing_section.as_deref(), Some("nowhere"));
+        assert_eq!(
+            cfg.system_default().missing_section.as_deref(),
+            Some("nowhere")
+        );
     }
 
     #[test]
@@ -1159,10 +1208,16 @@ mod tests {
 
     #[test]
     fn debian_nginx_conf_enables_tlsv1() {
-        let (_root, t) = tree(&[(
-            "/etc/nginx/nginx.conf",
-            &fixture("tls-nginx-tlsv1/root/etc/nginx/nginx.conf"),
-        )]);
+        let (_root, t) = tree(&[
+            (
+                "/etc/nginx/nginx.conf",
+                &fixture("tls-nginx-tlsv1/root/etc/nginx/nginx.conf"),
+            ),
+            (
+                "/etc/nginx/mime.types",
+                &fixture("tls-nginx-tlsv1/root/etc/nginx/mime.types"),
+            ),
+        ]);
         let cfg = ServerConfig::load_nginx(&t, "/etc/nginx/nginx.conf");
         assert!(cfg.report.issues.is_empty(), "{:?}", cfg.report.issues);
         let p = cfg.named("ssl_protocols");
@@ -1178,7 +1233,10 @@ mod tests {
     #[test]
     fn nginx_include_glob_and_server_block() {
         let (_root, t) = tree(&[
-            ("/etc/nginx/nginx.conf", "http {\n  include /etc/nginx/sites-enabled/*;\n}\n"),
+            (
+                "/etc/nginx/nginx.conf",
+                "http {\n  include /etc/nginx/sites-enabled/*;\n}\n",
+            ),
             (
                 "/etc/nginx/sites-enabled/phi",
                 "server {\n listen 443 ssl;\n ssl_protocols \"TLSv1.2\" TLSv1.3;\n ssl_dhparam dh.pem; # x\n}\n",
@@ -1190,7 +1248,10 @@ mod tests {
         assert_eq!(d[0].context, "http > server");
         assert_eq!(d[0].line, 4);
         let p = cfg.named("ssl_protocols");
-        assert_eq!(nginx_protocols(&p[0].args).enabled, vec!["TLSv1.2", "TLSv1.3"]);
+        assert_eq!(
+            nginx_protocols(&p[0].args).enabled,
+            vec!["TLSv1.2", "TLSv1.3"]
+        );
     }
 
     #[test]
@@ -1204,14 +1265,30 @@ mod tests {
                 "/etc/apache2/mods-enabled/ssl.conf",
                 &fixture("tls-apache-sslv3/root/etc/apache2/mods-available/ssl.conf"),
             ),
-            ("/etc/apache2/mods-enabled/ssl.load", "LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n"),
+            (
+                "/etc/apache2/mods-enabled/ssl.load",
+                "LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so\n",
+            ),
         ]);
         let cfg = ServerConfig::load_apache(&t, "/etc/apache2/apache2.conf", "/etc/apache2");
-        assert!(cfg.report.files.contains(&"/etc/apache2/mods-enabled/ssl.conf".to_string()));
+        assert!(
+            cfg.report
+                .files
+                .contains(&"/etc/apache2/mods-enabled/ssl.conf".to_string())
+        );
         assert_eq!(cfg.named("LoadModule").len(), 1);
         let p = cfg.named("SSLProtocol");
         assert_eq!(p.len(), 1);
-        assert_eq!(p[0].context, "IfModule mod_ssl.c");
+        assert_eq!(p[0].line, 71);
+        assert_eq!(p[0].context, "");
+        let vhost = ServerConfig::load_apache(
+            &tree(&[("/etc/apache2/apache2.conf", "<IfModule mod_ssl.c>\n<VirtualHost *:443>\nSSLProtocol \\\n  -all +TLSv1.2\n</VirtualHost>\n</IfModule>\n")]).1,
+            "/etc/apache2/apache2.conf",
+            "/etc/apache2",
+        );
+        let d = vhost.named("sslprotocol");
+        assert_eq!(d[0].context, "IfModule mod_ssl.c > VirtualHost *:443");
+        assert_eq!(d[0].args, vec!["-all", "+TLSv1.2"]);
     }
 
     #[test]
@@ -1235,12 +1312,18 @@ mod tests {
             postfix_protocols("!SSLv2, !SSLv3").enabled,
             vec!["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
         );
-        assert_eq!(postfix_protocols(">=TLSv1.2").enabled, vec!["TLSv1.2", "TLSv1.3"]);
+        assert_eq!(
+            postfix_protocols(">=TLSv1.2").enabled,
+            vec!["TLSv1.2", "TLSv1.3"]
+        );
         assert_eq!(
             postfix_protocols("!SSLv2:!SSLv3:!TLSv1:!TLSv1.1").enabled,
             vec!["TLSv1.2", "TLSv1.3"]
         );
-        assert_eq!(postfix_protocols("TLSv1.2 TLSv1.3").enabled, vec!["TLSv1.2", "TLSv1.3"]);
+        assert_eq!(
+            postfix_protocols("TLSv1.2 TLSv1.3").enabled,
+            vec!["TLSv1.2", "TLSv1.3"]
+        );
         assert_eq!(postfix_protocols("").enabled.len(), 5);
     }
 
@@ -1251,18 +1334,25 @@ mod tests {
         assert!(cfg.get("smtpd_banner").is_some());
         let c = PostfixMainCf::parse("/m", "a = 1\n  2\n# c\na = 3\n");
         assert_eq!(c.get("a").and_then(|s| s.value.as_deref()), Some("3"));
-        assert_eq!(c.settings.first().and_then(|s| s.value.as_deref()), Some("1 2"));
+        assert_eq!(
+            c.settings.first().and_then(|s| s.value.as_deref()),
+            Some("1 2")
+        );
     }
 
     #[test]
     fn real_dh_parameters() {
-        let weak = parse_dh_pem(&fixture("tls-dhparam-1024/root/etc/ssl/dhparam.pem")).expect("1024");
+        let weak =
+            parse_dh_pem(&fixture("tls-dhparam-1024/root/etc/ssl/dhparam.pem")).expect("1024");
         assert_eq!(weak.prime_bits, 1024);
         assert_eq!(weak.generator, Some(2));
         let strong =
             parse_dh_pem(&fixture("tls-nginx-hardened/root/etc/nginx/dhparam.pem")).expect("2048");
         assert_eq!(strong.prime_bits, 2048);
-        assert!(parse_dh_pem("-----BEGIN DH PARAMETERS-----\n!!!\n-----END DH PARAMETERS-----").is_err());
+        assert!(
+            parse_dh_pem("-----BEGIN DH PARAMETERS-----\n!!!\n-----END DH PARAMETERS-----")
+                .is_err()
+        );
         assert!(parse_dh_pem("nothing").is_err());
     }
 
@@ -1270,7 +1360,8 @@ mod tests {
     fn garbage_never_panics() {
         let (_root, t) = tree(&[]);
         let mut seed: u32 = 12345;
-        let alphabet: &[u8] = b"[]{};=\"'\\#!<>/ \n\tabcMinProtocol.include-----BEGIN DH PARAMETERS0\xff";
+        let alphabet: &[u8] =
+            b"[]{};=\"'\\#!<>/ \n\tabcMinProtocol.include-----BEGIN DH PARAMETERS0\xff";
         for len in [0usize, 1, 7, 64, 400] {
             for _ in 0..60 {
                 let bytes: Vec<u8> = (0..len)
@@ -1291,7 +1382,10 @@ mod tests {
                 let _ = parse_dh_der(&bytes);
             }
         }
-        let (_r, t2) = tree(&[("/etc/nginx/nginx.conf", "}}} { include x; \"unterminated"), ("/etc/apache2/a.conf", "</x>\n<y\nInclude a.conf\n")]);
+        let (_r, t2) = tree(&[
+            ("/etc/nginx/nginx.conf", "}}} { include x; \"unterminated"),
+            ("/etc/apache2/a.conf", "</x>\n<y\nInclude a.conf\n"),
+        ]);
         let _ = ServerConfig::load_nginx(&t2, "/etc/nginx/nginx.conf");
         let cfg = ServerConfig::load_apache(&t2, "/etc/apache2/a.conf", "/etc/apache2");
         assert!(!cfg.report.issues.is_empty());

@@ -1,1 +1,634 @@
-//! Being written.
+//! The transmission-security safeguard (45 CFR 164.312(e)(1), (e)(2)(ii)): gathers the system TLS
+//! floor (OpenSSL's `system_default` on Debian, crypto-policies on RHEL), the protocol and DH
+//! settings of nginx, Apache httpd and Postfix, DH parameter files, and sshd's algorithm lists.
+//!
+//! Facts (every setting with `path` and `line`):
+//! `{"os", "openssl": {path, found, files, unreadable, issues, system_default},
+//!   "crypto_policy": {path, found, error, policy},
+//!   "nginx": {installed, binary, config: {path, found, files, unreadable, issues}, tls_servers: [..],
+//!             ssl_protocols: [{args, enabled, unknown, path, line, context}]},
+//!   "apache": {installed, binary, config, ssl_module: {path, line}|null, ssl_engine_on: [..], ssl_protocols: [..]},
+//!   "postfix": {installed, binary, main_cf: {path, found, error, issues}, settings: {name: {value, path, line, enabled, unknown}}},
+//!   "dh_params": [{path, referenced_by: {directive, path, line}|null, exists, error, prime_bits, generator}],
+//!   "sshd": {installed, binary, config_found, files, unreadable, issues,
+//!            algorithms: {ciphers|macs|kexalgorithms: {configured, path, line, effective}}}}`.
+//! The policy `crypto.in-transit` judges them.
+
+use phipolicy_sdk::glob::fnmatch;
+use phipolicy_sdk::os_release::OsRelease;
+use phipolicy_sdk::sshd::EffectiveSshdConfig;
+use phipolicy_sdk::target::join;
+use phipolicy_sdk::tls::{
+    CryptoPolicy, OpensslConfig, PostfixMainCf, ServerConfig, ServerDirective, apache_protocols,
+    nginx_protocols, parse_dh_pem, postfix_protocols,
+};
+use phipolicy_sdk::{Manifest, Params, Plugin, ReadError, Target, TargetExt};
+use serde_json::{Value, json};
+
+/// The system OpenSSL configuration (Debian's; on Rocky a symlink into /etc/pki/tls).
+const OPENSSL_CNF: &str = "/etc/ssl/openssl.cnf";
+/// The RHEL system-wide crypto policy.
+const CRYPTO_POLICY_CONFIG: &str = "/etc/crypto-policies/config";
+/// The DH parameters file the hardening guide generates; checked whenever it exists.
+const DEFAULT_DHPARAM: &str = "/etc/ssl/dhparam.pem";
+
+const NGINX_BINARIES: &[&str] = &["/usr/sbin/nginx", "/usr/bin/nginx"];
+const NGINX_CONF: &str = "/etc/nginx/nginx.conf";
+/// Apache httpd: (binary, main configuration, ServerRoot) for Debian and RHEL layouts.
+const APACHE_LAYOUTS: &[(&str, &str, &str)] = &[
+    (
+        "/usr/sbin/apache2",
+        "/etc/apache2/apache2.conf",
+        "/etc/apache2",
+    ),
+    (
+        "/usr/sbin/httpd",
+        "/etc/httpd/conf/httpd.conf",
+        "/etc/httpd",
+    ),
+];
+const POSTFIX_BINARIES: &[&str] = &["/usr/sbin/postfix", "/usr/bin/postfix"];
+const POSTFIX_MAIN_CF: &str = "/etc/postfix/main.cf";
+/// Postfix settings the control reads.
+const POSTFIX_SETTINGS: &[&str] = &[
+    "smtpd_tls_protocols",
+    "smtpd_tls_mandatory_protocols",
+    "smtpd_tls_security_level",
+    "smtpd_use_tls",
+];
+const SSHD_BINARIES: &[&str] = &["/usr/sbin/sshd", "/usr/bin/sshd"];
+
+/// OpenSSH 9.x built-in algorithm lists (sshd_config(5), `myproposal.h`), which `+`, `-` and `^`
+/// modify.
+const SSHD_DEFAULT_ALGORITHMS: &[(&str, &str)] = &[
+    (
+        "ciphers",
+        "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com",
+    ),
+    (
+        "macs",
+        "umac-64-etm@openssh.com,umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,umac-64@openssh.com,umac-128@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1",
+    ),
+    (
+        "kexalgorithms",
+        "sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256",
+    ),
+];
+
+/// The transmission-security plugin.
+#[derive(Debug)]
+pub struct TransmissionSecurity;
+
+impl Plugin for TransmissionSecurity {
+    fn manifest() -> Manifest {
+        Manifest {
+            id: "transmission-security",
+            version: env!("CARGO_PKG_VERSION"),
+            safeguard: "transmission-security",
+            cfr: &["164.312(e)(1)", "164.312(e)(2)(ii)"],
+            controls: &["crypto.in-transit"],
+            reads: &[
+                "/etc/os-release",
+                "/usr/lib/os-release",
+                "/etc/ssl/**",
+                "/usr/lib/ssl/**",
+                "/etc/pki/tls/**",
+                "/etc/crypto-policies/**",
+                "/usr/share/crypto-policies/**",
+                "/etc/nginx/**",
+                "/etc/apache2/**",
+                "/etc/httpd/**",
+                "/etc/postfix/**",
+                "/etc/ssh/**",
+                "/usr/sbin/nginx",
+                "/usr/bin/nginx",
+                "/usr/sbin/apache2",
+                "/usr/sbin/httpd",
+                "/usr/sbin/postfix",
+                "/usr/bin/postfix",
+                "/usr/sbin/sshd",
+                "/usr/bin/sshd",
+            ],
+        }
+    }
+
+    fn collect(target: &dyn Target, _params: &Params) -> Result<Value, String> {
+        let os = OsRelease::load(target).ok().flatten();
+        let mut dh_refs: Vec<DhReference> = Vec::new();
+        let openssl = openssl_facts(target);
+        let crypto_policy = crypto_policy_facts(target);
+        let nginx = nginx_facts(target, &mut dh_refs);
+        let apache = apache_facts(target, &mut dh_refs);
+        let postfix = postfix_facts(target);
+        let sshd = sshd_facts(target);
+        let dh_params = dh_facts(target, dh_refs);
+        Ok(json!({
+            "os": os,
+            "openssl": openssl,
+            "crypto_policy": crypto_policy,
+            "nginx": nginx,
+            "apache": apache,
+            "postfix": postfix,
+            "dh_params": dh_params,
+            "sshd": sshd,
+        }))
+    }
+}
+
+/// A DH parameters file named by a server directive.
+struct DhReference {
+    file: String,
+    directive: String,
+    path: String,
+    line: u32,
+}
+
+fn first_existing<'a>(target: &dyn Target, paths: &[&'a str]) -> Option<&'a str> {
+    paths.iter().find(|p| target.exists(p)).copied()
+}
+
+fn openssl_facts(target: &dyn Target) -> Value {
+    let cfg = OpensslConfig::load(target, OPENSSL_CNF);
+    json!({
+        "path": cfg.path,
+        "found": cfg.found,
+        "files": cfg.report.files,
+        "unreadable": cfg.report.unreadable,
+        "issues": cfg.report.issues,
+        "system_default": cfg.system_default(),
+    })
+}
+
+fn crypto_policy_facts(target: &dyn Target) -> Value {
+    match target.read_text(CRYPTO_POLICY_CONFIG) {
+        Ok(text) => json!({
+            "path": CRYPTO_POLICY_CONFIG,
+            "found": true,
+            "error": null,
+            "policy": CryptoPolicy::parse(CRYPTO_POLICY_CONFIG, &text),
+        }),
+        Err(ReadError::NotFound) => json!({
+            "path": CRYPTO_POLICY_CONFIG, "found": false, "error": null, "policy": null,
+        }),
+        Err(e) => json!({
+            "path": CRYPTO_POLICY_CONFIG, "found": false, "error": e.to_string(), "policy": null,
+        }),
+    }
+}
+
+fn config_summary(cfg: &ServerConfig) -> Value {
+    json!({
+        "path": cfg.path,
+        "found": cfg.found,
+        "files": cfg.report.files,
+        "unreadable": cfg.report.unreadable,
+        "issues": cfg.report.issues,
+    })
+}
+
+fn located(d: &ServerDirective) -> Value {
+    json!({
+        "detail": format!("{} {}", d.name, d.args.join(" ")),
+        "path": d.path,
+        "line": d.line,
+        "context": d.context,
+    })
+}
+
+fn nginx_facts(target: &dyn Target, dh_refs: &mut Vec<DhReference>) -> Value {
+    let binary = first_existing(target, NGINX_BINARIES);
+    let cfg = ServerConfig::load_nginx(target, NGINX_CONF);
+    let ssl_protocols: Vec<Value> = cfg
+        .named("ssl_protocols")
+        .into_iter()
+        .map(|d| {
+            let set = nginx_protocols(&d.args);
+            json!({
+                "args": d.args, "enabled": set.enabled, "unknown": set.unknown,
+                "path": d.path, "line": d.line, "context": d.context,
+            })
+        })
+        .collect();
+    // nginx serves TLS where a `listen` carries `ssl` or a certificate is configured.
+    let tls_servers: Vec<Value> = cfg
+        .directives
+        .iter()
+        .filter(|d| {
+            (d.name == "listen" && d.args.iter().any(|a| a == "ssl"))
+                || d.name == "ssl_certificate"
+                || (d.name == "ssl" && d.args.first().map(String::as_str) == Some("on"))
+        })
+        .map(located)
+        .collect();
+    for d in cfg.named("ssl_dhparam") {
+        if let Some(file) = d.args.first() {
+            dh_refs.push(DhReference {
+                file: join("/etc/nginx", file),
+                directive: "ssl_dhparam".into(),
+                path: d.path.clone(),
+                line: d.line,
+            });
+        }
+    }
+    json!({
+        "installed": binary.is_some(),
+        "binary": binary,
+        "config": config_summary(&cfg),
+        "tls_servers": tls_servers,
+        "ssl_protocols": ssl_protocols,
+    })
+}
+
+fn apache_facts(target: &dyn Target, dh_refs: &mut Vec<DhReference>) -> Value {
+    let layout = APACHE_LAYOUTS
+        .iter()
+        .find(|(bin, _, _)| target.exists(bin))
+        .or_else(|| {
+            APACHE_LAYOUTS
+                .iter()
+                .find(|(_, conf, _)| target.exists(conf))
+        });
+    let Some((bin, conf, root)) = layout else {
+        return json!({
+            "installed": false, "binary": null, "config": null,
+            "ssl_module": null, "ssl_engine_on": [], "ssl_protocols": [],
+        });
+    };
+    let installed = target.exists(bin);
+    let cfg = ServerConfig::load_apache(target, conf, root);
+    let ssl_module = cfg
+        .named("LoadModule")
+        .into_iter()
+        .find(|d| d.args.first().map(String::as_str) == Some("ssl_module"))
+        .map(located);
+    let ssl_engine_on: Vec<Value> = cfg
+        .named("SSLEngine")
+        .into_iter()
+        .filter(|d| {
+            d.args
+                .first()
+                .is_some_and(|a| a.eq_ignore_ascii_case("on") || a.eq_ignore_ascii_case("optional"))
+        })
+        .map(located)
+        .collect();
+    let ssl_protocols: Vec<Value> = cfg
+        .named("SSLProtocol")
+        .into_iter()
+        .map(|d| {
+            let set = apache_protocols(&d.args);
+            json!({
+                "args": d.args, "enabled": set.enabled, "unknown": set.unknown,
+                "path": d.path, "line": d.line, "context": d.context,
+            })
+        })
+        .collect();
+    for d in cfg.named("SSLOpenSSLConfCmd") {
+        if let (Some(cmd), Some(file)) = (d.args.first(), d.args.get(1))
+            && cmd.eq_ignore_ascii_case("DHParameters")
+        {
+            dh_refs.push(DhReference {
+                file: join(root, file),
+                directive: "SSLOpenSSLConfCmd DHParameters".into(),
+                path: d.path.clone(),
+                line: d.line,
+            });
+        }
+    }
+    json!({
+        "installed": installed,
+        "binary": if installed { Some(*bin) } else { None },
+        "config": config_summary(&cfg),
+        "ssl_module": ssl_module,
+        "ssl_engine_on": ssl_engine_on,
+        "ssl_protocols": ssl_protocols,
+    })
+}
+
+fn postfix_facts(target: &dyn Target) -> Value {
+    let binary = first_existing(target, POSTFIX_BINARIES);
+    let (main_cf, parsed) = match target.read_text(POSTFIX_MAIN_CF) {
+        Ok(text) => {
+            let cfg = PostfixMainCf::parse(POSTFIX_MAIN_CF, &text);
+            (
+                json!({"path": POSTFIX_MAIN_CF, "found": true, "error": null, "issues": cfg.issues}),
+                Some(cfg),
+            )
+        }
+        Err(ReadError::NotFound) => (
+            json!({"path": POSTFIX_MAIN_CF, "found": false, "error": null, "issues": []}),
+            None,
+        ),
+        Err(e) => (
+            json!({"path": POSTFIX_MAIN_CF, "found": false, "error": e.to_string(), "issues": []}),
+            None,
+        ),
+    };
+    let mut settings = serde_json::Map::new();
+    if let Some(cfg) = &parsed {
+        for name in POSTFIX_SETTINGS {
+            if let Some(s) = cfg.get(name) {
+                let value = s.value.clone().unwrap_or_default();
+                let mut entry = json!({"value": value, "path": s.path, "line": s.line});
+                if name.ends_with("_protocols") {
+                    let set = postfix_protocols(&value);
+                    entry["enabled"] = json!(set.enabled);
+                    entry["unknown"] = json!(set.unknown);
+                }
+                settings.insert((*name).to_string(), entry);
+            }
+        }
+    }
+    json!({
+        "installed": binary.is_some(),
+        "binary": binary,
+        "main_cf": main_cf,
+        "settings": settings,
+    })
+}
+
+fn dh_facts(target: &dyn Target, refs: Vec<DhReference>) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    let mut seen: Vec<(String, Option<(String, u32)>)> = Vec::new();
+    let mut wanted: Vec<(String, Value)> = Vec::new();
+    if target.exists(DEFAULT_DHPARAM) {
+        wanted.push((DEFAULT_DHPARAM.to_string(), Value::Null));
+    }
+    for r in refs {
+        let by = json!({"directive": r.directive, "path": r.path, "line": r.line});
+        wanted.push((r.file, by));
+    }
+    for (file, by) in wanted {
+        let key = (
+            file.clone(),
+            by.get("path").and_then(Value::as_str).map(|p| {
+                (
+                    p.to_string(),
+                    by.get("line").and_then(Value::as_u64).unwrap_or(0) as u32,
+                )
+            }),
+        );
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let mut entry = json!({
+            "path": file, "referenced_by": by, "exists": false, "error": null,
+            "prime_bits": null, "generator": null,
+        });
+        match target.read_text(&file) {
+            Ok(text) => {
+                entry["exists"] = json!(true);
+                match parse_dh_pem(&text) {
+                    Ok(dh) => {
+                        entry["prime_bits"] = json!(dh.prime_bits);
+                        entry["generator"] = json!(dh.generator);
+                    }
+                    Err(e) => entry["error"] = json!(format!("not DH parameters: {e}")),
+                }
+            }
+            Err(ReadError::NotFound) => entry["error"] = json!("does not exist"),
+            Err(e) => entry["error"] = json!(e.to_string()),
+        }
+        out.push(entry);
+    }
+    out
+}
+
+/// Applies an sshd algorithm list (`a,b`, `+a`, `-pat*`, `^a`) to OpenSSH's default list.
+pub fn resolve_algorithms(default: &str, configured: &str) -> Vec<String> {
+    let defaults = || default.split(',').map(String::from).collect::<Vec<_>>();
+    let items = |s: &str| {
+        s.split(',')
+            .filter(|x| !x.is_empty())
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    if let Some(rest) = configured.strip_prefix('+') {
+        let mut out = defaults();
+        for a in items(rest) {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+        out
+    } else if let Some(rest) = configured.strip_prefix('-') {
+        let patterns = items(rest);
+        defaults()
+            .into_iter()
+            .filter(|a| !patterns.iter().any(|p| fnmatch(p, a)))
+            .collect()
+    } else if let Some(rest) = configured.strip_prefix('^') {
+        let mut out = items(rest);
+        for a in defaults() {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+        out
+    } else {
+        items(configured)
+    }
+}
+
+fn sshd_facts(target: &dyn Target) -> Value {
+    let binary = first_existing(target, SSHD_BINARIES);
+    let cfg = EffectiveSshdConfig::load(target);
+    let mut algorithms = serde_json::Map::new();
+    for (keyword, default) in SSHD_DEFAULT_ALGORITHMS {
+        let entry = match cfg.get(keyword) {
+            Some(d) => {
+                let configured = d.args.first().cloned().unwrap_or_default();
+                json!({
+                    "configured": configured,
+                    "path": d.path,
+                    "line": d.line,
+                    "effective": resolve_algorithms(default, &configured),
+                })
+            }
+            None => json!({
+                "configured": null, "path": cfg.path, "line": 0,
+                "effective": resolve_algorithms(default, ""),
+            }),
+        };
+        algorithms.insert((*keyword).to_string(), entry);
+    }
+    json!({
+        "installed": binary.is_some(),
+        "binary": binary,
+        "config_found": cfg.config_found,
+        "files": cfg.files,
+        "unreadable": cfg.unreadable,
+        "issues": cfg.issues,
+        "algorithms": algorithms,
+    })
+}
+
+phipolicy_sdk::export_plugin!(TransmissionSecurity);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phipolicy_sdk::testing::DirTarget;
+
+    fn facts(case: &str) -> Value {
+        let root = format!(
+            "{}/../../engine/tests/fixtures/{case}/root",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        TransmissionSecurity::collect(&DirTarget::new(root), &Params::default()).expect("facts")
+    }
+
+    #[test]
+    fn debian_default_has_no_min_protocol_and_no_services() {
+        let f = facts("tls-debian-default");
+        assert_eq!(f["openssl"]["found"], true);
+        assert_eq!(
+            f["openssl"]["system_default"]["openssl_conf"]["value"],
+            "openssl_init"
+        );
+        assert!(f["openssl"]["system_default"]["min_protocol"].is_null());
+        assert_eq!(f["crypto_policy"]["found"], false);
+        assert_eq!(f["nginx"]["installed"], false);
+        assert_eq!(f["apache"]["installed"], false);
+        assert_eq!(f["postfix"]["installed"], false);
+        assert_eq!(f["sshd"]["installed"], true);
+        assert!(f["sshd"]["algorithms"]["ciphers"]["configured"].is_null());
+        assert_eq!(f["dh_params"], json!([]));
+    }
+
+    #[test]
+    fn openssl_min_protocol_tlsv1() {
+        let f = facts("tls-openssl-minprotocol-tlsv1");
+        let min = &f["openssl"]["system_default"]["min_protocol"];
+        assert_eq!(min["value"], "TLSv1");
+        assert_eq!(min["line"], 398);
+    }
+
+    #[test]
+    fn nginx_cases() {
+        let weak = facts("tls-nginx-tlsv1");
+        assert_eq!(weak["nginx"]["installed"], true);
+        assert_eq!(
+            weak["nginx"]["ssl_protocols"][0]["enabled"],
+            json!(["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"])
+        );
+        assert_eq!(weak["nginx"]["tls_servers"], json!([]));
+        let hard = facts("tls-nginx-hardened");
+        let protos = hard["nginx"]["ssl_protocols"].as_array().expect("list");
+        assert_eq!(protos.len(), 2);
+        assert_eq!(protos[1]["path"], "/etc/nginx/sites-enabled/phi-portal");
+        assert_eq!(protos[1]["context"], "http > server");
+        assert_eq!(hard["dh_params"][0]["prime_bits"], 2048);
+        assert_eq!(
+            hard["dh_params"][0]["referenced_by"]["directive"],
+            "ssl_dhparam"
+        );
+        assert_eq!(
+            hard["postfix"]["settings"]["smtpd_tls_protocols"]["enabled"],
+            json!(["TLSv1.2", "TLSv1.3"])
+        );
+    }
+
+    #[test]
+    fn apache_sslv3_and_dh_parameters() {
+        let f = facts("tls-apache-sslv3");
+        assert_eq!(f["apache"]["installed"], true);
+        assert_eq!(
+            f["apache"]["ssl_module"]["path"],
+            "/etc/apache2/mods-enabled/ssl.load"
+        );
+        let p = f["apache"]["ssl_protocols"].as_array().expect("list");
+        assert_eq!(p.len(), 2);
+        assert_eq!(
+            p[0]["enabled"],
+            json!(["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"])
+        );
+        assert_eq!(p[1]["enabled"], json!(["SSLv3", "TLSv1.2"]));
+        assert_eq!(
+            f["dh_params"][0]["path"],
+            "/etc/ssl/private/dhparams-2048.pem"
+        );
+        assert_eq!(f["dh_params"][0]["prime_bits"], 2048);
+    }
+
+    #[test]
+    fn postfix_weak_exclusions() {
+        let f = facts("tls-postfix-weak");
+        let s = &f["postfix"]["settings"];
+        assert_eq!(
+            s["smtpd_tls_protocols"]["enabled"],
+            json!(["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"])
+        );
+        assert_eq!(
+            s["smtpd_tls_mandatory_protocols"]["value"],
+            "!SSLv2, !SSLv3"
+        );
+        assert_eq!(s["smtpd_tls_security_level"]["value"], "may");
+    }
+
+    #[test]
+    fn dhparam_1024() {
+        let f = facts("tls-dhparam-1024");
+        assert_eq!(f["dh_params"][0]["path"], "/etc/ssl/dhparam.pem");
+        assert_eq!(f["dh_params"][0]["prime_bits"], 1024);
+        assert!(f["dh_params"][0]["referenced_by"].is_null());
+    }
+
+    #[test]
+    fn sshd_cbc_modifiers() {
+        let f = facts("tls-sshd-cbc");
+        let c = &f["sshd"]["algorithms"]["ciphers"];
+        assert_eq!(c["configured"], "+aes256-cbc,aes128-cbc");
+        assert_eq!(c["path"], "/etc/ssh/sshd_config.d/50-legacy.conf");
+        let eff: Vec<&str> = c["effective"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(eff.contains(&"aes256-cbc") && eff.contains(&"chacha20-poly1305@openssh.com"));
+        let m = &f["sshd"]["algorithms"]["macs"]["effective"];
+        assert!(
+            m.as_array()
+                .expect("list")
+                .iter()
+                .all(|v| v != "hmac-sha1-etm@openssh.com")
+        );
+        assert!(m.as_array().expect("list").iter().any(|v| v == "hmac-sha1"));
+    }
+
+    #[test]
+    fn algorithm_modifiers() {
+        let d = "a-ctr,b-cbc,hmac-sha1";
+        assert_eq!(resolve_algorithms(d, "-*-cbc,hmac-sha1*"), vec!["a-ctr"]);
+        assert_eq!(
+            resolve_algorithms(d, "^x"),
+            vec!["x", "a-ctr", "b-cbc", "hmac-sha1"]
+        );
+        assert_eq!(resolve_algorithms(d, "x,y"), vec!["x", "y"]);
+        assert_eq!(
+            resolve_algorithms(d, "+a-ctr,z"),
+            vec!["a-ctr", "b-cbc", "hmac-sha1", "z"]
+        );
+    }
+
+    #[test]
+    fn rocky_crypto_policies_and_httpd() {
+        let f = facts("tls-rocky-default");
+        assert_eq!(f["crypto_policy"]["policy"]["base"], "DEFAULT");
+        assert_eq!(f["crypto_policy"]["policy"]["line"], 2);
+        assert_eq!(f["apache"]["installed"], true);
+        assert_eq!(
+            f["apache"]["ssl_module"]["path"],
+            "/etc/httpd/conf.modules.d/00-ssl.conf"
+        );
+        assert_eq!(f["apache"]["ssl_protocols"], json!([]));
+        assert_eq!(
+            f["apache"]["ssl_engine_on"][0]["path"],
+            "/etc/httpd/conf.d/ssl.conf"
+        );
+        let legacy = facts("tls-rocky8-legacy");
+        assert_eq!(legacy["crypto_policy"]["policy"]["base"], "LEGACY");
+        assert_eq!(legacy["os"]["version_id"], "8.9");
+    }
+}

@@ -1,0 +1,145 @@
+# Tests of ids.unique: every status and every sub-check, on facts shaped like the unique-user-id
+# plugin's output.
+package phipolicy.hipaa.ids_unique_test
+
+user(name, uid, gid, shell, line) := {
+	"name": name, "uid": uid, "gid": gid, "shell": shell,
+	"login_shell": not_nologin(shell), "password_in_shadow": true,
+	"passwd_password_state": "usable", "path": "/etc/passwd", "line": line,
+}
+
+not_nologin(shell) := false if {
+	shell in {"/usr/sbin/nologin", "/bin/false", "/bin/sync"}
+} else := true
+
+shadow(name, state, line) := {"name": name, "password_state": state, "path": "/etc/shadow", "line": line}
+
+grp(name, gid, line) := {"name": name, "gid": gid, "members": [], "path": "/etc/group", "line": line}
+
+db(path, entries) := {"path": path, "exists": true, "readable": true, "entries": entries}
+
+clean_passwd := [
+	user("root", 0, 0, "/bin/bash", 1),
+	user("daemon", 1, 1, "/usr/sbin/nologin", 2),
+	user("alice", 1000, 1000, "/bin/bash", 3),
+]
+
+clean_shadow := [shadow("root", "none", 1), shadow("daemon", "none", 2), shadow("alice", "usable", 3)]
+
+clean_group := [grp("root", 0, 1), grp("daemon", 1, 2), grp("alice", 1000, 3)]
+
+facts_with(passwd, shadow_entries, group) := {
+	"family": "debian",
+	"passwd": db("/etc/passwd", passwd),
+	"shadow": db("/etc/shadow", shadow_entries),
+	"group": db("/etc/group", group),
+	"unreadable": [],
+	"issues": [],
+}
+
+eval(facts) := r if {
+	r := data.phipolicy.hipaa.ids_unique.result with input as {"facts": facts, "params": {}}
+}
+
+has_reason(r, fragment) if {
+	some msg in r.reasons
+	contains(msg, fragment)
+}
+
+test_clean_passes if {
+	r := eval(facts_with(clean_passwd, clean_shadow, clean_group))
+	r.status == "pass"
+	has_reason(r, "3 users, 3 groups")
+	count(r.evidence) == 2
+}
+
+test_duplicate_user_name_fails if {
+	r := eval(facts_with(array.concat(clean_passwd, [user("alice", 1001, 1000, "/bin/bash", 4)]), clean_shadow, clean_group))
+	r.status == "fail"
+	has_reason(r, "user name alice appears twice: /etc/passwd:3 and /etc/passwd:4")
+}
+
+test_duplicate_uid_fails if {
+	r := eval(facts_with(array.concat(clean_passwd, [user("carol", 1000, 1000, "/bin/bash", 4)]), array.concat(clean_shadow, [shadow("carol", "usable", 4)]), clean_group))
+	r.status == "fail"
+	has_reason(r, "UID 1000 is shared by alice (/etc/passwd:3) and carol (/etc/passwd:4)")
+}
+
+test_third_duplicate_is_reported_against_the_first if {
+	r := eval(facts_with(array.concat(clean_passwd, [user("carol", 1000, 1000, "/bin/bash", 4), user("dave", 1000, 1000, "/bin/bash", 5)]), clean_shadow, clean_group))
+	has_reason(r, "UID 1000 is shared by alice (/etc/passwd:3) and dave (/etc/passwd:5)")
+	not has_reason(r, "carol (/etc/passwd:4) and dave")
+}
+
+test_duplicate_group_name_fails if {
+	r := eval(facts_with(clean_passwd, clean_shadow, array.concat(clean_group, [grp("alice", 1001, 4)])))
+	r.status == "fail"
+	has_reason(r, "group name alice appears twice")
+}
+
+test_duplicate_gid_fails if {
+	r := eval(facts_with(clean_passwd, clean_shadow, array.concat(clean_group, [grp("staff", 1000, 4)])))
+	r.status == "fail"
+	has_reason(r, "GID 1000 is shared by groups alice (/etc/group:3) and staff (/etc/group:4)")
+}
+
+test_second_uid_zero_fails_even_without_shell if {
+	r := eval(facts_with(array.concat(clean_passwd, [user("toor", 0, 0, "/usr/sbin/nologin", 4)]), clean_shadow, clean_group))
+	r.status == "fail"
+	has_reason(r, "toor has UID 0 (/etc/passwd:4)")
+	some e in r.evidence
+	e.detail == "toor UID 0"
+}
+
+test_empty_shadow_password_with_login_shell_fails if {
+	r := eval(facts_with(clean_passwd, [shadow("root", "none", 1), shadow("daemon", "none", 2), shadow("alice", "empty", 3)], clean_group))
+	r.status == "fail"
+	has_reason(r, "alice can log in (shell /bin/bash, /etc/passwd:3) and its password field in /etc/shadow is empty (/etc/shadow:3)")
+}
+
+test_empty_shadow_password_without_login_shell_passes if {
+	r := eval(facts_with(clean_passwd, [shadow("root", "none", 1), shadow("daemon", "empty", 2), shadow("alice", "usable", 3)], clean_group))
+	r.status == "pass"
+}
+
+test_empty_password_in_passwd_fails if {
+	u := object.union(user("bob", 1001, 1001, "", 4), {"password_in_shadow": false, "passwd_password_state": "empty"})
+	r := eval(facts_with(array.concat(clean_passwd, [u]), clean_shadow, clean_group))
+	r.status == "fail"
+	has_reason(r, "bob can log in (shell empty, meaning /bin/sh) and its password field in /etc/passwd is empty")
+}
+
+test_generic_login_name_fails if {
+	r := eval(facts_with(array.concat(clean_passwd, [user("admin", 1003, 1003, "/bin/bash", 4)]), clean_shadow, clean_group))
+	r.status == "fail"
+	has_reason(r, "generic account admin has a login shell")
+}
+
+test_generic_name_without_login_shell_passes if {
+	r := eval(facts_with(array.concat(clean_passwd, [user("guest", 1004, 1004, "/usr/sbin/nologin", 4)]), clean_shadow, clean_group))
+	r.status == "pass"
+}
+
+test_missing_shadow_is_error if {
+	f := object.union(facts_with(clean_passwd, [], clean_group), {
+		"shadow": {"path": "/etc/shadow", "exists": false, "readable": false, "entries": []},
+		"unreadable": [{"path": "/etc/shadow", "error": "not found"}],
+	})
+	r := eval(f)
+	r.status == "error"
+	has_reason(r, "/etc/shadow could not be read (not found)")
+}
+
+test_parse_issues_are_reported if {
+	f := object.union(facts_with(clean_passwd, clean_shadow, clean_group), {"issues": [{"path": "/etc/passwd", "line": 9, "message": "3 fields, expected 7"}]})
+	r := eval(f)
+	r.status == "pass"
+	has_reason(r, "/etc/passwd:9: 3 fields, expected 7 (the line was not used)")
+}
+
+test_metadata_is_complete if {
+	m := data.phipolicy.hipaa.ids_unique.metadata
+	m.id == "ids.unique"
+	m.description != ""
+	m.remediation != ""
+}
