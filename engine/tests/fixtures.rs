@@ -49,6 +49,22 @@ fn cases() -> Vec<PathBuf> {
     cases
 }
 
+/// Creates the empty directories `dirs.yaml` lists (git keeps no empty directory, and an empty
+/// `sshd_config.d` or `rsyslog.d` is not the same target as a missing one).
+fn apply_dirs(case: &Path) {
+    let file = case.join("dirs.yaml");
+    if !file.is_file() {
+        return;
+    }
+    let dirs: Vec<String> = serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    for dir in dirs {
+        let target = case.join("root").join(dir.trim_start_matches('/'));
+        std::fs::create_dir_all(&target)
+            .unwrap_or_else(|e| panic!("{}: mkdir {}: {e}", file.display(), target.display()));
+    }
+}
+
 /// Applies `modes.yaml` (in-root path -> octal mode) to the checked-out fixture: git keeps only
 /// the executable bit, and permission checks need exact modes. Idempotent.
 fn apply_modes(case: &Path) {
@@ -76,16 +92,20 @@ fn apply_mtimes(case: &Path) {
     if !file.is_file() {
         return;
     }
-    let times: BTreeMap<String, String> = serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap())
-        .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let times: BTreeMap<String, String> =
+        serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     for (path, time) in times {
-        let when = humantime::parse_rfc3339(&time).unwrap_or_else(|e| panic!("{}: {time:?}: {e}", file.display()));
+        let when = humantime::parse_rfc3339(&time)
+            .unwrap_or_else(|e| panic!("{}: {time:?}: {e}", file.display()));
         let target = case.join("root").join(path.trim_start_matches('/'));
         std::fs::File::options()
             .write(true)
             .open(&target)
             .and_then(|f| f.set_modified(when))
-            .unwrap_or_else(|e| panic!("{}: set mtime of {}: {e}", file.display(), target.display()));
+            .unwrap_or_else(|e| {
+                panic!("{}: set mtime of {}: {e}", file.display(), target.display())
+            });
     }
 }
 
@@ -99,6 +119,7 @@ fn check(case: &Path) {
     let expect: BTreeMap<String, String> =
         serde_yaml::from_str(&expect_text).expect("expect.yaml is a map");
     assert!(!expect.is_empty(), "{name}: expect.yaml names no control");
+    apply_dirs(case);
     apply_modes(case);
     apply_mtimes(case);
     let params = case.join("params.yaml");
