@@ -130,6 +130,17 @@ struct TestArgs {
 }
 
 fn main() -> ExitCode {
+    // regorus builds `anyhow` errors during ordinary evaluation; with RUST_BACKTRACE set, each one
+    // captures a backtrace, which doubled a whole run. Library backtraces are off unless asked for
+    // explicitly with RUST_LIB_BACKTRACE; panics still honour RUST_BACKTRACE.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: first statement of main, before any thread exists; nothing reads the
+        // environment concurrently.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var("RUST_LIB_BACKTRACE", "0")
+        };
+    }
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     match run(cli) {

@@ -112,10 +112,11 @@ pub fn module_of(control: &str) -> String {
     control.replace(['.', '-'], "_")
 }
 
-/// A loaded, parsed set of policies. One regorus engine, analysed once and reused for every
-/// evaluation (cloning or re-adding policies would redo the analysis each time).
+/// A loaded, parsed set of policies: one regorus engine per module (a control's policy is
+/// self-contained), parsed and evaluated in parallel, each analysed once and reused (cloning an
+/// engine or re-adding policies would redo the analysis).
 pub struct PolicySet {
-    engine: std::sync::Mutex<regorus::Engine>,
+    engines: Vec<std::sync::Mutex<regorus::Engine>>,
     files: Vec<RegoFile>,
     profile: String,
 }
@@ -193,17 +194,21 @@ fn from_rego(v: &regorus::Value) -> Result<serde_json::Value, String> {
 impl PolicySet {
     /// Parses policy files; a syntax error names the file, line and column.
     pub fn load(profile: &str, files: Vec<RegoFile>) -> Result<PolicySet, PolicyError> {
-        let mut engine = new_engine();
-        for f in &files {
+        let started = std::time::Instant::now();
+        let parsed = crate::util::par_map(&files, |f| {
+            let mut engine = new_engine();
             engine
                 .add_policy(f.path.clone(), f.text.clone())
+                .map(|_| std::sync::Mutex::new(engine))
                 .map_err(|e| PolicyError::Parse {
                     path: f.path.clone(),
                     message: format!("{e:#}"),
-                })?;
-        }
+                })
+        });
+        let engines = parsed.into_iter().collect::<Result<Vec<_>, _>>()?;
+        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, files = files.len(), "policies parsed");
         Ok(PolicySet {
-            engine: std::sync::Mutex::new(engine),
+            engines,
             files,
             profile: profile.to_string(),
         })
@@ -213,14 +218,14 @@ impl PolicySet {
         &self.files
     }
 
-    /// Evaluates `rule` with `input` (or an empty input) on the shared engine.
+    /// Evaluates `rule` with `input` (or an empty input) on the engine of file `index`.
     fn eval(
         &self,
+        index: usize,
         rule: String,
         input: Option<&serde_json::Value>,
     ) -> Result<regorus::Value, String> {
-        let mut engine = self
-            .engine
+        let mut engine = self.engines[index]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         engine.set_input(
@@ -231,13 +236,14 @@ impl PolicySet {
         engine.eval_rule(rule).map_err(|e| format!("{e:#}"))
     }
 
-    fn file_of(&self, control: &str) -> Result<String, PolicyError> {
+    /// The index and path of the file holding the control's package.
+    fn file_of(&self, control: &str) -> Result<(usize, String), PolicyError> {
         let package = package_of(&self.profile, control);
         let needle = format!("package {package}");
         self.files
             .iter()
-            .find(|f| f.text.lines().any(|l| l.trim() == needle))
-            .map(|f| f.path.clone())
+            .position(|f| f.text.lines().any(|l| l.trim() == needle))
+            .map(|i| (i, self.files[i].path.clone()))
             .ok_or_else(|| PolicyError::Missing {
                 control: control.to_string(),
                 package,
@@ -247,9 +253,9 @@ impl PolicySet {
 
     /// The control's `metadata`.
     pub fn metadata(&self, control: &str) -> Result<ControlMeta, PolicyError> {
-        let path = self.file_of(control)?;
+        let (index, path) = self.file_of(control)?;
         let rule = format!("data.{}.metadata", package_of(&self.profile, control));
-        let value = self.eval(rule, None).map_err(|message| PolicyError::Eval {
+        let value = self.eval(index, rule, None).map_err(|message| PolicyError::Eval {
             control: control.into(),
             path: path.clone(),
             message,
@@ -281,10 +287,10 @@ impl PolicySet {
         control: &str,
         input: &serde_json::Value,
     ) -> Result<Judgement, PolicyError> {
-        let path = self.file_of(control)?;
+        let (index, path) = self.file_of(control)?;
         let rule = format!("data.{}.result", package_of(&self.profile, control));
         let value = self
-            .eval(rule, Some(input))
+            .eval(index, rule, Some(input))
             .map_err(|message| PolicyError::Eval {
                 control: control.into(),
                 path: path.clone(),
@@ -468,8 +474,7 @@ pub fn catalogue(
     set: &PolicySet,
     controls: &[String],
 ) -> Result<BTreeMap<String, ControlMeta>, PolicyError> {
-    controls
-        .iter()
-        .map(|c| set.metadata(c).map(|m| (c.clone(), m)))
+    crate::util::par_map(controls, |c| set.metadata(c).map(|m| (c.clone(), m)))
+        .into_iter()
         .collect()
 }
