@@ -139,6 +139,12 @@ EOF
 chmod 0640 /etc/audit/rules.d/*.rules
 
 # --- audit.forwarding: rsyslog to the central collector over TLS (the guide's @@host is plain TCP) -
+# The organisation's log CA (made here; on a real host it is distributed by configuration management).
+if [ ! -f /etc/ssl/certs/hipaa-log-ca.pem ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout /dev/null -days 3650 \
+        -subj "/O=Example Health/CN=HIPAA log collector CA" \
+        -out /etc/ssl/certs/hipaa-log-ca.pem 2>/dev/null
+fi
 cat > /etc/rsyslog.d/90-hipaa-forward.conf <<'EOF'
 # Forward everything to the central log collector over TLS with server authentication.
 global(
@@ -261,5 +267,11 @@ Scope: PHI systems; threats reviewed; controls evaluated with phipolicy; residua
 the compliance officer.
 EOF
 touch -d "$EVIDENCE_DATE" /var/log/hipaa-risk-assessment-2026-11-01.txt
+
+# --- the daemons themselves accept the result ---------------------------------------------------------
+mkdir -p /run/sshd
+sshd -t
+rsyslogd -N1 >/dev/null
+visudo -c >/dev/null
 
 echo "hardening applied"

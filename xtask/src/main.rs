@@ -16,7 +16,7 @@ commands:
   build            install the wasm32-wasip2 target if missing and build phipolicy (release)
   eval [ARGS...]   build, then run `phipolicy eval ARGS` (default: the live host, table format)
   test             the whole test suite: unit and fixture tests, the sshd differential test,
-                   the Rego unit tests (what CI runs)
+                   the Rego unit tests, then the conformance harness (what CI runs)
   bench [--runs N] median wall time and peak memory of `phipolicy eval --root` on a fixture tree
   images           build the Debian 12/13 images the harness runs on (debootstrap + docker
                    import), reusing existing tags and the rootfs tarballs under target/images
@@ -216,12 +216,18 @@ fn test() -> Result<()> {
         "--workspace",
         "--exclude",
         "xtask",
+        // The container harness needs Docker and the images: `cargo xtask conformance` runs it.
+        "--exclude",
+        "harness",
     ]);
     for (k, v) in &sshd.env {
         cargo_test.env(k, v);
     }
     run(&mut cargo_test)?;
     run(Command::new(&bin).arg("test"))?;
+    // The conformance harness on real images, after the unit tests (needs Docker; an unreachable
+    // engine fails the run with a message that says so).
+    conformance()?;
     eprintln!("xtask: test suite passed in {:.0?}", started.elapsed());
     Ok(())
 }

@@ -36,6 +36,11 @@ impl Plugin for AutomaticLogoff {
                 "/usr/lib/os-release",
                 "/etc/profile",
                 "/etc/profile.d/**",
+                // Packages link profile.d snippets to their own directories (Debian 13's systemd:
+                // /etc/profile.d/70-systemd-shell-extra.sh -> /usr/lib/systemd/profile.d/...).
+                "/usr/lib/systemd/profile.d/**",
+                "/usr/lib/profile.d/**",
+                "/usr/share/profile.d/**",
                 "/etc/bash.bashrc",
                 "/etc/bashrc",
                 "/etc/ssh/**",

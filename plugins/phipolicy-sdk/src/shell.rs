@@ -1741,7 +1741,10 @@ impl<'a> Walker<'a> {
         if !interp.fired_loops.insert((self.path.to_string(), for_line)) {
             return;
         }
-        let patterns: Vec<String> = words.iter().filter_map(|w| w.literal.clone()).collect();
+        let mut patterns: Vec<String> = words.iter().filter_map(|w| w.literal.clone()).collect();
+        if patterns.is_empty() {
+            patterns = run_parts_patterns(words);
+        }
         if patterns
             .iter()
             .any(|p| p.starts_with(&format!("{PROFILE_D}/")))
@@ -2065,6 +2068,30 @@ fn followable(path: &str) -> bool {
         .and_then(|rest| rest.strip_prefix('/'))
         .is_some_and(|rest| !rest.is_empty() && !rest.split('/').any(|c| c == ".." || c == "."));
     in_profile_d || path == DEBIAN_BASHRC || path == RHEL_BASHRC || path == PROFILE
+}
+
+/// The files a `for i in $(run-parts --list --regex 'RE' DIR)` loop visits, as a glob: Debian 13's
+/// /etc/profile lists /etc/profile.d with the regex `^[a-zA-Z0-9_][a-zA-Z0-9._-]*\.sh$`, i.e.
+/// names that start with a letter, digit or `_` and end in `.sh` (the glob allows any characters in
+/// between, which run-parts' regex would also refuse; such names are not seen in practice).
+/// Other run-parts forms give no patterns (the loop is then reported as not understood).
+fn run_parts_patterns(words: &[Word]) -> Vec<String> {
+    let joined = words.iter().map(|w| w.raw.as_str()).collect::<Vec<_>>().join(" ");
+    let inner = joined.trim().trim_start_matches("$(").trim_end_matches(')');
+    let tokens: Vec<&str> = inner.split_whitespace().map(|t| t.trim_matches(['"', '\''])).collect();
+    if tokens.first() != Some(&"run-parts") || !tokens.contains(&"--list") {
+        return Vec::new();
+    }
+    let regex = tokens.iter().position(|t| *t == "--regex").and_then(|i| tokens.get(i + 1));
+    let Some(dir) = tokens.iter().rev().find(|t| t.starts_with('/')) else {
+        return Vec::new();
+    };
+    match regex {
+        Some(re) if re.starts_with("^[a-zA-Z0-9_]") && re.ends_with("\\.sh$") => {
+            vec![format!("{}/[a-zA-Z0-9_]*.sh", dir.trim_end_matches('/'))]
+        }
+        _ => Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -2736,4 +2763,20 @@ mod tests {
         let m = debian(&[("/etc/profile.d/t.sh", "TMOUT=9\nTMOUT+=00\n")]);
         assert_eq!(m.effective.seconds, Some(900));
     }
+
+    #[test]
+    fn debian13_run_parts_loop_sources_profile_d_sh_files() {
+        let profile = include_str!("../testdata/debian13/profile");
+        let (_root, t) = crate::testing::tree(&[
+            ("/etc/profile", profile),
+            ("/etc/profile.d/99-hipaa-timeout.sh", "TMOUT=900\nreadonly TMOUT\nexport TMOUT\n"),
+            ("/etc/profile.d/tmout", "TMOUT=5\n"),
+        ]);
+        let m = login_tmout(&t, Family::Debian);
+        assert_eq!(m.effective.seconds, Some(900));
+        assert_eq!(m.effective.readonly.as_ref().map(|r| r.path.as_str()), Some("/etc/profile.d/99-hipaa-timeout.sh"));
+        assert!(paths(&m).contains(&"/etc/profile.d/99-hipaa-timeout.sh"));
+        assert!(!paths(&m).contains(&"/etc/profile.d/tmout"), "run-parts' regex skips names without .sh");
+    }
+
 }
