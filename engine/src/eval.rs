@@ -70,7 +70,16 @@ pub fn prepare(request: EvalRequest) -> Result<Prepared, Error> {
     let t = Instant::now();
     let (policy_side, plugin_side) = std::thread::scope(|scope| {
         let policy_side = scope.spawn(|| -> Result<_, Error> {
-            let policies = PolicySet::load(&profile.name, request.profile.policy_files())?;
+            // Only the modules of the selected controls are parsed (`phipolicy test` and
+            // `controls` parse them all).
+            let packages: Vec<String> = controls.iter().map(|c| format!("package {}", crate::policy::package_of(&profile.name, c))).collect();
+            let files = request
+                .profile
+                .policy_files()
+                .into_iter()
+                .filter(|f| f.text.lines().any(|l| packages.iter().any(|p| l.trim() == p)))
+                .collect();
+            let policies = PolicySet::load(&profile.name, files)?;
             let metadata = crate::policy::catalogue(&policies, &controls)?;
             tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, "policies loaded");
             Ok((policies, metadata))
@@ -355,8 +364,8 @@ impl Prepared {
         tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, "plugins ran");
         let t = Instant::now();
         let target_json = self.target_info_json();
-        let mut results = Vec::new();
-        for control in &self.controls {
+        // Each control has its own policy engine: judge them in parallel, keeping catalogue order.
+        let judge_one = |control: &String| -> ControlResult {
             let meta = &self.metadata[control];
             let mut result = ControlResult {
                 control: control.clone(),
@@ -409,8 +418,9 @@ impl Prepared {
                     }
                 }
             }
-            results.push(result);
-        }
+            result
+        };
+        let mut results = crate::util::par_map(&self.controls, judge_one);
         tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, "policies judged");
         crate::waivers::apply(&mut results, &self.waivers, now_unix);
         let plugins = self.plugin_reports(&runs);

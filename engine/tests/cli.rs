@@ -351,3 +351,20 @@ fn verbose_diagnostics_never_reach_stdout() {
         stderr(&o)
     );
 }
+
+#[test]
+fn corrupt_plugin_component_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("broken.wasm");
+    std::fs::write(&plugin, b"\0asm\x0d\0\x01\0 this is not a component").unwrap();
+    let root = fixture("ssh-hardened");
+    let o = phipolicy(&[
+        "eval",
+        "--root",
+        root.to_str().unwrap(),
+        "--allow-unverified",
+        "--plugins",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_bad_input(&o, &plugin.display().to_string());
+}
