@@ -235,6 +235,29 @@ impl Drop for TempRoot {
     }
 }
 
+/// 2,000 deterministic pseudo-random strings over the characters config parsers treat specially
+/// (brackets, escapes, comments, separators, quotes, whitespace, non-ASCII, NUL): parsers must
+/// never panic on any of them.
+pub fn generated_inputs() -> impl Iterator<Item = String> {
+    const ALPHABET: &[char] = &[
+        '[', ']', '\\', '#', '=', '-', '@', ':', ',', '"', ' ', '\t', '\n', 'a', 'x', '0', '9',
+        '\u{e9}', '\u{0}',
+    ];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..2000).map(move |_| {
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            usize::try_from(state >> 33).unwrap_or(0)
+        };
+        let len = next() % 40;
+        (0..len)
+            .map(|_| ALPHABET[next() % ALPHABET.len()])
+            .collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
