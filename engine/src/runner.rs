@@ -356,6 +356,8 @@ impl Drop for Ticker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
+            // Wake the ticker from its park so the join does not wait out a tick.
+            t.thread().unpark();
             let _ = t.join();
         }
     }
@@ -391,7 +393,16 @@ impl Runner {
                 .name("phipolicy-epoch".into())
                 .spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(limits::EPOCH_TICK);
+                        // park_timeout may wake early (unpark on drop, or spuriously):
+                        // tick only when a whole tick has passed, so limits never shrink.
+                        let tick_end = Instant::now() + limits::EPOCH_TICK;
+                        while !stop.load(Ordering::Relaxed) {
+                            let now = Instant::now();
+                            if now >= tick_end {
+                                break;
+                            }
+                            std::thread::park_timeout(tick_end - now);
+                        }
                         engine.increment_epoch();
                     }
                 })
