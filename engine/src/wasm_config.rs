@@ -14,5 +14,8 @@ pub fn config() -> wasmtime::Config {
     config.memory_guard_size(64 << 10);
     config.memory_reservation_for_growth(1 << 20);
     config.parallel_compilation(true);
+    // No wasm-offset address maps: they only refine trap backtraces (a trap is reported by its
+    // kind), and they are a large part of each precompiled artifact that loads on every run.
+    config.generate_address_map(false);
     config
 }
