@@ -238,14 +238,9 @@ phipolicy_sdk::export_plugin!(AuditControls);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use phipolicy_sdk::testing::DirTarget;
 
     fn collect(case: &str) -> Value {
-        let root = format!(
-            "{}/../../engine/tests/fixtures/{case}/root",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        AuditControls::collect(&DirTarget::new(root), &Params::default()).expect("collect")
+        phipolicy_sdk::testing::fixture_facts::<AuditControls>(case)
     }
 
     #[test]

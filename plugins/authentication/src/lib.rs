@@ -149,11 +149,7 @@ mod tests {
     use phipolicy_sdk::testing::{DirTarget, tree};
 
     fn collect(case: &str) -> Value {
-        let root = format!(
-            "{}/../../engine/tests/fixtures/{case}/root",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        Authentication::collect(&DirTarget::new(root), &Params::default()).expect("collect")
+        phipolicy_sdk::testing::fixture_facts::<Authentication>(case)
     }
 
     fn setting(f: &Value, keyword: &str) -> (String, String, u64, bool) {

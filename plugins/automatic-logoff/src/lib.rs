@@ -75,14 +75,9 @@ phipolicy_sdk::export_plugin!(AutomaticLogoff);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use phipolicy_sdk::testing::DirTarget;
 
     fn collect(case: &str) -> Value {
-        let root = format!(
-            "{}/../../engine/tests/fixtures/{case}/root",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        AutomaticLogoff::collect(&DirTarget::new(root), &Params::default()).expect("collect")
+        phipolicy_sdk::testing::fixture_facts::<AutomaticLogoff>(case)
     }
 
     #[test]

@@ -233,11 +233,7 @@ mod tests {
     use phipolicy_sdk::testing::{DirTarget, TempRoot};
 
     fn facts(case: &str) -> Value {
-        let root = format!(
-            "{}/../../engine/tests/fixtures/{case}/root",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        EncryptionAtRest::collect(&DirTarget::new(root), &Params::default()).expect("facts")
+        phipolicy_sdk::testing::fixture_facts::<EncryptionAtRest>(case)
     }
 
     #[test]

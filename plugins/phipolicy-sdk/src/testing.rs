@@ -235,6 +235,24 @@ impl Drop for TempRoot {
     }
 }
 
+/// The root of the engine's end-to-end fixture `case` (`engine/tests/fixtures/<case>/root`), which
+/// plugin tests reuse so a plugin's facts and the engine's snapshot come from the same tree.
+pub fn fixture_root(case: &str) -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../engine/tests/fixtures")
+        .join(case)
+        .join("root")
+}
+
+/// A plugin's facts on an engine fixture case, with no parameters set.
+pub fn fixture_facts<P: crate::Plugin>(case: &str) -> serde_json::Value {
+    P::collect(
+        &DirTarget::new(fixture_root(case)),
+        &crate::Params::default(),
+    )
+    .unwrap_or_else(|e| panic!("{case}: collect failed: {e}"))
+}
+
 /// 2,000 deterministic pseudo-random strings over the characters config parsers treat specially
 /// (brackets, escapes, comments, separators, quotes, whitespace, non-ASCII, NUL): parsers must
 /// never panic on any of them.

@@ -468,14 +468,9 @@ phipolicy_sdk::export_plugin!(TransmissionSecurity);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use phipolicy_sdk::testing::DirTarget;
 
     fn facts(case: &str) -> Value {
-        let root = format!(
-            "{}/../../engine/tests/fixtures/{case}/root",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        TransmissionSecurity::collect(&DirTarget::new(root), &Params::default()).expect("facts")
+        phipolicy_sdk::testing::fixture_facts::<TransmissionSecurity>(case)
     }
 
     #[test]
