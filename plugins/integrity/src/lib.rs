@@ -8,7 +8,7 @@ use phipolicy_sdk::os_release::{Family, OsRelease};
 use phipolicy_sdk::target::{join, parent};
 use phipolicy_sdk::{FileKind, FileStat, Manifest, Params, Plugin, ReadError, Target, TargetExt};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// Entries the walk of one PHI directory visits before it stops: enough for a real PHI tree's
 /// permission sample, far below the engine's 400,000-request budget (one lstat per entry).
@@ -65,13 +65,7 @@ phipolicy_sdk::export_plugin!(Integrity);
 pub fn collect_facts(target: &dyn Target, phi_paths: &[String], max_entries: usize) -> Value {
     let mut unreadable: Vec<Unreadable> = Vec::new();
     let mut issues: Vec<ParseIssue> = Vec::new();
-    let os = match OsRelease::load(target) {
-        Ok(os) => os,
-        Err(e) => {
-            unreadable.push(Unreadable::new("/etc/os-release", &e));
-            None
-        }
-    };
+    let os = OsRelease::load_or_record(target, &mut unreadable);
     let family = os.as_ref().map_or(Family::Unknown, |o| o.family);
     let passwd = match target.read_text(PASSWD) {
         Ok(t) => Some(accounts::parse_passwd(PASSWD, &t)),

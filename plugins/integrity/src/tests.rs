@@ -6,9 +6,9 @@ use std::path::Path;
 
 use phipolicy_sdk::testing::{DirTarget, TempRoot};
 use phipolicy_sdk::{Params, Plugin};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::{collect_facts, normalize, walk, Integrity, MAX_REPORTED, MAX_WALK_ENTRIES};
+use super::{Integrity, MAX_REPORTED, MAX_WALK_ENTRIES, collect_facts, normalize, walk};
 
 fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();

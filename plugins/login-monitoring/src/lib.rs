@@ -11,9 +11,9 @@ use phipolicy_sdk::facts::{ParseIssue, Unreadable};
 use phipolicy_sdk::os_release::{Family, OsRelease};
 use phipolicy_sdk::pam::{self, PamEntry, PamStack, PamType};
 use phipolicy_sdk::{FileKind, Manifest, Params, Plugin, ReadError, Target, TargetExt};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::faillock::{FaillockConf, FAILLOCK_CONF};
+use crate::faillock::{FAILLOCK_CONF, FaillockConf};
 
 /// Debian and Ubuntu: pam-auth-update's common files.
 const DEBIAN_SERVICES: &[(&str, PamType)] = &[
@@ -85,13 +85,7 @@ fn services(target: &dyn Target, family: Family) -> &'static [(&'static str, Pam
 pub fn collect_facts(target: &dyn Target) -> Value {
     let mut unreadable: Vec<Unreadable> = Vec::new();
     let mut issues: Vec<ParseIssue> = Vec::new();
-    let os = match OsRelease::load(target) {
-        Ok(os) => os,
-        Err(e) => {
-            unreadable.push(Unreadable::new("/etc/os-release", &e));
-            None
-        }
-    };
+    let os = OsRelease::load_or_record(target, &mut unreadable);
     let family = os.as_ref().map_or(Family::Unknown, |o| o.family);
     let dirs = pam::module_dirs(family);
     let dirs_present: Vec<&str> = dirs

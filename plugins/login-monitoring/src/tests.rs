@@ -1,11 +1,11 @@
 //! Native tests of the login-monitoring plugin on the `lockout-*` fixture trees and small
 //! variations of them.
 
-use phipolicy_sdk::testing::{tree, DirTarget};
+use phipolicy_sdk::testing::{DirTarget, tree};
 use phipolicy_sdk::{Params, Plugin};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::{collect_facts, LoginMonitoring};
+use super::{LoginMonitoring, collect_facts};
 
 fn fixture(case: &str) -> Value {
     let root = format!(
@@ -111,10 +111,12 @@ fn pam_tally2_missing_on_pam_1_5() {
     assert_eq!(missing.len(), 2);
     assert_eq!(missing[0]["type"], "account");
     assert_eq!(missing[1]["path"], "/etc/pam.d/common-auth");
-    assert!(missing[1]["searched"]
-        .as_array()
-        .unwrap()
-        .contains(&json!("/usr/lib/x86_64-linux-gnu/security/pam_tally2.so")));
+    assert!(
+        missing[1]["searched"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("/usr/lib/x86_64-linux-gnu/security/pam_tally2.so"))
+    );
 }
 
 #[test]
@@ -171,7 +173,10 @@ fn conf_argument_names_another_file() {
             "/etc/pam.d/common-auth",
             "auth required pam_faillock.so preauth conf=/etc/security/hipaa-faillock.conf\nauth required pam_faillock.so authfail conf=/etc/security/nope.conf\n",
         ),
-        ("/etc/security/hipaa-faillock.conf", "deny = 2\nbogus line with = many words\n"),
+        (
+            "/etc/security/hipaa-faillock.conf",
+            "deny = 2\nbogus line with = many words\n",
+        ),
     ]);
     let f = collect_facts(&target);
     let auth = stack(&f, "common-auth", "auth");

@@ -97,13 +97,7 @@ pub fn collect_facts(target: &dyn Target) -> Value {
     let mut unreadable: Vec<Unreadable> = Vec::new();
     let mut issues: Vec<ParseIssue> = Vec::new();
 
-    let os = match OsRelease::load(target) {
-        Ok(os) => os,
-        Err(e) => {
-            unreadable.push(Unreadable::new("/etc/os-release", &e));
-            None
-        }
-    };
+    let os = OsRelease::load_or_record(target, &mut unreadable);
     let family = os.as_ref().map_or(Family::Unknown, |o| o.family);
 
     let config = PwqualityConfig::load(target);

@@ -39,6 +39,18 @@ impl OsRelease {
         Ok(None)
     }
 
+    /// Like [`OsRelease::load`], recording a read failure as an unreadable-file fact (the
+    /// plugin then carries on with an unknown family).
+    pub fn load_or_record(
+        target: &dyn Target,
+        unreadable: &mut Vec<crate::facts::Unreadable>,
+    ) -> Option<OsRelease> {
+        OsRelease::load(target).unwrap_or_else(|e| {
+            unreadable.push(crate::facts::Unreadable::new("/etc/os-release", &e));
+            None
+        })
+    }
+
     /// Parses os-release text: `KEY=value` lines, values optionally quoted with shell escapes.
     pub fn parse(path: &str, text: &str) -> OsRelease {
         let fields = parse_fields(text);

@@ -8,7 +8,7 @@ use phipolicy_sdk::accounts::{
 use phipolicy_sdk::facts::{ParseIssue, Unreadable};
 use phipolicy_sdk::os_release::{Family, OsRelease};
 use phipolicy_sdk::{Manifest, Params, Plugin, ReadError, Target, TargetExt};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const PASSWD: &str = "/etc/passwd";
 const SHADOW: &str = "/etc/shadow";
@@ -85,13 +85,7 @@ fn read_db<T>(
 pub fn collect_facts(target: &dyn Target, phi_group: &str) -> Value {
     let mut unreadable: Vec<Unreadable> = Vec::new();
     let mut issues: Vec<ParseIssue> = Vec::new();
-    let os = match OsRelease::load(target) {
-        Ok(os) => os,
-        Err(e) => {
-            unreadable.push(Unreadable::new("/etc/os-release", &e));
-            None
-        }
-    };
+    let os = OsRelease::load_or_record(target, &mut unreadable);
     let family = os.as_ref().map_or(Family::Unknown, |o| o.family);
 
     let passwd = read_db(

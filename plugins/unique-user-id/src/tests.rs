@@ -1,10 +1,10 @@
 //! Native tests of the unique-user-id plugin on the `ids-*` fixture trees and small variations.
 
-use phipolicy_sdk::testing::{tree, DirTarget};
+use phipolicy_sdk::testing::{DirTarget, tree};
 use phipolicy_sdk::{Params, Plugin};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::{collect_facts, UniqueUserId};
+use super::{UniqueUserId, collect_facts};
 
 fn fixture(case: &str) -> Value {
     let root = format!(
