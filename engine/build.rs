@@ -16,22 +16,39 @@ const BUILTIN_MARKER: &str = "[package.metadata.phipolicy]";
 fn builtin_plugins(workspace: &Path) -> Vec<String> {
     let mut names = Vec::new();
     let dir = workspace.join("plugins");
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display())) {
+    for entry in
+        std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+    {
         let manifest = entry.expect("dir entry").path().join("Cargo.toml");
-        let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
-        let Some(section) = text.split(BUILTIN_MARKER).nth(1) else { continue };
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        let Some(section) = text.split(BUILTIN_MARKER).nth(1) else {
+            continue;
+        };
         let section = section.split("\n[").next().unwrap_or("");
-        if !section.lines().any(|l| l.split_whitespace().collect::<String>() == "builtin=true") {
+        if !section
+            .lines()
+            .any(|l| l.split_whitespace().collect::<String>() == "builtin=true")
+        {
             continue;
         }
         let name = text
             .lines()
-            .find_map(|l| l.trim().strip_prefix("name = ").map(|v| v.trim_matches('"').to_string()))
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("name = ")
+                    .map(|v| v.trim_matches('"').to_string())
+            })
             .unwrap_or_else(|| panic!("{}: no package name", manifest.display()));
         names.push(name);
     }
     names.sort();
-    assert!(!names.is_empty(), "no built-in plugin crates under {}", dir.display());
+    assert!(
+        !names.is_empty(),
+        "no built-in plugin crates under {}",
+        dir.display()
+    );
     names
 }
 
@@ -119,6 +136,65 @@ fn build_plugins(workspace: &Path, out_dir: &Path, plugins: &[String]) -> PathBu
     target_dir.join("wasm32-wasip2").join("release")
 }
 
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../plugins/wit",
+        world: "phipolicy:plugin/plugin",
+    });
+}
+
+/// Store state for reading a manifest at build time: WASI with nothing granted.
+struct ManifestState {
+    wasi: wasmtime_wasi::WasiCtx,
+    table: wasmtime::component::ResourceTable,
+}
+
+impl wasmtime_wasi::WasiView for ManifestState {
+    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+        wasmtime_wasi::WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Calls the component's `manifest` export, with no target interface at all (every `target`
+/// import traps), exactly as the runner does for a third-party plugin at load time. The runner
+/// validates the result; a test checks it against the artifact's own answer.
+fn read_manifest(
+    engine: &wasmtime::Engine,
+    component: &wasmtime::component::Component,
+    name: &str,
+) -> bindings::phipolicy::plugin::types::Manifest {
+    let mut linker = wasmtime::component::Linker::<ManifestState>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("WASI linker");
+    linker
+        .define_unknown_imports_as_traps(component)
+        .expect("trapping target imports");
+    let state = ManifestState {
+        wasi: wasmtime_wasi::WasiCtx::builder().build(),
+        table: wasmtime::component::ResourceTable::new(),
+    };
+    let mut store = wasmtime::Store::new(engine, state);
+    store.set_epoch_deadline(u64::MAX / 2);
+    let instance = linker
+        .instantiate(&mut store, component)
+        .unwrap_or_else(|e| panic!("instantiating built-in plugin {name}: {e:#}"));
+    let plugin = bindings::Plugin::new(&mut store, &instance)
+        .unwrap_or_else(|e| panic!("built-in plugin {name} is not a phipolicy plugin: {e:#}"));
+    plugin
+        .call_manifest(&mut store)
+        .unwrap_or_else(|e| panic!("built-in plugin {name}: manifest: {e:#}"))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn embed_plugins(wasm_dir: &Path, out_dir: &Path, plugins: &[String]) {
     let engine = wasmtime::Engine::new(&wasm_config::config()).expect("wasmtime engine");
     let mut table = String::from(
@@ -132,14 +208,22 @@ fn embed_plugins(wasm_dir: &Path, out_dir: &Path, plugins: &[String]) {
         let cwasm = engine
             .precompile_component(&wasm)
             .unwrap_or_else(|e| panic!("precompiling {}: {e:#}", wasm_path.display()));
+        // SAFETY: `cwasm` was just produced by `precompile_component` on this very engine.
+        #[allow(unsafe_code)]
+        let component = unsafe { wasmtime::component::Component::deserialize(&engine, &cwasm) }
+            .unwrap_or_else(|e| panic!("loading precompiled {}: {e:#}", wasm_path.display()));
+        let m = read_manifest(&engine, &component, name);
         let cwasm_path = out_dir.join(format!("{file}.cwasm"));
-        std::fs::write(&cwasm_path, cwasm).expect("write precompiled plugin");
+        std::fs::write(&cwasm_path, &cwasm).expect("write precompiled plugin");
         let wasm_copy = out_dir.join(format!("{file}.wasm"));
         std::fs::write(&wasm_copy, &wasm).expect("copy plugin component");
         table.push_str(&format!(
-            "    Artifact {{ name: {name:?}, cwasm: include_bytes!({:?}), wasm: include_bytes!({:?}) }},\n",
+            "    Artifact {{ name: {name:?}, cwasm: include_bytes!({:?}), sha256: {:?}, wasm: include_bytes!({:?}),\n        \
+             manifest: Manifest {{ id: {:?}, version: {:?}, safeguard: {:?}, cfr: &{:?}, controls: &{:?}, reads: &{:?} }} }},\n",
             cwasm_path.display().to_string(),
-            wasm_copy.display().to_string()
+            sha256_hex(&cwasm),
+            wasm_copy.display().to_string(),
+            m.id, m.version, m.safeguard, m.cfr, m.controls, m.reads,
         ));
     }
     table.push_str("];\n");
@@ -172,5 +256,68 @@ fn embed_policies(workspace: &Path, out_dir: &Path) {
         ));
     }
     src.push_str("];\n");
+    src.push_str(&compile_policies(&dir, out_dir));
     std::fs::write(out_dir.join("builtin_policies.rs"), src).expect("write builtin_policies.rs");
+}
+
+/// Compiles each built-in policy module (not the tests) to a regorus RVM program with the entry
+/// points `metadata` and `result`, and embeds the serialized programs: a run then loads bytecode
+/// (about 0.1 ms a module) instead of parsing and analysing Rego (about 1 ms a module). The path
+/// is the same `<builtin>/...` path the interpreter reports, so diagnostics name the same file.
+/// `engine/tests/fixtures.rs` judges every fixture with both and requires identical results.
+fn compile_policies(dir: &Path, out_dir: &Path) -> String {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.ends_with(".rego") && !name.ends_with("_test.rego")
+        })
+        .collect();
+    files.sort();
+    let mut table = String::from(
+        "/// The built-in policy modules compiled to regorus RVM programs: (path, package, program).\n\
+         pub static COMPILED: &[(&str, &str, &[u8])] = &[\n",
+    );
+    for f in files {
+        let name = f
+            .file_name()
+            .expect("file name")
+            .to_string_lossy()
+            .into_owned();
+        let path = format!("<builtin>/policies/hipaa/{name}");
+        let text =
+            std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("reading {}: {e}", f.display()));
+        let package = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("package "))
+            .unwrap_or_else(|| panic!("{}: no package line", f.display()))
+            .trim()
+            .to_string();
+        let mut engine = regorus::Engine::new();
+        engine
+            .add_policy(path.clone(), text)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let metadata = format!("data.{package}.metadata");
+        let result = format!("data.{package}.result");
+        let compiled = engine
+            .compile_with_entrypoint(&result.clone().into())
+            .unwrap_or_else(|e| panic!("{}: {e:#}", f.display()));
+        let program = regorus::languages::rego::compiler::Compiler::compile_from_policy(
+            &compiled,
+            &[&metadata, &result],
+        )
+        .unwrap_or_else(|e| panic!("{}: compiling to RVM bytecode: {e:#}", f.display()));
+        let bytes = program
+            .serialize_binary()
+            .unwrap_or_else(|e| panic!("{}: serializing the RVM program: {e}", f.display()));
+        let out = out_dir.join(format!("{name}.rvm"));
+        std::fs::write(&out, bytes).expect("write RVM program");
+        table.push_str(&format!(
+            "    ({path:?}, {package:?}, include_bytes!({:?})),\n",
+            out.display().to_string()
+        ));
+    }
+    table.push_str("];\n");
+    table
 }

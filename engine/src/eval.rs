@@ -33,6 +33,8 @@ pub struct EvalRequest {
     pub trust: TrustPolicy,
     /// Evaluation time (`--now`); defaults to the current time.
     pub now: Option<SystemTime>,
+    /// How policies are evaluated (tests compare the two).
+    pub backend: crate::policy::Backend,
 }
 
 /// Everything a run needs before touching the target: validated inputs, loaded plugins.
@@ -70,29 +72,27 @@ pub fn prepare(request: EvalRequest) -> Result<Prepared, Error> {
     let t = Instant::now();
     let (policy_side, plugin_side) = std::thread::scope(|scope| {
         let policy_side = scope.spawn(|| -> Result<_, Error> {
-            // Only the modules of the selected controls are parsed (`phipolicy test` and
-            // `controls` parse them all).
-            let packages: Vec<String> = controls.iter().map(|c| format!("package {}", crate::policy::package_of(&profile.name, c))).collect();
-            let files = request
-                .profile
-                .policy_files()
-                .into_iter()
-                .filter(|f| f.text.lines().any(|l| packages.iter().any(|p| l.trim() == p)))
-                .collect();
-            let policies = PolicySet::load(&profile.name, files)?;
+            let policies =
+                PolicySet::for_source(&request.profile, Some(&controls), request.backend)?;
             let metadata = crate::policy::catalogue(&policies, &controls)?;
             tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, "policies loaded");
             Ok((policies, metadata))
         });
         let plugin_side = (|| -> Result<_, Error> {
-            let runner = Runner::new()?;
+            // phipolicy's private cache: built-in artifacts are mapped from it, third-party
+            // plugins compiled into it.
+            let cache = request
+                .plugin_cache
+                .clone()
+                .or_else(crate::util::private_cache_dir);
+            let runner = Runner::new()?.with_artifact_cache(cache.clone());
             let plugins = runner.builtin_plugins()?;
             tracing::debug!(
                 ms = t.elapsed().as_secs_f64() * 1e3,
                 count = plugins.len(),
                 "built-in plugins loaded"
             );
-            Ok((runner, plugins))
+            Ok((runner, plugins, cache))
         })();
         (
             policy_side.join().expect("policy loading thread panicked"),
@@ -100,16 +100,11 @@ pub fn prepare(request: EvalRequest) -> Result<Prepared, Error> {
         )
     });
     let (policies, metadata) = policy_side?;
-    let (runner, builtin) = plugin_side?;
+    let (runner, builtin, cache) = plugin_side?;
     let mut plugins: Vec<(PluginHandle, Verification)> = builtin
         .into_iter()
         .map(|p| (p, Verification::Builtin))
         .collect();
-    let cache = match (&request.plugin_cache, request.plugin_dirs.is_empty()) {
-        (_, true) => None,
-        (Some(dir), false) => Some(dir.clone()),
-        (None, false) => crate::util::private_cache_dir(),
-    };
     for dir in &request.plugin_dirs {
         for path in plugin_files(dir)? {
             // Read once: the bytes that are verified are the bytes that are compiled.
@@ -502,6 +497,9 @@ mod tests {
         assert!(expand_reads(&["{nope}/**".into()], &params).is_err());
         let params: Map<String, Value> =
             serde_json::from_value(json!({"risk_evidence_glob": "/var/log/risk-*.txt"})).unwrap();
-        assert_eq!(expand_reads(&["{risk_evidence_glob}".into()], &params).unwrap(), vec!["/var/log/risk-*.txt"]);
+        assert_eq!(
+            expand_reads(&["{risk_evidence_glob}".into()], &params).unwrap(),
+            vec!["/var/log/risk-*.txt"]
+        );
     }
 }

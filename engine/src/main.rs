@@ -199,6 +199,7 @@ fn request(target: TargetArgs) -> anyhow::Result<EvalRequest> {
             target.allow_unverified,
         )?,
         now: None,
+        backend: policy::Backend::Fastest,
     })
 }
 
@@ -243,7 +244,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Controls(args) => {
             let source = profile_source(&args)?;
-            let set = PolicySet::load(&source.profile.name, source.policy_files())?;
+            let set = PolicySet::for_source(&source, None, policy::Backend::Fastest)?;
             let catalogue = policy::catalogue(&set, &source.profile.controls)?;
             let width = source
                 .profile
@@ -268,7 +269,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             if !source.profile.controls.contains(&id) {
                 bail!("unknown control `{id}` (see `phipolicy controls`)");
             }
-            let set = PolicySet::load(&source.profile.name, source.policy_files())?;
+            let set = PolicySet::for_source(&source, None, policy::Backend::Fastest)?;
             let m = set.metadata(&id)?;
             println!("{} — {}\n", m.id, m.title);
             println!(

@@ -9,12 +9,25 @@ use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
+use crate::profile::ProfileSource;
+
 /// Limits of policy evaluation.
 pub mod limits {
     use std::time::Duration;
 
     /// Wall time one control's evaluation may take: real policies finish in microseconds.
     pub const REGO_EVAL_TIME: Duration = Duration::from_secs(5);
+    /// Wall time the precompiled bytecode of one control may take before the interpreter
+    /// re-judges it: the built-in policies run in microseconds, so more means a defect of the VM
+    /// (regorus 0.14.1's RVM looped forever on `x := "a" if { count([1 | undefined]) > 0 } else
+    /// := "b"`), which must cost a quarter of a second, not [`REGO_EVAL_TIME`].
+    pub const REGO_BYTECODE_TIME: Duration = Duration::from_millis(250);
+    /// Bytecode instructions one evaluation may execute. Not the bound that matters: it is set so
+    /// far above any real input (an 8 MiB facts document runs a few million) that
+    /// [`REGO_EVAL_TIME`] is what stops a runaway policy, exactly as for the interpreter, which
+    /// has no instruction count. regorus' default (25,000) is a toy's: a host with a few hundred
+    /// accounts exceeds it.
+    pub const REGO_MAX_INSTRUCTIONS: usize = 1 << 40;
     /// Size of one policy file: Rego for a control is a few KiB.
     pub const MAX_POLICY_BYTES: u64 = 1 << 20;
 }
@@ -112,19 +125,54 @@ pub fn module_of(control: &str) -> String {
     control.replace(['.', '-'], "_")
 }
 
-/// A loaded, parsed set of policies: one regorus engine per module (a control's policy is
-/// self-contained), parsed and evaluated in parallel, each analysed once and reused (cloning an
-/// engine or re-adding policies would redo the analysis).
+/// How a module is evaluated. Both are regorus; the results are the same (the fixture suite
+/// judges every case both ways and requires identical documents).
+enum Evaluator {
+    /// Parsed and analysed Rego source, evaluated by regorus' interpreter: policy directories
+    /// (`--profile DIR`), `phipolicy test`.
+    Interpreter(regorus::Engine),
+    /// A program compiled to regorus' RVM bytecode at build time: the built-in profile. With
+    /// the module's source, so the interpreter can re-judge when the VM fails.
+    Bytecode {
+        vm: regorus::rvm::vm::RegoVM,
+        source: Option<String>,
+        interpreter: Option<regorus::Engine>,
+    },
+}
+
+/// One policy module: a control's package.
+struct Module {
+    path: String,
+    package: String,
+    evaluator: std::sync::Mutex<Evaluator>,
+}
+
+/// Which evaluator [`PolicySet::for_source`] uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Precompiled bytecode where the profile has it (the built-in one), else the interpreter.
+    /// When the VM fails (an error, or [`limits::REGO_BYTECODE_TIME`]), the interpreter
+    /// re-judges that control from the module's source, and a warning says so.
+    Fastest,
+    /// Bytecode without the interpreter behind it: tests use it so a VM defect fails them
+    /// instead of being absorbed by the fallback.
+    BytecodeOnly,
+    /// Always parse the Rego source (the reference the bytecode is checked against).
+    Interpreter,
+}
+
+/// A loaded set of policies: one evaluator per module (a control's policy is self-contained),
+/// loaded and evaluated in parallel, each analysed once and reused (cloning an engine or
+/// re-adding policies would redo the analysis).
 pub struct PolicySet {
-    engines: Vec<std::sync::Mutex<regorus::Engine>>,
-    files: Vec<RegoFile>,
+    modules: Vec<Module>,
     profile: String,
 }
 
 impl std::fmt::Debug for PolicySet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PolicySet")
-            .field("files", &self.files.len())
+            .field("modules", &self.modules.len())
             .finish()
     }
 }
@@ -183,6 +231,25 @@ fn new_engine() -> regorus::Engine {
     engine
 }
 
+fn new_vm(program: regorus::rvm::program::Program) -> regorus::rvm::vm::RegoVM {
+    let mut vm = regorus::rvm::vm::RegoVM::new();
+    vm.set_strict_builtin_errors(true);
+    vm.set_max_instructions(limits::REGO_MAX_INSTRUCTIONS);
+    vm.set_execution_timer_config(Some(regorus::utils::limits::ExecutionTimerConfig {
+        limit: limits::REGO_BYTECODE_TIME,
+        check_interval: NonZeroU32::new(64).expect("non-zero"),
+    }));
+    vm.load_program(std::sync::Arc::new(program));
+    vm
+}
+
+/// The package a module declares (`package a.b.c` -> `a.b.c`), read from its source.
+fn package_line(text: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("package "))
+        .map(|p| p.trim().to_string())
+}
+
 fn to_rego(v: &serde_json::Value) -> regorus::Value {
     regorus::Value::from(v.clone())
 }
@@ -192,58 +259,161 @@ fn from_rego(v: &regorus::Value) -> Result<serde_json::Value, String> {
 }
 
 impl PolicySet {
-    /// Parses policy files; a syntax error names the file, line and column.
+    /// Parses policy files for the interpreter; a syntax error names the file, line and column.
     pub fn load(profile: &str, files: Vec<RegoFile>) -> Result<PolicySet, PolicyError> {
         let started = std::time::Instant::now();
         let parsed = crate::util::par_map(&files, |f| {
             let mut engine = new_engine();
             engine
                 .add_policy(f.path.clone(), f.text.clone())
-                .map(|_| std::sync::Mutex::new(engine))
+                .map(|_| Module {
+                    path: f.path.clone(),
+                    package: package_line(&f.text).unwrap_or_default(),
+                    evaluator: std::sync::Mutex::new(Evaluator::Interpreter(engine)),
+                })
                 .map_err(|e| PolicyError::Parse {
                     path: f.path.clone(),
                     message: format!("{e:#}"),
                 })
         });
-        let engines = parsed.into_iter().collect::<Result<Vec<_>, _>>()?;
-        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, files = files.len(), "policies parsed");
+        let modules = parsed.into_iter().collect::<Result<Vec<_>, _>>()?;
+        tracing::debug!(
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            files = files.len(),
+            "policies parsed"
+        );
         Ok(PolicySet {
-            engines,
-            files,
+            modules,
             profile: profile.to_string(),
         })
     }
 
-    pub fn files(&self) -> &[RegoFile] {
-        &self.files
+    /// The policies of `controls` (all of the profile's if `None`): the built-in profile's
+    /// precompiled bytecode, or a profile directory's parsed Rego. Only the modules of the
+    /// selected controls are loaded.
+    pub fn for_source(
+        source: &ProfileSource,
+        controls: Option<&[String]>,
+        backend: Backend,
+    ) -> Result<PolicySet, PolicyError> {
+        let profile = &source.profile.name;
+        let wanted: Option<Vec<String>> =
+            controls.map(|cs| cs.iter().map(|c| package_of(profile, c)).collect());
+        let selected = |package: &str| {
+            wanted
+                .as_ref()
+                .is_none_or(|w| w.iter().any(|p| p == package))
+        };
+        if let (Some(compiled), Backend::Fastest | Backend::BytecodeOnly) =
+            (source.compiled, backend)
+        {
+            let started = std::time::Instant::now();
+            let chosen: Vec<_> = compiled
+                .iter()
+                .filter(|(_, package, _)| selected(package))
+                .collect();
+            let loaded = crate::util::par_map(&chosen, |(path, package, bytes)| {
+                let bad = |message: String| PolicyError::Parse {
+                    path: path.to_string(),
+                    message,
+                };
+                match regorus::rvm::program::Program::deserialize_binary(bytes).map_err(bad)? {
+                    regorus::rvm::program::DeserializationResult::Complete(program) => Ok(Module {
+                        path: path.to_string(),
+                        package: package.to_string(),
+                        evaluator: std::sync::Mutex::new(Evaluator::Bytecode {
+                            vm: new_vm(program),
+                            source: (backend == Backend::Fastest)
+                                .then(|| {
+                                    source
+                                        .files
+                                        .iter()
+                                        .find(|f| f.path == *path)
+                                        .map(|f| f.text.clone())
+                                })
+                                .flatten(),
+                            interpreter: None,
+                        }),
+                    }),
+                    regorus::rvm::program::DeserializationResult::Partial(_) => {
+                        Err(bad("embedded RVM program is incomplete".into()))
+                    }
+                }
+            });
+            let modules = loaded.into_iter().collect::<Result<Vec<_>, _>>()?;
+            tracing::debug!(
+                ms = started.elapsed().as_secs_f64() * 1e3,
+                modules = modules.len(),
+                "policy bytecode loaded"
+            );
+            return Ok(PolicySet {
+                modules,
+                profile: profile.clone(),
+            });
+        }
+        let files = source
+            .policy_files()
+            .into_iter()
+            .filter(|f| package_line(&f.text).is_some_and(|p| selected(&p)))
+            .collect();
+        PolicySet::load(profile, files)
     }
 
-    /// Evaluates `rule` with `input` (or an empty input) on the engine of file `index`.
+    /// Evaluates `rule` with `input` (or an empty input) on module `index`.
     fn eval(
         &self,
         index: usize,
         rule: String,
         input: Option<&serde_json::Value>,
     ) -> Result<regorus::Value, String> {
-        let mut engine = self.engines[index]
+        let mut evaluator = self.modules[index]
+            .evaluator
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        engine.set_input(
-            input
-                .map(to_rego)
-                .unwrap_or_else(regorus::Value::new_object),
-        );
-        engine.eval_rule(rule).map_err(|e| format!("{e:#}"))
+        let input = input
+            .map(to_rego)
+            .unwrap_or_else(regorus::Value::new_object);
+        match &mut *evaluator {
+            Evaluator::Interpreter(engine) => {
+                engine.set_input(input);
+                engine.eval_rule(rule).map_err(|e| format!("{e:#}"))
+            }
+            Evaluator::Bytecode {
+                vm,
+                source,
+                interpreter,
+            } => {
+                vm.set_input(input.clone());
+                let vm_error = match vm.execute_entry_point_by_name(&rule) {
+                    Ok(v) => return Ok(v),
+                    Err(e) => format!("{e:#}"),
+                };
+                let Some(text) = source else {
+                    return Err(vm_error);
+                };
+                let path = &self.modules[index].path;
+                tracing::warn!(policy = %path, rule = %rule, error = %vm_error, "the policy bytecode failed; the interpreter judges this control");
+                if interpreter.is_none() {
+                    let mut engine = new_engine();
+                    engine
+                        .add_policy(path.clone(), text.clone())
+                        .map_err(|e| format!("{e:#}"))?;
+                    *interpreter = Some(engine);
+                }
+                let engine = interpreter.as_mut().expect("set above");
+                engine.set_input(input);
+                engine.eval_rule(rule).map_err(|e| format!("{e:#}"))
+            }
+        }
     }
 
-    /// The index and path of the file holding the control's package.
+    /// The index and path of the module holding the control's package.
     fn file_of(&self, control: &str) -> Result<(usize, String), PolicyError> {
         let package = package_of(&self.profile, control);
-        let needle = format!("package {package}");
-        self.files
+        self.modules
             .iter()
-            .position(|f| f.text.lines().any(|l| l.trim() == needle))
-            .map(|i| (i, self.files[i].path.clone()))
+            .position(|m| m.package == package)
+            .map(|i| (i, self.modules[i].path.clone()))
             .ok_or_else(|| PolicyError::Missing {
                 control: control.to_string(),
                 package,
@@ -255,11 +425,13 @@ impl PolicySet {
     pub fn metadata(&self, control: &str) -> Result<ControlMeta, PolicyError> {
         let (index, path) = self.file_of(control)?;
         let rule = format!("data.{}.metadata", package_of(&self.profile, control));
-        let value = self.eval(index, rule, None).map_err(|message| PolicyError::Eval {
-            control: control.into(),
-            path: path.clone(),
-            message,
-        })?;
+        let value = self
+            .eval(index, rule, None)
+            .map_err(|message| PolicyError::Eval {
+                control: control.into(),
+                path: path.clone(),
+                message,
+            })?;
         let json = from_rego(&value).map_err(|message| PolicyError::Metadata {
             control: control.into(),
             path: path.clone(),
@@ -477,4 +649,88 @@ pub fn catalogue(
     crate::util::par_map(controls, |c| set.metadata(c).map(|m| (c.clone(), m)))
         .into_iter()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A construct regorus 0.14.1's RVM loops forever on (the interpreter answers "b").
+    const VM_LOOPS: &str = r#"package phipolicy.t.c
+ok if input.x == 1
+result := "a" if { count([1 | ok]) > 0 } else := "b"
+"#;
+
+    /// A one-module set evaluated as bytecode, with or without the interpreter behind it.
+    fn bytecode_set(text: &str, fallback: bool) -> PolicySet {
+        let mut engine = regorus::Engine::new();
+        engine.add_policy("t.rego".into(), text.into()).unwrap();
+        let rule = "data.phipolicy.t.c.result";
+        let compiled = engine.compile_with_entrypoint(&rule.into()).unwrap();
+        let program =
+            regorus::languages::rego::compiler::Compiler::compile_from_policy(&compiled, &[rule])
+                .unwrap();
+        let bytes = program.serialize_binary().unwrap();
+        let program = match regorus::rvm::program::Program::deserialize_binary(&bytes).unwrap() {
+            regorus::rvm::program::DeserializationResult::Complete(p) => p,
+            regorus::rvm::program::DeserializationResult::Partial(_) => panic!("partial program"),
+        };
+        PolicySet {
+            modules: vec![Module {
+                path: "t.rego".into(),
+                package: "phipolicy.t.c".into(),
+                evaluator: std::sync::Mutex::new(Evaluator::Bytecode {
+                    vm: new_vm(program),
+                    source: fallback.then(|| text.to_string()),
+                    interpreter: None,
+                }),
+            }],
+            profile: "t".into(),
+        }
+    }
+
+    #[test]
+    fn a_looping_vm_stops_at_the_bytecode_time_limit_and_the_interpreter_judges() {
+        let input = serde_json::json!({"x": 2});
+        let started = std::time::Instant::now();
+        let err = bytecode_set(VM_LOOPS, false)
+            .eval(0, "data.phipolicy.t.c.result".into(), Some(&input))
+            .unwrap_err();
+        let took = started.elapsed();
+        assert!(err.contains("time limit"), "{err}");
+        assert!(
+            took >= limits::REGO_BYTECODE_TIME && took < limits::REGO_BYTECODE_TIME * 8,
+            "stopped after {took:?}"
+        );
+        let value = bytecode_set(VM_LOOPS, true)
+            .eval(0, "data.phipolicy.t.c.result".into(), Some(&input))
+            .unwrap();
+        assert_eq!(value, regorus::Value::from("b"));
+    }
+
+    #[test]
+    fn a_slow_policy_stops_at_the_eval_time_limit() {
+        let text = "package phipolicy.t.c\nresult := count([x | some i in numbers.range(1, 4000); some j in numbers.range(1, 4000); x := i * j])\n";
+        let set = PolicySet::load(
+            "t",
+            vec![RegoFile {
+                path: "t.rego".into(),
+                text: text.into(),
+            }],
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        let err = set
+            .eval(0, "data.phipolicy.t.c.result".into(), None)
+            .unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            err.contains("time limit") || err.contains("exceeded"),
+            "{err}"
+        );
+        assert!(
+            took >= limits::REGO_EVAL_TIME && took < limits::REGO_EVAL_TIME * 2,
+            "stopped after {took:?}"
+        );
+    }
 }

@@ -69,6 +69,9 @@ pub struct ProfileSource {
     pub profile: Profile,
     /// Rego files, tests included.
     pub files: Vec<RegoFile>,
+    /// The modules precompiled to RVM bytecode at build time (path, package, program): the
+    /// built-in profile only.
+    pub compiled: Option<&'static [(&'static str, &'static str, &'static [u8])]>,
 }
 
 impl ProfileSource {
@@ -85,7 +88,11 @@ impl ProfileSource {
                 text: (*text).to_string(),
             })
             .collect();
-        Ok(ProfileSource { profile, files })
+        Ok(ProfileSource {
+            profile,
+            files,
+            compiled: Some(builtin::COMPILED),
+        })
     }
 
     /// A profile directory (`profile.yaml` + `*.rego`).
@@ -97,7 +104,11 @@ impl ProfileSource {
         })?;
         let profile = parse_profile(&path.display().to_string(), &text)?;
         let files = crate::policy::read_dir(dir, true)?;
-        Ok(ProfileSource { profile, files })
+        Ok(ProfileSource {
+            profile,
+            files,
+            compiled: None,
+        })
     }
 
     /// Rego modules without the tests.

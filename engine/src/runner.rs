@@ -8,8 +8,8 @@
 //! way a plugin sees the target is the `target` interface, served by [`crate::fsview`].
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
@@ -80,11 +80,14 @@ pub enum Origin {
     File { path: PathBuf, sha256: String },
 }
 
-/// A loaded, pre-instantiated plugin.
+/// A plugin ready to run: its manifest, and its pre-instantiated component. A built-in plugin's
+/// manifest was read at build time, and its precompiled artifact is deserialized only when the plugin
+/// first runs (in the run's own thread), so a run pays only for the plugins its controls need.
 pub struct PluginHandle {
     pub manifest: PluginManifest,
     pub origin: Origin,
-    pre: bindings::PluginPre<HostState>,
+    pre: OnceLock<Result<bindings::PluginPre<HostState>, String>>,
+    artifact: Option<&'static builtin::Artifact>,
 }
 
 impl std::fmt::Debug for PluginHandle {
@@ -238,7 +241,11 @@ impl HostState {
         let norm = fsview::normalize(path).unwrap_or_default();
         if !norm.is_empty() && !self.grant.allows(&norm) && self.grant.allows_listing(&norm) {
             self.requests += 1;
-            return if self.requests > fsview::limits::MAX_REQUESTS { Err(ViewError::BudgetExhausted) } else { Ok(()) };
+            return if self.requests > fsview::limits::MAX_REQUESTS {
+                Err(ViewError::BudgetExhausted)
+            } else {
+                Ok(())
+            };
         }
         self.admit(path)
     }
@@ -337,11 +344,24 @@ impl bindings::phipolicy::plugin::types::Host for HostState {}
 
 /// The built-in plugins, precompiled by `build.rs`.
 mod builtin {
-    /// One embedded plugin: the precompiled artifact and the component it came from.
+    /// One embedded plugin: the precompiled artifact, the component it came from, and the manifest
+    /// the component returned when `build.rs` called it.
     pub struct Artifact {
         pub name: &'static str,
         pub cwasm: &'static [u8],
+        /// sha256 of `cwasm`, lowercase hex.
+        pub sha256: &'static str,
         pub wasm: &'static [u8],
+        pub manifest: Manifest,
+    }
+    /// A manifest as read at build time.
+    pub struct Manifest {
+        pub id: &'static str,
+        pub version: &'static str,
+        pub safeguard: &'static str,
+        pub cfr: &'static [&'static str],
+        pub controls: &'static [&'static str],
+        pub reads: &'static [&'static str],
     }
     include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
 }
@@ -367,6 +387,9 @@ impl Drop for Ticker {
 pub struct Runner {
     engine: Engine,
     linker: Linker<HostState>,
+    /// Where built-in artifacts are mapped from (phipolicy's private cache); `None`: from the
+    /// embedded bytes.
+    artifact_cache: Option<PathBuf>,
     _ticker: Ticker,
 }
 
@@ -411,6 +434,7 @@ impl Runner {
         Ok(Runner {
             engine,
             linker,
+            artifact_cache: None,
             _ticker: Ticker {
                 stop,
                 thread: Some(thread),
@@ -418,30 +442,147 @@ impl Runner {
         })
     }
 
-    /// Loads every built-in plugin (precompiled; recompiled only if the artifact does not match
-    /// this machine's CPU).
+    /// Maps built-in artifacts from files in `dir` (a private cache directory, see
+    /// [`crate::util::private_cache_dir`]), writing them there on first use.
+    pub fn with_artifact_cache(mut self, dir: Option<PathBuf>) -> Runner {
+        self.artifact_cache = dir;
+        self
+    }
+
+    /// The built-in plugins, with the manifests read at build time. Nothing is deserialized
+    /// here: each artifact loads when its plugin first runs ([`Self::pre`]).
     pub fn builtin_plugins(&self) -> Result<Vec<PluginHandle>, LoadError> {
         builtin::PLUGINS
             .iter()
             .map(|artifact| {
-                let path = PathBuf::from(format!("<builtin>/{}.wasm", artifact.name));
-                // SAFETY: `cwasm` was produced by this crate's build script with
-                // `wasm_config::config()`, the configuration of `self.engine`, and is embedded in
-                // the binary (never read from a user-supplied file). wasmtime still checks the
-                // artifact's header against the engine and rejects a mismatch.
-                #[allow(unsafe_code)]
-                let loaded = unsafe { Component::deserialize(&self.engine, artifact.cwasm) };
-                let component = match loaded {
-                    Ok(c) => c,
-                    Err(e) => {
-                        tracing::warn!(plugin = artifact.name, error = %format!("{e:#}"), "precompiled built-in plugin does not match this engine; compiling it");
-                        Component::new(&self.engine, artifact.wasm)
-                            .map_err(|e| LoadError::Invalid { path: path.clone(), reason: format!("{e:#}") })?
-                    }
+                let m = &artifact.manifest;
+                let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+                let manifest = PluginManifest {
+                    id: m.id.into(),
+                    version: m.version.into(),
+                    safeguard: m.safeguard.into(),
+                    cfr: owned(m.cfr),
+                    controls: owned(m.controls),
+                    reads: owned(m.reads),
                 };
-                self.prepare(component, &path, Origin::Builtin)
+                validate_manifest(&manifest).map_err(|reason| LoadError::Manifest {
+                    path: builtin_path(artifact),
+                    reason,
+                })?;
+                Ok(PluginHandle {
+                    manifest,
+                    origin: Origin::Builtin,
+                    pre: OnceLock::new(),
+                    artifact: Some(artifact),
+                })
             })
             .collect()
+    }
+
+    /// Loads a built-in plugin's embedded artifact (recompiled from the embedded component only if
+    /// the artifact does not match this machine's CPU) and pre-instantiates it.
+    fn load_builtin(
+        &self,
+        artifact: &builtin::Artifact,
+    ) -> Result<bindings::PluginPre<HostState>, LoadError> {
+        let path = builtin_path(artifact);
+        // SAFETY: `cwasm` was produced by this crate's build script with
+        // `wasm_config::config()`, the configuration of `self.engine`, and is embedded in
+        // the binary (never read from a user-supplied file). wasmtime still checks the
+        // artifact's header against the engine and rejects a mismatch.
+        if let Some(component) = self.builtin_from_file(artifact) {
+            return self.instantiate_pre(&component, &path);
+        }
+        #[allow(unsafe_code)]
+        let loaded = unsafe { Component::deserialize(&self.engine, artifact.cwasm) };
+        let component = match loaded {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(plugin = artifact.name, error = %format!("{e:#}"), "precompiled built-in plugin does not match this engine; compiling it");
+                Component::new(&self.engine, artifact.wasm).map_err(|e| LoadError::Invalid {
+                    path: path.clone(),
+                    reason: format!("{e:#}"),
+                })?
+            }
+        };
+        self.instantiate_pre(&component, &path)
+    }
+
+    /// Maps a built-in artifact from phipolicy's private cache directory, writing it there first
+    /// if it is not there yet. A file mapping is paged in from the page cache on demand; the
+    /// in-memory path copies the whole artifact into fresh anonymous pages on every run, which
+    /// was a third of a full run's CPU (page faults). `None`: no cache, or it failed (the caller
+    /// falls back to the embedded bytes).
+    fn builtin_from_file(&self, artifact: &builtin::Artifact) -> Option<Component> {
+        let dir = self.artifact_cache.as_deref()?;
+        // The name carries the artifact's sha256: a file of another build is never this one.
+        let file = dir.join(format!(
+            "builtin-{}-{}.cwasm",
+            artifact.name, artifact.sha256
+        ));
+        let present = std::fs::metadata(&file)
+            .is_ok_and(|m| m.is_file() && m.len() == artifact.cwasm.len() as u64);
+        if !present {
+            if let Err(e) = crate::util::write_atomically(&file, artifact.cwasm) {
+                tracing::debug!(file = %file.display(), error = %e, "cannot cache the built-in artifact");
+                return None;
+            }
+        }
+        // SAFETY: the file lives in the directory `crate::util::private_cache_dir` created with mode
+        // 0700 and checked to be ours; it was written above from the embedded artifact (produced by
+        // build.rs for this engine configuration) under a name that is that artifact's sha256.
+        // wasmtime checks the header against this engine and rejects a mismatch.
+        #[allow(unsafe_code)]
+        let loaded = unsafe { Component::deserialize_file(&self.engine, &file) };
+        match loaded {
+            Ok(component) => Some(component),
+            Err(e) => {
+                tracing::warn!(file = %file.display(), error = %format!("{e:#}"), "ignoring unusable cached built-in artifact");
+                None
+            }
+        }
+    }
+
+    /// The plugin's pre-instantiated component, loading a built-in artifact on first use.
+    fn pre<'h>(
+        &self,
+        plugin: &'h PluginHandle,
+    ) -> Result<&'h bindings::PluginPre<HostState>, RunError> {
+        plugin
+            .pre
+            .get_or_init(|| match plugin.artifact {
+                Some(artifact) => self.load_builtin(artifact).map_err(|e| e.to_string()),
+                None => Err("plugin has no component".into()),
+            })
+            .as_ref()
+            .map_err(|e| RunError::Instantiate(e.clone()))
+    }
+
+    /// Loads a built-in plugin's artifact and checks that the manifest its component returns is
+    /// the one `build.rs` embedded (`engine/tests/registry.rs` runs it for every built-in).
+    pub fn verify_builtin(&self, plugin: &PluginHandle) -> Result<(), LoadError> {
+        let Some(artifact) = plugin.artifact else {
+            return Ok(());
+        };
+        let path = builtin_path(artifact);
+        let pre = self.load_builtin(artifact)?;
+        let live = self.read_manifest(&pre, &path)?;
+        let embedded = &plugin.manifest;
+        let same = live.id == embedded.id
+            && live.version == embedded.version
+            && live.safeguard == embedded.safeguard
+            && live.cfr == embedded.cfr
+            && live.controls == embedded.controls
+            && live.reads == embedded.reads;
+        if !same {
+            return Err(LoadError::Manifest {
+                path,
+                reason: format!(
+                    "embedded manifest {embedded:?} differs from the component's {live:?}"
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Loads a third-party plugin, compiling it at most once per (sha256, engine) into `cache_dir`.
@@ -509,28 +650,38 @@ impl Runner {
         )
     }
 
+    fn instantiate_pre(
+        &self,
+        component: &Component,
+        path: &Path,
+    ) -> Result<bindings::PluginPre<HostState>, LoadError> {
+        let instance_pre =
+            self.linker
+                .instantiate_pre(component)
+                .map_err(|e| LoadError::Invalid {
+                    path: path.into(),
+                    reason: format!("{e:#}"),
+                })?;
+        bindings::PluginPre::new(instance_pre).map_err(|e| LoadError::Invalid {
+            path: path.into(),
+            reason: format!("{e:#}"),
+        })
+    }
+
+    /// Pre-instantiates a third-party plugin and reads its manifest.
     fn prepare(
         &self,
         component: Component,
         path: &Path,
         origin: Origin,
     ) -> Result<PluginHandle, LoadError> {
-        let instance_pre =
-            self.linker
-                .instantiate_pre(&component)
-                .map_err(|e| LoadError::Invalid {
-                    path: path.into(),
-                    reason: format!("{e:#}"),
-                })?;
-        let pre = bindings::PluginPre::new(instance_pre).map_err(|e| LoadError::Invalid {
-            path: path.into(),
-            reason: format!("{e:#}"),
-        })?;
+        let pre = self.instantiate_pre(&component, path)?;
         let manifest = self.read_manifest(&pre, path)?;
         Ok(PluginHandle {
             manifest,
             origin,
-            pre,
+            pre: OnceLock::from(Ok(pre)),
+            artifact: None,
         })
     }
 
@@ -624,10 +775,22 @@ impl Runner {
                 };
             }
         };
+        let pre = match self.pre(plugin) {
+            Ok(pre) => pre,
+            Err(e) => {
+                return PluginRun {
+                    plugin: id,
+                    facts: Err(e),
+                    duration: started.elapsed(),
+                    files_read: Vec::new(),
+                    denials: Vec::new(),
+                    denied_count: 0,
+                };
+            }
+        };
         let mut store = self.new_store(Some(view.clone()), grant, now);
         let facts = (|| {
-            let instance = plugin
-                .pre
+            let instance = pre
                 .instantiate(&mut store)
                 .map_err(|e| RunError::Instantiate(format!("{e:#}")))?;
             let out = instance
@@ -657,6 +820,10 @@ impl Runner {
             denied_count: state.denied_count,
         }
     }
+}
+
+fn builtin_path(artifact: &builtin::Artifact) -> PathBuf {
+    PathBuf::from(format!("<builtin>/{}.wasm", artifact.name))
 }
 
 /// Turns a wasmtime error into the reason a user reads.

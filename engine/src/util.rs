@@ -27,7 +27,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// phipolicy's own cache directory for compiled third-party plugins
+/// phipolicy's own cache directory for compiled third-party plugins and the built-in artifacts
 /// (`$XDG_CACHE_HOME/phipolicy/plugins` or `~/.cache/phipolicy/plugins`), created with mode 0700 and
 /// used only if it is owned by the current user and not writable by anyone else.
 pub fn private_cache_dir() -> Option<PathBuf> {

@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 use engine::eval::{EvalRequest, prepare};
+use engine::policy::Backend;
 use engine::profile::ProfileSource;
 
 /// The evaluation time of every fixture run (reproducible snapshots).
 const NOW_UNIX: u64 = 1_795_867_200; // 2026-11-28T12:00:00Z
 
 /// Evaluates a fixture root with the built-in profile and returns the normalised result document.
-fn evaluate(root: &Path, params: Option<&Path>) -> serde_json::Value {
+fn evaluate(root: &Path, params: Option<&Path>, backend: Backend) -> serde_json::Value {
     let request = EvalRequest {
         root: root.to_path_buf(),
         profile: ProfileSource::builtin().expect("built-in profile"),
@@ -24,6 +25,7 @@ fn evaluate(root: &Path, params: Option<&Path>) -> serde_json::Value {
         plugin_cache: None,
         trust: Default::default(),
         now: Some(UNIX_EPOCH + Duration::from_secs(NOW_UNIX)),
+        backend,
     };
     let doc = prepare(request).expect("inputs are valid").evaluate();
     let mut json: serde_json::Value =
@@ -123,9 +125,28 @@ fn check(case: &Path) {
     apply_modes(case);
     apply_mtimes(case);
     let params = case.join("params.yaml");
-    let doc = evaluate(
-        &case.join("root"),
-        params.is_file().then_some(params.as_path()),
+    let params = params.is_file().then_some(params.as_path());
+    let doc = evaluate(&case.join("root"), params, Backend::BytecodeOnly);
+    // The built-in policies run as bytecode compiled at build time; the interpreter, which
+    // `phipolicy test` and policy directories use, must judge every case identically.
+    let interpreted = evaluate(&case.join("root"), params, Backend::Interpreter);
+    let differing: Vec<String> = doc["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .zip(interpreted["results"].as_array().expect("results"))
+        .filter(|(b, i)| b != i)
+        .map(|(b, i)| {
+            format!(
+                "{}: bytecode {} {}, interpreter {} {}",
+                b["control"], b["status"], b["reasons"], i["status"], i["reasons"]
+            )
+        })
+        .collect();
+    assert!(
+        differing.is_empty() && doc == interpreted,
+        "{name}: the RVM bytecode and the interpreter disagree:\n{}",
+        differing.join("\n")
     );
     let results = doc["results"].as_array().expect("results");
     for (control, want) in &expect {
@@ -166,4 +187,39 @@ fn fixtures() {
         cases.len(),
         failed.join(", ")
     );
+}
+
+/// Every `*-hardened` fixture merged into one tree (what `cargo xtask bench` measures): larger
+/// inputs than any single case (regorus' RVM stopped at its default 25,000-instruction budget on
+/// it), judged identically by the bytecode and the interpreter, with no control in error.
+#[test]
+fn merged_hardened_tree_judged_identically() {
+    let merged = tempfile::tempdir().expect("tempdir");
+    let hardened: Vec<PathBuf> = cases()
+        .into_iter()
+        .filter(|c| {
+            c.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with("-hardened"))
+        })
+        .collect();
+    assert!(hardened.len() >= 5, "hardened fixtures went missing");
+    for case in &hardened {
+        apply_dirs(case);
+        apply_modes(case);
+        apply_mtimes(case);
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", case.join("root").display()))
+            .arg(merged.path())
+            .status()
+            .expect("cp");
+        assert!(status.success(), "copying {}", case.display());
+    }
+    let bytecode = evaluate(merged.path(), None, Backend::BytecodeOnly);
+    let interpreted = evaluate(merged.path(), None, Backend::Interpreter);
+    assert_eq!(bytecode["results"], interpreted["results"]);
+    for r in bytecode["results"].as_array().expect("results") {
+        assert_ne!(r["status"], "error", "{}: {}", r["control"], r["reasons"]);
+    }
 }

@@ -88,6 +88,7 @@ fn eval(plugin_dir: Option<PathBuf>) -> ResultDocument {
         // The hostile components are built by this test, not pinned: run them unverified.
         trust: engine::trust::TrustPolicy::load(None, &[], true).unwrap(),
         now: Some(UNIX_EPOCH + Duration::from_secs(1_795_867_200)),
+        backend: engine::policy::Backend::Fastest,
     };
     prepare(request).expect("valid inputs").evaluate()
 }
@@ -221,6 +222,7 @@ fn request_with(plugin_dir: &Path, trust: engine::trust::TrustPolicy) -> EvalReq
         plugin_cache: Some(plugin_cache().to_path_buf()),
         trust,
         now: None,
+        backend: engine::policy::Backend::Fastest,
     }
 }
 

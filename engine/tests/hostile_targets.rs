@@ -44,6 +44,7 @@ fn eval(root: &Path) -> ResultDocument {
         plugin_cache: None,
         trust: Default::default(),
         now: Some(UNIX_EPOCH + Duration::from_secs(1_795_867_200)),
+        backend: engine::policy::Backend::Fastest,
     };
     prepare(request).expect("valid inputs").evaluate()
 }

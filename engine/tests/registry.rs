@@ -130,7 +130,10 @@ fn every_control_is_complete() {
             ));
         }
         let statuses = fixtures.get(control).cloned().unwrap_or_default();
-        let instead_of_fail = NEVER_FAILS.iter().find(|(c, _)| c == control).map_or("fail", |(_, s)| *s);
+        let instead_of_fail = NEVER_FAILS
+            .iter()
+            .find(|(c, _)| c == control)
+            .map_or("fail", |(_, s)| *s);
         for needed in ["pass", instead_of_fail] {
             if !statuses.contains(needed) {
                 problems.push(format!("{control}: no fixture case expects `{needed}` (engine/tests/fixtures/*/expect.yaml)"));
@@ -152,4 +155,18 @@ fn every_control_is_complete() {
         "incomplete controls:\n  {}",
         problems.join("\n  ")
     );
+}
+
+/// The manifests `build.rs` embedded are the ones the components themselves return, and every
+/// built-in artifact loads on this machine.
+#[test]
+fn embedded_manifests_match_the_components() {
+    let runner = Runner::new().unwrap();
+    let plugins = runner.builtin_plugins().unwrap();
+    assert_eq!(plugins.len(), 13, "one built-in plugin per safeguard");
+    for plugin in &plugins {
+        runner
+            .verify_builtin(plugin)
+            .unwrap_or_else(|e| panic!("{}: {e}", plugin.manifest.id));
+    }
 }

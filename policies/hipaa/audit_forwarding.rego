@@ -155,10 +155,14 @@ status := "error" if {
 } else := "fail" if {
 	count(failures) > 0
 } else := "pass" if {
-	count(qualifying) + count([1 | journal_ok]) > 0
+	forwarded
 } else := "manual" if {
 	count(conditional_ok) > 0
 } else := "fail"
+
+forwarded if count(qualifying) > 0
+
+forwarded if journal_ok
 
 # Why nothing counts when there are no outright failures.
 nothing_reasons contains "rsyslog is not installed (no /usr/sbin/rsyslogd), so /etc/rsyslog.conf forwards nothing" if {
