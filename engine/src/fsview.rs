@@ -212,6 +212,7 @@ impl TargetView {
             return Err(ViewError::TooLarge(cap));
         }
         let resolved = self.resolved_path(&pathfd)?;
+        refuse_process_files(&pathfd, &resolved)?;
         // Re-open the resolved path for reading without following anything, non-blocking, and make
         // sure it is still the same regular file (a swap in between is refused, never followed).
         let fd = self.open_in_root(
@@ -245,6 +246,7 @@ impl TargetView {
     ) -> Result<(Vec<(String, Kind)>, String), ViewError> {
         let fd = self.open_in_root(path, OFlags::RDONLY | OFlags::DIRECTORY)?;
         let resolved = self.resolved_path(&fd)?;
+        refuse_process_files(&fd, &resolved)?;
         let mut dir = rustix::fs::Dir::read_from(&fd).map_err(errno)?;
         let mut out = Vec::new();
         while let Some(entry) = dir.read() {
@@ -280,6 +282,7 @@ impl TargetView {
             return Err(ViewError::InvalidPath("not a symlink".into()));
         }
         let resolved = self.resolved_path(&fd)?;
+        refuse_process_files(&fd, &resolved)?;
         let link = rustix::fs::readlinkat(&fd, "", Vec::new()).map_err(errno)?;
         Ok((link.to_string_lossy().into_owned(), resolved))
     }
@@ -298,6 +301,34 @@ fn in_target_relative(path: &str) -> Result<&str, ViewError> {
     }
     let rel = path.trim_start_matches('/');
     Ok(if rel.is_empty() { "." } else { rel })
+}
+
+/// procfs' `statfs` magic number.
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+
+/// Refuses the per-process files of a real procfs (`/proc/<pid>/...`, which `/proc/self` resolves
+/// to) other than the mount tables: on a live host they are the scanning process's own
+/// environment, memory, descriptors and command line (`/proc/self/environ` may hold a CI
+/// token), not the target's configuration. A file planted at such a path in an image is not on
+/// procfs and is served like any other.
+fn refuse_process_files(fd: &OwnedFd, resolved: &str) -> Result<(), ViewError> {
+    let on_procfs = rustix::fs::fstatfs(fd).is_ok_and(|fs| fs.f_type as i64 == PROC_SUPER_MAGIC);
+    if !on_procfs {
+        return Ok(());
+    }
+    let parts: Vec<&str> = resolved.split('/').filter(|p| !p.is_empty()).collect();
+    let process = parts.iter().position(|p| {
+        *p == "self"
+            || *p == "thread-self"
+            || (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    });
+    match process {
+        None => Ok(()),
+        Some(i) if matches!(&parts[i + 1..], ["mountinfo"] | ["mounts"]) => Ok(()),
+        Some(_) => Err(ViewError::InvalidPath(format!(
+            "{resolved} is a per-process /proc file of the scanning host (only mountinfo and mounts are served)"
+        ))),
+    }
 }
 
 fn fd_path(fd: &OwnedFd) -> Option<PathBuf> {

@@ -319,3 +319,220 @@ fn signed_plugins_run_and_bad_signatures_are_always_refused() {
         .to_string();
     assert!(err.contains("does not verify"), "{err}");
 }
+
+/// The facts the hostile plugin (replacing `automatic-logoff`) returned on `root`.
+fn hostile_facts(mode: &str, root: &Path) -> serde_json::Value {
+    let mut request = request_with(
+        &hostile(mode),
+        engine::trust::TrustPolicy::load(None, &[], true).unwrap(),
+    );
+    request.root = root.to_path_buf();
+    let doc = prepare(request)
+        .expect("valid inputs")
+        .facts_document(Some("automatic-logoff"));
+    let entry = doc["plugins"]["automatic-logoff"].clone();
+    assert!(
+        entry["error"].is_null(),
+        "{mode}: the plugin failed: {}",
+        entry["error"]
+    );
+    entry["facts"].clone()
+}
+
+fn outcome<'a>(facts: &'a serde_json::Value, name: &str) -> (&'a str, bool) {
+    let o = &facts[name];
+    match (o["ok"].as_str(), o["error"].as_str()) {
+        (Some(text), _) => (text, true),
+        (_, Some(text)) => (text, false),
+        _ => panic!("{name}: no outcome in {facts}"),
+    }
+}
+
+/// A plugin that declares everything and tries every way out of an image gets only the image.
+#[test]
+fn escape_attempts_from_an_image_get_nothing_from_the_host() {
+    use std::os::unix::fs::symlink;
+    let host = tempfile::tempdir().unwrap();
+    let secret = host.path().join("secret");
+    std::fs::write(&secret, "HOST-SECRET").unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let etc = root.path().join("etc");
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::write(etc.join("hostname"), "target-hostname\n").unwrap();
+    symlink(&secret, etc.join("escape-absolute")).unwrap();
+    symlink(
+        format!("../../../../../../../..{}", secret.display()),
+        etc.join("escape-relative"),
+    )
+    .unwrap();
+    symlink("loop-b", etc.join("loop-a")).unwrap();
+    symlink("loop-a", etc.join("loop-b")).unwrap();
+    symlink("/dev/null", etc.join("devnull")).unwrap();
+    let fifo = etc.join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::File::create(etc.join("huge"))
+        .unwrap()
+        .set_len(engine::fsview::limits::MAX_FILE_BYTES + 1)
+        .unwrap();
+    std::fs::write(etc.join("garbage"), [0xff, 0xfe, 0x00, 0xc3, 0x28, b'\n']).unwrap();
+    // A link from the image to the host's real procfs path: resolves inside the image (nothing).
+    symlink("/proc", root.path().join("proc")).unwrap();
+    symlink(host.path(), root.path().join("hostonly")).unwrap();
+
+    let facts = hostile_facts("escape", root.path());
+    assert!(!facts.to_string().contains("HOST-SECRET"), "{facts}");
+    assert_eq!(
+        outcome(&facts, "dotdot"),
+        ("read 16 bytes: target-hostname\n", true)
+    );
+    assert_eq!(
+        outcome(&facts, "dotdot-inner"),
+        ("read 16 bytes: target-hostname\n", true)
+    );
+    for name in [
+        "absolute-link",
+        "relative-link",
+        "dev-null-link",
+        "host-only",
+    ] {
+        assert_eq!(
+            outcome(&facts, name),
+            ("not found", false),
+            "{name}: {facts}"
+        );
+    }
+    // The image's /proc -> /proc link points at itself inside the root: a loop, not the host.
+    for name in [
+        "link-loop",
+        "proc-self-environ",
+        "proc-1-environ",
+        "proc-self-mem",
+        "proc-self-fd",
+        "proc-self-root",
+        "proc-self-mountinfo",
+    ] {
+        let (text, ok) = outcome(&facts, name);
+        assert!(
+            !ok && text.contains("too many levels of symbolic links"),
+            "{name}: {text}"
+        );
+    }
+    assert_eq!(
+        outcome(&facts, "fifo"),
+        ("not a regular file (FIFO)", false)
+    );
+    assert!(
+        outcome(&facts, "huge")
+            .0
+            .contains("larger than the read cap"),
+        "{facts}"
+    );
+    assert!(
+        outcome(&facts, "non-utf8").1,
+        "non-UTF-8 content is served as bytes: {facts}"
+    );
+}
+
+/// On the live host (`--root /`), procfs is real: a process's environment, memory and
+/// descriptors are refused, the mount table is served.
+#[test]
+fn process_files_of_the_live_host_are_refused() {
+    let facts = hostile_facts("escape", Path::new("/"));
+    for name in [
+        "proc-self-environ",
+        "proc-1-environ",
+        "proc-self-mem",
+        "proc-self-fd",
+    ] {
+        let (text, ok) = outcome(&facts, name);
+        assert!(
+            !ok && text.contains("per-process /proc file"),
+            "{name}: {text}"
+        );
+    }
+    // /proc/self/root is a magic link: RESOLVE_NO_MAGICLINKS refuses it (ELOOP).
+    let (text, ok) = outcome(&facts, "proc-self-root");
+    assert!(
+        !ok && text.contains("symbolic links"),
+        "proc-self-root: {text}"
+    );
+    let (text, ok) = outcome(&facts, "proc-self-mountinfo");
+    assert!(
+        ok && text.starts_with("read "),
+        "mountinfo must stay readable: {text}"
+    );
+}
+
+/// Sockets and name lookup are denied, and nothing reaches a listener on loopback.
+#[test]
+fn plugins_have_no_network() {
+    let listener =
+        std::net::TcpListener::bind(("127.0.0.1", NETWORK_PORT)).expect("the test port is free");
+    listener.set_nonblocking(true).unwrap();
+    let udp = std::net::UdpSocket::bind(("127.0.0.1", NETWORK_PORT)).unwrap();
+    udp.set_nonblocking(true).unwrap();
+    let facts = hostile_facts("network", Path::new(FIXTURE));
+    for key in ["tcp", "udp", "dns"] {
+        let text = facts[key].as_str().unwrap();
+        assert!(text.starts_with("Err("), "{key}: {text}");
+    }
+    assert_eq!(
+        listener.accept().map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "a plugin connected"
+    );
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        udp.recv_from(&mut buf).map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "a plugin sent a datagram"
+    );
+}
+
+/// `fsview::limits::MAX_REQUESTS`: a plugin that asks forever is refused at the budget.
+#[test]
+fn request_flood_hits_the_request_budget() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("etc")).unwrap();
+    std::fs::write(root.path().join("etc/profile"), "# profile\n").unwrap();
+    let facts = hostile_facts("request-flood", root.path());
+    assert_eq!(facts["last"], "request budget exhausted", "{facts}");
+    assert_eq!(
+        facts["answered"],
+        engine::fsview::limits::MAX_REQUESTS,
+        "{facts}"
+    );
+}
+
+/// `fsview::limits::MAX_TOTAL_BYTES`: re-reading a large file is refused once the run's read
+/// budget is spent.
+#[test]
+fn read_flood_hits_the_byte_budget() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("etc")).unwrap();
+    let size = 15 << 20;
+    std::fs::File::create(root.path().join("etc/big"))
+        .unwrap()
+        .set_len(size)
+        .unwrap();
+    let facts = hostile_facts("read-flood", root.path());
+    let total = engine::fsview::limits::MAX_TOTAL_BYTES;
+    assert_eq!(facts["reads"], total / size, "{facts}");
+    assert!(facts["bytes"].as_u64().unwrap() <= total, "{facts}");
+    assert!(
+        facts["last"]
+            .as_str()
+            .unwrap()
+            .contains("larger than the read cap"),
+        "{facts}"
+    );
+}
+
+/// The loopback port the `network` mode tries (`hostile-plugin`'s `NETWORK_PORT`).
+const NETWORK_PORT: u16 = 47_913;

@@ -1,7 +1,9 @@
 //! A plugin that misbehaves on purpose, for the runner's containment tests. It impersonates the
 //! `automatic-logoff` safeguard (so it replaces the built-in one when loaded with `--plugins`) and
 //! does what `HOSTILE_MODE` said at build time: `endless-loop`, `memory-bomb`, `huge-output`,
-//! `stack-overflow`, `not-object`, `panic`, `undeclared-read`, or `well-behaved`.
+//! `stack-overflow`, `not-object`, `panic`, `undeclared-read`, `escape` (tries every way out of the
+//! target it can think of and reports what it got), `network` (tries to connect and resolve),
+//! `request-flood` and `read-flood` (exhaust the per-run budgets), or `well-behaved`.
 
 use phipolicy_sdk::{Manifest, Params, Plugin, Target, TargetExt};
 
@@ -11,6 +13,41 @@ pub const MODE: &str = match option_env!("HOSTILE_MODE") {
     None => "well-behaved",
 };
 
+/// What the plugin declares: the escape attempts need broad grants, so that what stops them is the
+/// target view, not the grant.
+const READS: &[&str] = match MODE.as_bytes() {
+    b"escape" => &["/etc/**", "/proc/**", "/dev/**", "/hostonly/**"],
+    b"read-flood" => &["/etc/**"],
+    _ => &["/etc/profile"],
+};
+
+/// The escape attempts: (name, path, operation).
+const ESCAPES: &[(&str, &str, &str)] = &[
+    ("dotdot", "/../../../../../../../../etc/hostname", "read"),
+    (
+        "dotdot-inner",
+        "/etc/../../../../../../etc/hostname",
+        "read",
+    ),
+    ("absolute-link", "/etc/escape-absolute", "read"),
+    ("relative-link", "/etc/escape-relative", "read"),
+    ("link-loop", "/etc/loop-a", "read"),
+    ("fifo", "/etc/fifo", "read"),
+    ("dev-null-link", "/etc/devnull", "read"),
+    ("proc-self-environ", "/proc/self/environ", "read"),
+    ("proc-self-mem", "/proc/self/mem", "read"),
+    ("proc-1-environ", "/proc/1/environ", "read"),
+    ("proc-self-fd", "/proc/self/fd", "list"),
+    ("proc-self-root", "/proc/self/root/etc/hostname", "read"),
+    ("proc-self-mountinfo", "/proc/self/mountinfo", "read"),
+    ("host-only", "/hostonly/secret", "read"),
+    ("huge", "/etc/huge", "read"),
+    ("non-utf8", "/etc/garbage", "read"),
+];
+
+/// The loopback port the `network` mode tries; the test listens there and checks nobody came.
+pub const NETWORK_PORT: u16 = 47_913;
+
 pub struct Hostile;
 
 /// Deep recursion with scalar frames only, so it exhausts the wasm call stack (wasmtime's
@@ -18,7 +55,11 @@ pub struct Hostile;
 /// turning it into a loop; `n` comes from the target so it cannot be folded.
 #[inline(never)]
 fn deep(n: u64) -> u64 {
-    if n == 0 { 1 } else { deep(n - 1).rotate_left(1) ^ n }
+    if n == 0 {
+        1
+    } else {
+        deep(n - 1).rotate_left(1) ^ n
+    }
 }
 
 impl Plugin for Hostile {
@@ -29,7 +70,7 @@ impl Plugin for Hostile {
             safeguard: "automatic-logoff",
             cfr: &["164.312(a)(2)(iii)"],
             controls: &["logoff.shell-timeout", "logoff.ssh-idle"],
-            reads: &["/etc/profile"],
+            reads: READS,
         }
     }
 
@@ -51,7 +92,10 @@ impl Plugin for Hostile {
             // Larger than the 8 MiB facts cap, small enough to fit the 128 MiB memory limit.
             "huge-output" => Ok(serde_json::json!({ "padding": "x".repeat(20 << 20) })),
             "stack-overflow" => {
-                let seed = target.read_file("/etc/profile").map(|b| b.len() as u64).unwrap_or(0);
+                let seed = target
+                    .read_file("/etc/profile")
+                    .map(|b| b.len() as u64)
+                    .unwrap_or(0);
                 Ok(serde_json::json!({ "depth": deep((1 << 40) + seed) }))
             }
             "not-object" => Ok(serde_json::json!(["facts", "as", "a", "list"])),
@@ -59,6 +103,82 @@ impl Plugin for Hostile {
             "undeclared-read" => {
                 let shadow = target.read_text("/etc/shadow").map_err(|e| e.to_string());
                 Ok(serde_json::json!({ "shadow": format!("{shadow:?}") }))
+            }
+            "escape" => {
+                let mut got = serde_json::Map::new();
+                for (name, path, op) in ESCAPES {
+                    let outcome = match *op {
+                        "list" => target
+                            .list_dir(path)
+                            .map(|e| format!("listed {} entries", e.len()))
+                            .map_err(|e| e.to_string()),
+                        _ => target
+                            .read_file(path)
+                            .map(|b| {
+                                format!(
+                                    "read {} bytes: {}",
+                                    b.len(),
+                                    String::from_utf8_lossy(&b[..b.len().min(64)])
+                                )
+                            })
+                            .map_err(|e| e.to_string()),
+                    };
+                    got.insert(
+                        name.to_string(),
+                        match outcome {
+                            Ok(text) => serde_json::json!({ "ok": text }),
+                            Err(e) => serde_json::json!({ "error": e }),
+                        },
+                    );
+                }
+                Ok(serde_json::Value::Object(got))
+            }
+            "network" => {
+                let tcp = std::net::TcpStream::connect(("127.0.0.1", NETWORK_PORT))
+                    .map(|_| "connected".to_string())
+                    .map_err(|e| e.to_string());
+                let udp = std::net::UdpSocket::bind(("0.0.0.0", 0))
+                    .and_then(|s| s.send_to(b"hello", ("127.0.0.1", NETWORK_PORT)))
+                    .map(|n| format!("sent {n} bytes"))
+                    .map_err(|e| e.to_string());
+                let dns = std::net::ToSocketAddrs::to_socket_addrs(&("localhost", 80))
+                    .map(|a| format!("resolved {}", a.count()))
+                    .map_err(|e| e.to_string());
+                Ok(serde_json::json!({
+                    "tcp": format!("{tcp:?}"),
+                    "udp": format!("{udp:?}"),
+                    "dns": format!("{dns:?}"),
+                }))
+            }
+            "request-flood" => {
+                let mut answered = 0u64;
+                let last = loop {
+                    match target.stat("/etc/profile") {
+                        Ok(_) => answered += 1,
+                        Err(e) => break e.to_string(),
+                    }
+                    if answered > 10_000_000 {
+                        break "never refused".to_string();
+                    }
+                };
+                Ok(serde_json::json!({ "answered": answered, "last": last }))
+            }
+            "read-flood" => {
+                let mut bytes = 0u64;
+                let mut reads = 0u64;
+                let last = loop {
+                    match target.read_file("/etc/big") {
+                        Ok(b) => {
+                            bytes += b.len() as u64;
+                            reads += 1;
+                        }
+                        Err(e) => break e.to_string(),
+                    }
+                    if reads > 100_000 {
+                        break "never refused".to_string();
+                    }
+                };
+                Ok(serde_json::json!({ "bytes": bytes, "reads": reads, "last": last }))
             }
             _ => Ok(serde_json::json!({ "mode": MODE })),
         }
