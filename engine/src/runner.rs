@@ -18,6 +18,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::fsview::{self, Grant, TargetView, ViewError};
 
+/// The version of the WIT package `phipolicy:plugin` this host implements (`plugins/wit`).
+pub const ABI_VERSION: &str = "0.1.0";
+
 /// Limits of one plugin run.
 pub mod limits {
     use std::time::Duration;
@@ -55,6 +58,14 @@ pub enum LoadError {
     },
     #[error("plugin {path}: not a valid phipolicy plugin component: {reason}")]
     Invalid { path: PathBuf, reason: String },
+    #[error(
+        "plugin {path}: built against the plugin ABI {found} (it imports `{import}`); this phipolicy speaks phipolicy:plugin@{ABI_VERSION}: rebuild the plugin with a matching phipolicy-sdk"
+    )]
+    Abi {
+        path: PathBuf,
+        found: String,
+        import: String,
+    },
     #[error("plugin {path}: manifest: {reason}")]
     Manifest { path: PathBuf, reason: String },
     #[error("wasmtime engine: {0}")]
@@ -146,6 +157,7 @@ struct HostState {
     requests: u64,
     bytes_read: u64,
     files_read: Vec<String>,
+    files_seen: std::collections::HashSet<String>,
     denials: Vec<String>,
     denied_count: u64,
 }
@@ -263,8 +275,10 @@ impl HostState {
         if !self.grant.allows(resolved) {
             return Err(self.deny(resolved.to_string()));
         }
+        // A set beside the list: a walk of 100,000 entries made the linear search quadratic
+        // (the PHI walk of a million-entry tree ran into the wall-time limit).
         if self.files_read.last().map(String::as_str) != Some(resolved)
-            && !self.files_read.iter().any(|p| p == resolved)
+            && self.files_seen.insert(resolved.to_string())
         {
             self.files_read.push(resolved.to_string());
         }
@@ -655,13 +669,12 @@ impl Runner {
         component: &Component,
         path: &Path,
     ) -> Result<bindings::PluginPre<HostState>, LoadError> {
-        let instance_pre =
-            self.linker
-                .instantiate_pre(component)
-                .map_err(|e| LoadError::Invalid {
-                    path: path.into(),
-                    reason: format!("{e:#}"),
-                })?;
+        let instance_pre = self.linker.instantiate_pre(component).map_err(|e| {
+            abi_mismatch(&self.engine, component, path).unwrap_or_else(|| LoadError::Invalid {
+                path: path.into(),
+                reason: format!("{e:#}"),
+            })
+        })?;
         bindings::PluginPre::new(instance_pre).map_err(|e| LoadError::Invalid {
             path: path.into(),
             reason: format!("{e:#}"),
@@ -710,6 +723,7 @@ impl Runner {
             requests: 0,
             bytes_read: 0,
             files_read: Vec::new(),
+            files_seen: std::collections::HashSet::new(),
             denials: Vec::new(),
             denied_count: 0,
         };
@@ -820,6 +834,22 @@ impl Runner {
             denied_count: state.denied_count,
         }
     }
+}
+
+/// A component that imports `phipolicy:plugin/...` at another version than [`ABI_VERSION`] was
+/// built against another ABI: say that, rather than wasmtime's "no matching implementation".
+fn abi_mismatch(engine: &Engine, component: &Component, path: &Path) -> Option<LoadError> {
+    component
+        .component_type()
+        .imports(engine)
+        .find_map(|(name, _)| {
+            let version = name.strip_prefix("phipolicy:plugin/")?.split_once('@')?.1;
+            (version != ABI_VERSION).then(|| LoadError::Abi {
+                path: path.into(),
+                found: format!("phipolicy:plugin@{version}"),
+                import: name.to_string(),
+            })
+        })
 }
 
 fn builtin_path(artifact: &builtin::Artifact) -> PathBuf {

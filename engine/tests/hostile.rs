@@ -536,3 +536,81 @@ fn read_flood_hits_the_byte_budget() {
 
 /// The loopback port the `network` mode tries (`hostile-plugin`'s `NETWORK_PORT`).
 const NETWORK_PORT: u16 = 47_913;
+
+/// The error `prepare` gives for a plugin directory holding `bytes` as `NAME.wasm`.
+fn load_error(name: &str, bytes: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let request = request_with(
+        dir.path(),
+        engine::trust::TrustPolicy::load(None, &[], true).unwrap(),
+    );
+    let err = prepare(request)
+        .expect_err("the plugin must be refused")
+        .to_string();
+    assert!(
+        err.contains(&path.display().to_string()),
+        "names the file: {err}"
+    );
+    err
+}
+
+/// A plugin built against another version of the WIT package is refused with exit 2 and a
+/// message that says which ABI it wants.
+#[test]
+fn a_plugin_built_against_another_abi_is_refused() {
+    let mut bytes = std::fs::read(hostile("well-behaved").join("hostile.wasm")).unwrap();
+    let (from, to) = (
+        b"phipolicy:plugin/target@0.1.0",
+        b"phipolicy:plugin/target@0.9.0",
+    );
+    let mut replaced = 0;
+    for i in 0..bytes.len() - from.len() {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            replaced += 1;
+        }
+    }
+    assert!(
+        replaced > 0,
+        "the component imports phipolicy:plugin/target@0.1.0"
+    );
+    let err = load_error("other-abi.wasm", &bytes);
+    assert!(
+        err.contains("built against the plugin ABI phipolicy:plugin@0.9.0"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("phipolicy:plugin@{}", engine::runner::ABI_VERSION)),
+        "{err}"
+    );
+    assert!(
+        include_str!("../../plugins/wit/phipolicy.wit").contains(&format!(
+            "package phipolicy:plugin@{};",
+            engine::runner::ABI_VERSION
+        )),
+        "runner::ABI_VERSION matches the WIT package"
+    );
+}
+
+/// Corrupt and truncated components, and a core module that is not a component, are refused.
+#[test]
+fn corrupt_components_are_refused() {
+    let good = std::fs::read(hostile("well-behaved").join("hostile.wasm")).unwrap();
+    let err = load_error("garbage.wasm", b"\x7fELF this is not WebAssembly");
+    assert!(
+        err.contains("not a valid phipolicy plugin component"),
+        "{err}"
+    );
+    let err = load_error("truncated.wasm", &good[..good.len() / 2]);
+    assert!(
+        err.contains("not a valid phipolicy plugin component"),
+        "{err}"
+    );
+    let err = load_error("core-module.wasm", b"\0asm\x01\0\0\0");
+    assert!(
+        err.contains("not a valid phipolicy plugin component"),
+        "{err}"
+    );
+}

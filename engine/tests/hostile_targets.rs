@@ -135,7 +135,11 @@ fn huge_and_binary_files_do_not_break_the_scan() {
     assert!(reasons.contains("/etc/login.defs"), "{reasons}");
     // The binary pwquality.conf is parsed, not fatal: libpwquality stops at its first bad line
     // and keeps what the drop-in set, which the facts model; the plugin itself must not fail.
-    let plugin = doc.plugins.iter().find(|p| p.id == "password-management").unwrap();
+    let plugin = doc
+        .plugins
+        .iter()
+        .find(|p| p.id == "password-management")
+        .unwrap();
     assert_eq!(plugin.error, None);
 }
 
@@ -225,4 +229,41 @@ fn tree_digest(root: &Path) -> Vec<String> {
         }
     }
     out
+}
+
+/// A PHI directory with a million entries (1,000 directories of 1,000 hard-linked files): the
+/// integrity walk stops at its limit (`integrity::MAX_WALK_ENTRIES`, 100,000) and says so, the
+/// control is `manual` rather than a guess, and the rest of the scan is unaffected.
+#[test]
+fn a_million_entry_phi_tree_stops_at_the_walk_limit() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = planted("integrity-750");
+    let phi = root.path().join("var/data/phi");
+    std::fs::set_permissions(&phi, std::fs::Permissions::from_mode(0o750)).unwrap();
+    for d in 0..1_000 {
+        let dir = phi.join(format!("d{d:04}"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750)).unwrap();
+        // One inode per directory (a file has at most 65,000 links on ext4).
+        let original = dir.join("f0000");
+        std::fs::write(&original, "record\n").unwrap();
+        std::fs::set_permissions(&original, std::fs::Permissions::from_mode(0o640)).unwrap();
+        for f in 1..1_000 {
+            std::fs::hard_link(&original, dir.join(format!("f{f:04}"))).unwrap();
+        }
+    }
+    let started = std::time::Instant::now();
+    let doc = eval(root.path());
+    let took = started.elapsed();
+    let (integrity, reasons) = status(&doc, "integrity.phi-permissions");
+    assert_eq!(integrity, Status::Manual, "{reasons}");
+    assert!(
+        reasons.contains("stopped after 100000 entries (limit of the walk)"),
+        "{reasons}"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(60),
+        "the bounded walk took {took:?}"
+    );
+    assert_ne!(status(&doc, "auth.ssh").0, Status::Error);
 }
