@@ -546,6 +546,26 @@ mod tests {
         );
     }
 
+    /// `limits::MAX_DIR_ENTRIES`: a directory with one entry more than the cap is refused, not
+    /// listed partially; one at the cap is listed whole.
+    #[test]
+    fn listing_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big");
+        std::fs::create_dir(&big).unwrap();
+        for i in 0..limits::MAX_DIR_ENTRIES {
+            std::os::unix::fs::symlink("x", big.join(format!("{i:06}"))).unwrap();
+        }
+        let view = TargetView::open(dir.path()).unwrap();
+        let (entries, _) = view.list_dir("/big", limits::MAX_DIR_ENTRIES).unwrap();
+        assert_eq!(entries.len(), limits::MAX_DIR_ENTRIES);
+        std::os::unix::fs::symlink("x", big.join("one-more")).unwrap();
+        assert_eq!(
+            view.list_dir("/big", limits::MAX_DIR_ENTRIES).unwrap_err(),
+            ViewError::TooLarge(limits::MAX_DIR_ENTRIES as u64)
+        );
+    }
+
     #[test]
     fn grants() {
         let g =

@@ -368,3 +368,167 @@ fn corrupt_plugin_component_is_refused_naming_the_file() {
     ]);
     assert_bad_input(&o, &plugin.display().to_string());
 }
+
+/// Runs phipolicy without privileges: as `nobody` through `setpriv` when the tests run as root (CI
+/// does, and root reads everything), directly otherwise. Never skipped: root without setpriv fails.
+fn phipolicy_unprivileged(args: &[&str]) -> Output {
+    let root = rustix::process::geteuid().is_root();
+    let mut cmd = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(BIN);
+        c
+    } else {
+        Command::new(BIN)
+    };
+    cmd.args(args)
+        .env("HOME", "/nonexistent")
+        .env_remove("XDG_CACHE_HOME")
+        .output()
+        .expect("run phipolicy (as nobody through setpriv when root)")
+}
+
+/// A tree the unprivileged user may enter (tempdirs are created 0700).
+fn traversable_copy(case: &str) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", fixture(case).display()))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dir
+}
+
+#[test]
+fn unreadable_root_is_bad_input() {
+    use std::os::unix::fs::PermissionsExt;
+    let outer = traversable_copy("ssh-hardened");
+    let root = outer.path().join("locked");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let o = phipolicy_unprivileged(&["eval", "--root", root.to_str().unwrap(), "--now", NOW]);
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_bad_input(&o, root.to_str().unwrap());
+    assert!(
+        stderr(&o).to_lowercase().contains("permission denied"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Files the scan may not read are reported as unreadable (never as pass), each naming the file,
+/// and every other control is still judged.
+#[test]
+fn unreadable_files_are_reported_not_passed() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = traversable_copy("passwords-hardened");
+    let shadow = root.path().join("etc/shadow");
+    std::fs::set_permissions(&shadow, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let o = phipolicy_unprivileged(&[
+        "eval",
+        "--root",
+        root.path().to_str().unwrap(),
+        "--now",
+        NOW,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a control in error exits 2: {}",
+        stderr(&o)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("a whole JSON document");
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results.len(), 20, "every control is still reported");
+    let aging = results
+        .iter()
+        .find(|r| r["control"] == "passwords.aging")
+        .unwrap();
+    assert_eq!(aging["status"], "error", "{aging}");
+    assert!(
+        aging["reasons"]
+            .to_string()
+            .contains("/etc/shadow could not be read (permission denied)"),
+        "{}",
+        aging["reasons"]
+    );
+    let quality = results
+        .iter()
+        .find(|r| r["control"] == "passwords.quality")
+        .unwrap();
+    assert_eq!(quality["status"], "pass", "{quality}");
+}
+
+/// A policy whose `result` has the wrong shape turns its control into `error` naming the policy
+/// file; the run exits 2 and the JSON document says which control errored.
+#[test]
+fn policy_returning_the_wrong_shape_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let builtin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/hipaa");
+    for entry in std::fs::read_dir(&builtin).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let module = dir.path().join("auth_banner.rego");
+    let text = std::fs::read_to_string(&module).unwrap();
+    let start = text
+        .find("\nresult := {")
+        .expect("auth_banner.rego defines result");
+    let broken = format!("{}\nresult := {{\"status\": \"maybe\"}}\n", &text[..start]);
+    std::fs::write(&module, broken).unwrap();
+    let o = phipolicy(&[
+        "eval",
+        "--root",
+        fixture("ssh-hardened").to_str().unwrap(),
+        "--policies",
+        dir.path().to_str().unwrap(),
+        "--now",
+        NOW,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("a whole JSON document");
+    let banner = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["control"] == "auth.banner")
+        .unwrap();
+    assert_eq!(banner["status"], "error");
+    let reason = banner["reasons"][0].as_str().unwrap();
+    assert!(
+        reason.contains("auth_banner.rego")
+            && reason.contains("wrong shape")
+            && reason.contains("maybe"),
+        "{reason}"
+    );
+    let clean = phipolicy(&[
+        "eval",
+        "--root",
+        fixture("ssh-hardened").to_str().unwrap(),
+        "--now",
+        NOW,
+        "--format",
+        "json",
+    ]);
+    let clean: serde_json::Value = serde_json::from_slice(&clean.stdout).unwrap();
+    for (c, r) in clean["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(doc["results"].as_array().unwrap())
+    {
+        if r["control"] != "auth.banner" {
+            assert_eq!(c, r, "only auth.banner changes");
+        } else {
+            assert_ne!(c["status"], "error");
+        }
+    }
+}
