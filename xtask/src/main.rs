@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+mod fuzz;
+
 const HELP: &str = "\
 cargo xtask <command>
 
@@ -20,6 +22,10 @@ commands:
   bench [--runs N] median wall time and peak memory of `phipolicy eval --root` on a fixture tree
   images           build the Debian 12/13 images the harness runs on (debootstrap + docker
                    import), reusing existing tags and the rootfs tarballs under target/images
+  fuzz [--seconds N] [--target NAME]
+                   run the cargo-fuzz targets of the SDK parsers (fuzz/), N seconds each (default
+                   60), one after the other; print executions and crashes per target, keep crash
+                   inputs as regression tests, exit non-zero on a crash
   conformance      build phipolicy and the images if needed, run the container harness on every
                    image (baseline, hardened, mutations, live vs exported tree), print the matrix
                    and write it to target/conformance/ (JSON and Markdown)
@@ -34,6 +40,7 @@ fn main() {
         Some("bench") => bench(&args[1..]),
         Some("images") => images(),
         Some("conformance") => conformance(),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{HELP}");
             Ok(())

@@ -12,6 +12,8 @@
 pub mod accounts;
 pub mod audit_rules;
 pub mod facts;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod glob;
 pub mod keyvalue;
 pub mod os_release;

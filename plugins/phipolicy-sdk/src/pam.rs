@@ -16,6 +16,12 @@ pub const PAM_D: &str = "/etc/pam.d";
 /// How deep includes nest before expansion stops (Linux-PAM's `PAM_SUBSTACK_MAX_LEVEL`).
 pub const MAX_INCLUDE_DEPTH: usize = 16;
 
+/// Files read for one stack (re-reads included). Includes nest at most [`MAX_INCLUDE_DEPTH`] deep,
+/// but a file that includes the next one many times over, down a chain of files, multiplies the
+/// reads at every level; real stacks read fewer than 20 files, so past this the target is hostile
+/// and expansion stops (reported as an issue) instead of running for hours.
+pub const MAX_STACK_FILES: usize = 256;
+
 /// Symlinks followed when naming the file a path really is (Linux's limit).
 const MAX_SYMLINK_HOPS: usize = 40;
 
@@ -509,6 +515,12 @@ fn expand(
         if included == stack.path || chain.iter().any(|s| s.includes == included) {
             stack.issues.push(at(format!(
                 "{directive} {name}: include loop; not expanded"
+            )));
+            continue;
+        }
+        if stack.files.len() + stack.unreadable.len() >= MAX_STACK_FILES {
+            stack.issues.push(at(format!(
+                "{directive} {name}: more than {MAX_STACK_FILES} files read for this stack; not expanded"
             )));
             continue;
         }

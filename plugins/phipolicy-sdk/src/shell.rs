@@ -32,6 +32,10 @@ pub const DEBIAN_BASHRC: &str = "/etc/bash.bashrc";
 pub const RHEL_BASHRC: &str = "/etc/bashrc";
 /// Nesting of `.`/`source` followed before giving up (bash has no limit; a loop would never end).
 const MAX_SOURCE_DEPTH: usize = 8;
+/// Files read for one login (re-reads included). Each file sourcing the next many times over,
+/// down a chain of files, multiplies the reads at every level; a real login reads a few dozen, so
+/// past this the target is hostile and sourcing stops (reported as an issue).
+const MAX_SOURCED_FILES: usize = 256;
 
 /// What happened to one statement that touches `TMOUT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -885,6 +889,20 @@ impl<'t> Interp<'t> {
             });
             return;
         }
+        if self.files.len() + self.unreadable.len() >= MAX_SOURCED_FILES {
+            let at = from
+                .as_ref()
+                .map(|f| (f.path.clone(), f.line))
+                .unwrap_or_default();
+            self.issues.push(ParseIssue {
+                path: at.0,
+                line: at.1,
+                message: format!(
+                    "{path} not followed: more than {MAX_SOURCED_FILES} files already read for this login"
+                ),
+            });
+            return;
+        }
         match self.target.read_text(path) {
             Ok(text) => {
                 self.files.push(ProfileFile {
@@ -980,6 +998,11 @@ struct Frame {
 }
 
 impl Frame {
+    /// Whether commands inside may not run (everything but `{ ...; }`).
+    fn is_conditional(&self) -> bool {
+        self.function.is_some() || self.kind != FrameKind::Group
+    }
+
     /// Why commands inside may not run; `None` for `{ ...; }`.
     fn condition(&self) -> Option<String> {
         if let Some(name) = &self.function {
@@ -999,6 +1022,29 @@ impl Frame {
     }
 }
 
+/// Counts of kinds of frames on the stack.
+#[derive(Debug, Clone, Copy, Default)]
+struct FrameCounts {
+    conditional: usize,
+    subshell: usize,
+    function: usize,
+}
+
+impl FrameCounts {
+    fn add(&mut self, f: &Frame, sign: isize) {
+        let bump = |n: &mut usize| *n = n.saturating_add_signed(sign);
+        if f.is_conditional() {
+            bump(&mut self.conditional);
+        }
+        if f.kind == FrameKind::Subshell {
+            bump(&mut self.subshell);
+        }
+        if f.function.is_some() {
+            bump(&mut self.function);
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Terminator {
     Newline,
@@ -1012,7 +1058,10 @@ enum Terminator {
 /// How one command runs relative to the login shell.
 struct CommandContext {
     line: u32,
-    conditions: Vec<String>,
+    /// The `&&`/`||` before the command, when it decides whether the command runs.
+    connector: Option<String>,
+    /// An enclosing construct (`if`, loop, `case`, function, subshell) may not run the command.
+    in_conditional_frame: bool,
     /// Runs in a subshell (pipeline, background, `( ... )`): no effect on the login shell.
     subshell: bool,
     in_function: bool,
@@ -1022,13 +1071,13 @@ struct CommandContext {
 
 impl CommandContext {
     fn conditional(&self) -> bool {
-        !self.conditions.is_empty()
-    }
-
-    fn condition(&self) -> Option<String> {
-        (!self.conditions.is_empty()).then(|| self.conditions.join("; "))
+        self.connector.is_some() || self.in_conditional_frame
     }
 }
+
+/// Enclosing constructs a statement's `condition` names (innermost first); deeper nesting is
+/// counted, not spelled out, so a statement's text does not grow with the file.
+const MAX_CONDITIONS_SHOWN: usize = 8;
 
 /// The kind of `TMOUT` change a command makes.
 #[derive(Debug, Clone)]
@@ -1057,6 +1106,9 @@ struct Walker<'a> {
     toks: &'a [Tok],
     i: usize,
     frames: Vec<Frame>,
+    /// How many of `frames` are conditional, subshells and function bodies (kept up to date so a
+    /// command does not scan every enclosing frame: deep nesting would make that quadratic).
+    counts: FrameCounts,
     words: Vec<Word>,
     word_line: u32,
     /// Why the next command of an and-or list may not run.
@@ -1080,6 +1132,7 @@ impl<'a> Walker<'a> {
             toks,
             i: 0,
             frames: Vec::new(),
+            counts: FrameCounts::default(),
             words: Vec::new(),
             word_line: 0,
             connector: None,
@@ -1115,11 +1168,22 @@ impl<'a> Walker<'a> {
 
     fn push_frame(&mut self, kind: FrameKind, line: u32) {
         let function = self.pending_function.take();
-        self.frames.push(Frame {
+        let frame = Frame {
             kind,
             line,
             function,
-        });
+        };
+        self.counts.add(&frame, 1);
+        self.frames.push(frame);
+    }
+
+    /// Drops the frames from `len` on.
+    fn truncate_frames(&mut self, len: usize) {
+        while self.frames.len() > len {
+            if let Some(f) = self.frames.pop() {
+                self.counts.add(&f, -1);
+            }
+        }
     }
 
     /// Pops the innermost frame matching `pred`, reporting a keyword with nothing to close.
@@ -1131,7 +1195,7 @@ impl<'a> Walker<'a> {
         pred: impl Fn(&FrameKind) -> bool,
     ) {
         match self.frames.iter().rposition(|f| pred(&f.kind)) {
-            Some(idx) => self.frames.truncate(idx),
+            Some(idx) => self.truncate_frames(idx),
             None => self.issue(
                 interp,
                 line,
@@ -1166,7 +1230,7 @@ impl<'a> Walker<'a> {
             if self.in_case_pattern() {
                 match &tok.kind {
                     TokKind::Word(w) if w.is("esac") => {
-                        self.frames.pop();
+                        self.truncate_frames(self.frames.len().saturating_sub(1));
                     }
                     TokKind::Op(Op::RParen) => self.set_case_pattern(false),
                     _ => {}
@@ -1239,6 +1303,7 @@ impl<'a> Walker<'a> {
             }
         }
         self.end_command(interp, Terminator::Newline);
+        self.counts = FrameCounts::default();
         for frame in std::mem::take(&mut self.frames) {
             let what = match frame.kind {
                 FrameKind::If => "if",
@@ -1440,19 +1505,13 @@ impl<'a> Walker<'a> {
         let mut certain = false;
         if !words.is_empty() {
             let line = self.word_line;
-            let mut conditions: Vec<String> = self
-                .frames
-                .iter()
-                .rev()
-                .filter_map(Frame::condition)
-                .collect();
-            if let Some(reason) = &connector {
-                conditions.insert(0, reason.clone());
-            }
+            // Only whether a frame is conditional here: the condition text is built for the
+            // few commands that touch TMOUT (building it for every command was quadratic).
+            let in_conditional_frame = self.counts.conditional > 0;
             let subshell = piped_in
                 || matches!(term, Terminator::Pipe | Terminator::Background)
-                || self.frames.iter().any(|f| f.kind == FrameKind::Subshell);
-            let in_function = self.frames.iter().any(|f| f.function.is_some());
+                || self.counts.subshell > 0;
+            let in_function = self.counts.function > 0;
             let blocked = match (&self.stopped, self.aborted) {
                 (Some((l, kw)), _) => Some(format!("the file stops at the `{kw}` at line {l}")),
                 (None, Some(l)) => Some(format!(
@@ -1462,7 +1521,8 @@ impl<'a> Walker<'a> {
             };
             let ctx = CommandContext {
                 line,
-                conditions,
+                connector: connector.clone(),
+                in_conditional_frame,
                 subshell,
                 in_function,
                 blocked,
@@ -1976,6 +2036,27 @@ impl<'a> Walker<'a> {
         interp.statements.push(stmt);
     }
 
+    /// Why the command of `ctx` may not run: its `&&`/`||`, then the enclosing constructs,
+    /// innermost first (at most [`MAX_CONDITIONS_SHOWN`] of them spelled out).
+    fn condition_text(&self, ctx: &CommandContext) -> Option<String> {
+        let mut parts: Vec<String> = ctx.connector.iter().cloned().collect();
+        let shown = self.counts.conditional.min(MAX_CONDITIONS_SHOWN);
+        if shown > 0 {
+            parts.extend(
+                self.frames
+                    .iter()
+                    .rev()
+                    .filter_map(Frame::condition)
+                    .take(shown),
+            );
+        }
+        let more = self.counts.conditional - shown;
+        if more > 0 {
+            parts.push(format!("and {more} more enclosing construct(s)"));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
     fn statement(
         &self,
         ctx: &CommandContext,
@@ -2009,7 +2090,7 @@ impl<'a> Walker<'a> {
             readonly,
             exported,
             conditional: ctx.conditional(),
-            condition: ctx.condition(),
+            condition: self.condition_text(ctx),
             sourced: self.sourced,
             outcome: Outcome::Applied,
             note: None,

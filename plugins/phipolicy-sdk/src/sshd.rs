@@ -531,7 +531,7 @@ impl Loader<'_> {
         };
         if keyword.is_empty() {
             let Some(r) = rest else { return };
-            let Some((k, r2)) = strdelim(&r) else { return };
+            let Some((k, r2)) = strdelim(r) else { return };
             keyword = k;
             rest = r2;
         }
@@ -550,13 +550,13 @@ impl Loader<'_> {
                 return;
             }
         };
-        let Some(args) = argv_split(&rest) else {
+        let Some(args) = argv_split(rest) else {
             self.issue(path, line, "invalid quotes");
             return;
         };
         let keyword = canonical_keyword(&keyword_text);
         match keyword.as_str() {
-            "match" => self.match_line(path, line, &rest, scope),
+            "match" => self.match_line(path, line, rest, scope),
             "include" => self.include_line(path, line, &args, depth, *scope),
             _ => self.directive(path, line, &keyword_text, keyword, args, *scope),
         }
@@ -900,23 +900,23 @@ fn match_criteria(rest: &[u8]) -> Result<(String, bool), String> {
         "version",
     ];
     let mut parts: Vec<String> = Vec::new();
-    let mut cursor: Option<Vec<u8>> = Some(rest.to_vec());
+    let mut cursor: Option<&[u8]> = Some(rest);
     let mut attributes = 0;
-    while let Some((attrib, next)) = cursor.as_deref().and_then(strdelim) {
+    while let Some((attrib, next)) = cursor.and_then(strdelim) {
         if attrib.is_empty() || attrib.first() == Some(&b'#') {
             break;
         }
         attributes += 1;
         let attrib = String::from_utf8_lossy(&attrib).into_owned();
         if attrib.eq_ignore_ascii_case("all") {
-            let extra = next.as_deref().and_then(strdelim).map(|(a, _)| a);
+            let extra = next.and_then(strdelim).map(|(a, _)| a);
             let has_extra = extra.is_some_and(|a| !a.is_empty() && a.first() != Some(&b'#'));
             if attributes > 1 || has_extra {
                 return Err("'all' cannot be combined with other Match attributes".into());
             }
             return Ok(("all".into(), true));
         }
-        let Some((arg, after)) = next.as_deref().and_then(strdelim) else {
+        let Some((arg, after)) = next.and_then(strdelim) else {
             return Err(format!("missing Match criteria for {attrib}"));
         };
         if arg.is_empty() || arg.first() == Some(&b'#') {
@@ -965,7 +965,8 @@ fn skip_ws(b: &[u8]) -> &[u8] {
 
 /// misc.c `strdelim`: the next token, splitting on whitespace, a double quote or one `=`.
 /// Returns the token and the rest (`None` for C's NULL); `None` overall when a quote is unclosed.
-fn strdelim(s: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+/// The rest is borrowed: copying it for every token made a long `Match` line quadratic.
+fn strdelim(s: &[u8]) -> Option<(Vec<u8>, Option<&[u8]>)> {
     let Some(pos) = s.iter().position(|c| is_ws(*c) || *c == b'"' || *c == b'=') else {
         return Some((s.to_vec(), None));
     };
@@ -976,14 +977,14 @@ fn strdelim(s: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
         let mut token = head.to_vec();
         token.extend_from_slice(tail.get(..close).unwrap_or(&[]));
         let after = tail.get(close + 1..).unwrap_or(&[]);
-        return Some((token, Some(skip_ws(after).to_vec())));
+        return Some((token, Some(skip_ws(after))));
     }
     let was_equals = s.get(pos) == Some(&b'=');
     let mut rest = skip_ws(tail);
     if !was_equals && rest.first() == Some(&b'=') {
         rest = skip_ws(rest.get(1..).unwrap_or(&[]));
     }
-    Some((head.to_vec(), Some(rest.to_vec())))
+    Some((head.to_vec(), Some(rest)))
 }
 
 /// misc.c `argv_split` with `terminate_on_comment`: whitespace-separated words, single or double
@@ -1064,23 +1065,23 @@ mod tests {
     fn tokenizer_mirrors_sshd() {
         assert_eq!(
             strdelim(b"Key value"),
-            Some((b"Key".to_vec(), Some(b"value".to_vec())))
+            Some((b"Key".to_vec(), Some(&b"value"[..])))
         );
         assert_eq!(
             strdelim(b"Key=value"),
-            Some((b"Key".to_vec(), Some(b"value".to_vec())))
+            Some((b"Key".to_vec(), Some(&b"value"[..])))
         );
         assert_eq!(
             strdelim(b"Key = value"),
-            Some((b"Key".to_vec(), Some(b"value".to_vec())))
+            Some((b"Key".to_vec(), Some(&b"value"[..])))
         );
         assert_eq!(
             strdelim(b"Key ==value"),
-            Some((b"Key".to_vec(), Some(b"=value".to_vec())))
+            Some((b"Key".to_vec(), Some(&b"=value"[..])))
         );
         assert_eq!(
             strdelim(b"\"Key\" v"),
-            Some((b"Key".to_vec(), Some(b"v".to_vec())))
+            Some((b"Key".to_vec(), Some(&b"v"[..])))
         );
         assert_eq!(strdelim(b"\"Key v"), None);
         assert_eq!(strdelim(b"Key"), Some((b"Key".to_vec(), None)));

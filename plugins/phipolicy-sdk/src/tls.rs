@@ -54,6 +54,22 @@ pub struct LoadReport {
 }
 
 impl LoadReport {
+    /// Whether another file may be read: the cap is checked before every file, not only at each
+    /// include directive (an include that matched many files, nested, used to read past it).
+    fn may_read(&mut self, from: &str, line: u32, file: &str) -> bool {
+        if self.files.len() < MAX_FILES {
+            return true;
+        }
+        self.issue(
+            from,
+            line,
+            format!(
+                "more than {MAX_FILES} files read: {file} and the rest of this include not read"
+            ),
+        );
+        false
+    }
+
     fn issue(&mut self, path: &str, line: u32, message: impl Into<String>) {
         self.issues.push(ParseIssue {
             path: path.to_string(),
@@ -241,6 +257,9 @@ impl OpensslConfig {
             }
         };
         for file in files {
+            if !self.report.may_read(from, line, &file) {
+                break;
+            }
             match target.read_text(&file) {
                 Ok(text) => self.parse_file(target, &file, &text, section, depth + 1),
                 Err(e) => self.report.unreadable.push(Unreadable::new(&file, &e)),
@@ -643,6 +662,9 @@ impl ServerConfig {
                 Ok(st) if st.kind == FileKind::Directory => continue,
                 _ => {}
             }
+            if !self.report.may_read(from, line, &file) {
+                break;
+            }
             match target.read_text(&file) {
                 Ok(text) => self.parse_nginx(target, prefix, &file, &text, context, depth + 1),
                 Err(e) => self.report.unreadable.push(Unreadable::new(&file, &e)),
@@ -784,6 +806,9 @@ impl ServerConfig {
             );
         }
         for file in files {
+            if !self.report.may_read(from, line, &file) {
+                break;
+            }
             match target.read_text(&file) {
                 Ok(text) => {
                     self.parse_apache(target, server_root, &file, &text, context, depth + 1)

@@ -1,0 +1,4 @@
+#![no_main]
+//! `cargo fuzz run nginx`: see `phipolicy_sdk::fuzzing::nginx` for the input layout and invariants.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_sdk::fuzzing::nginx(data));
