@@ -27,6 +27,10 @@ pub mod limits {
     pub const MAX_DIR_ENTRIES: usize = 200_000;
     /// Denials remembered per plugin for the report (the count is always exact).
     pub const MAX_RECORDED_DENIALS: usize = 100;
+    /// Retries of an `openat2` that the kernel answered with EAGAIN (a concurrent rename or mount
+    /// on the system): each retry is immediate and a race rarely repeats; past this the error
+    /// is reported as an I/O error on that path.
+    pub const OPENAT2_RETRIES: u32 = 64;
 }
 
 /// Kind of a file inside the target.
@@ -163,14 +167,22 @@ impl TargetView {
         } else {
             OFlags::CLOEXEC | OFlags::NOCTTY
         };
-        rustix::fs::openat2(
-            self.inner.root.as_fd(),
-            rel,
-            flags | extra,
-            Mode::empty(),
-            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-        )
-        .map_err(errno)
+        // openat2 fails with EAGAIN when a rename or mount anywhere on the system raced with a
+        // resolution that went through `..` (Debian 13's /etc/os-release -> ../usr/lib/os-release):
+        // the kernel asks the caller to retry. Seen in the conformance run inside a container.
+        let mut attempts = 0;
+        loop {
+            match rustix::fs::openat2(
+                self.inner.root.as_fd(),
+                rel,
+                flags | extra,
+                Mode::empty(),
+                ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+            ) {
+                Err(Errno::AGAIN) if attempts < limits::OPENAT2_RETRIES => attempts += 1,
+                other => return other.map_err(errno),
+            }
+        }
     }
 
     /// Maps a descriptor back to its in-target path ("/etc/authselect/system-auth").
@@ -544,6 +556,39 @@ mod tests {
                 .unwrap_err(),
             ViewError::TooLarge(4)
         );
+    }
+
+    /// Renames elsewhere on the system make openat2 answer EAGAIN to a resolution through `..`
+    /// (Debian 13's /etc/os-release is `../usr/lib/os-release`); the view retries, so reads of
+    /// such a path never fail while something renames in a loop.
+    #[test]
+    fn concurrent_renames_do_not_fail_dotdot_resolution() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("etc")).unwrap();
+        std::fs::create_dir_all(dir.path().join("usr/lib")).unwrap();
+        std::fs::write(dir.path().join("usr/lib/os-release"), "ID=debian\n").unwrap();
+        symlink("../usr/lib/os-release", dir.path().join("etc/os-release")).unwrap();
+        let view = TargetView::open(dir.path()).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let (a, b) = (scratch.path().join("a"), scratch.path().join("b"));
+        std::fs::write(&a, "x").unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::fs::rename(&a, &b).unwrap();
+                    std::fs::rename(&b, &a).unwrap();
+                }
+            });
+            let mut failures = 0;
+            for _ in 0..20_000 {
+                if view.read_file("/etc/os-release", 1024).is_err() {
+                    failures += 1;
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            assert_eq!(failures, 0, "reads through .. failed while renames ran");
+        });
     }
 
     /// `limits::MAX_DIR_ENTRIES`: a directory with one entry more than the cap is refused, not
