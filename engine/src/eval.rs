@@ -116,6 +116,33 @@ pub fn prepare(request: EvalRequest) -> Result<Prepared, Error> {
             let handle = runner.load_file(&path, &bytes, cache.as_deref())?;
             // A third-party plugin with the id of a loaded one replaces it (explicit override).
             plugins.retain(|(p, _)| p.manifest.id != handle.manifest.id);
+            // Otherwise it may only feed controls of this profile that nothing else feeds: two
+            // plugins for one control would make the verdict depend on load order.
+            for control in &handle.manifest.controls {
+                if !profile.controls.contains(control) {
+                    return Err(crate::runner::LoadError::Manifest {
+                        path: path.clone(),
+                        reason: format!(
+                            "declares control `{control}`, which profile `{}` does not have",
+                            profile.name
+                        ),
+                    }
+                    .into());
+                }
+                if let Some((other, _)) = plugins
+                    .iter()
+                    .find(|(p, _)| p.manifest.controls.contains(control))
+                {
+                    return Err(crate::runner::LoadError::Manifest {
+                        path: path.clone(),
+                        reason: format!(
+                            "declares control `{control}`, which plugin `{}` already provides (to replace that plugin, give this one the id `{}`)",
+                            other.manifest.id, other.manifest.id
+                        ),
+                    }
+                    .into());
+                }
+            }
             plugins.push((handle, verification));
         }
     }

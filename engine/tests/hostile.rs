@@ -614,3 +614,48 @@ fn corrupt_components_are_refused() {
         "{err}"
     );
 }
+
+/// Facts that are an object but whose fields have the wrong types never make a control pass, and
+/// change nothing else. (They should be `error`: the policies do not validate the shape of their
+/// facts yet and judge them like absent facts, `fail`; open in SECURITY.md.)
+#[test]
+fn facts_of_the_wrong_types_never_pass() {
+    let clean = eval(None);
+    let doc = eval(Some(hostile("wrong-types")));
+    for (clean_r, r) in clean.results.iter().zip(&doc.results) {
+        if HOSTILE_CONTROLS.contains(&r.control.as_str()) {
+            assert!(
+                matches!(r.status, Status::Fail | Status::Error),
+                "{}: {:?} {:?}",
+                r.control,
+                r.status,
+                r.reasons
+            );
+        } else {
+            assert_eq!((&r.status, &r.reasons), (&clean_r.status, &clean_r.reasons));
+        }
+    }
+}
+
+/// A third-party plugin may not feed a control another plugin feeds (unless it takes that
+/// plugin's id, replacing it), nor a control the profile does not have: exit 2, naming both.
+#[test]
+fn plugins_cannot_claim_controls_they_do_not_own() {
+    let trust = || engine::trust::TrustPolicy::load(None, &[], true).unwrap();
+    let err = prepare(request_with(&hostile("foreign-control"), trust()))
+        .expect_err("a second feeder for auth.ssh is refused")
+        .to_string();
+    assert!(
+        err.contains("hostile.wasm")
+            && err.contains("`auth.ssh`")
+            && err.contains("plugin `authentication` already provides"),
+        "{err}"
+    );
+    let err = prepare(request_with(&hostile("unknown-control"), trust()))
+        .expect_err("an unknown control is refused")
+        .to_string();
+    assert!(
+        err.contains("`made.up`") && err.contains("profile `hipaa` does not have"),
+        "{err}"
+    );
+}

@@ -21,6 +21,20 @@ const READS: &[&str] = match MODE.as_bytes() {
     _ => &["/etc/profile"],
 };
 
+/// Its id: `automatic-logoff` (so it replaces the built-in plugin), except where the mode is
+/// about claiming controls under another id.
+const ID: &str = match MODE.as_bytes() {
+    b"foreign-control" | b"unknown-control" => "hostile-extra",
+    _ => "automatic-logoff",
+};
+
+/// The controls it claims to feed.
+const CONTROLS: &[&str] = match MODE.as_bytes() {
+    b"foreign-control" => &["auth.ssh"],
+    b"unknown-control" => &["made.up"],
+    _ => &["logoff.shell-timeout", "logoff.ssh-idle"],
+};
+
 /// The escape attempts: (name, path, operation).
 const ESCAPES: &[(&str, &str, &str)] = &[
     ("dotdot", "/../../../../../../../../etc/hostname", "read"),
@@ -65,11 +79,11 @@ fn deep(n: u64) -> u64 {
 impl Plugin for Hostile {
     fn manifest() -> Manifest {
         Manifest {
-            id: "automatic-logoff",
+            id: ID,
             version: "0.0.1",
             safeguard: "automatic-logoff",
             cfr: &["164.312(a)(2)(iii)"],
-            controls: &["logoff.shell-timeout", "logoff.ssh-idle"],
+            controls: CONTROLS,
             reads: READS,
         }
     }
@@ -99,6 +113,13 @@ impl Plugin for Hostile {
                 Ok(serde_json::json!({ "depth": deep((1 << 40) + seed) }))
             }
             "not-object" => Ok(serde_json::json!(["facts", "as", "a", "list"])),
+            // An object, but every field the policies read has the wrong type.
+            "wrong-types" => Ok(serde_json::json!({
+                "shell": 42,
+                "sshd": "yes",
+                "os": [1, 2, 3],
+                "profiles": {"files": "none"},
+            })),
             "panic" => panic!("hostile plugin panicked on purpose"),
             "undeclared-read" => {
                 let shadow = target.read_text("/etc/shadow").map_err(|e| e.to_string());
