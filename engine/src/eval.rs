@@ -409,6 +409,20 @@ impl Prepared {
                     None => Err(format!("plugin {} did not run", p.manifest.id)),
                 },
             };
+            let facts = facts.and_then(|f| {
+                let problems = meta.facts_problems(f);
+                if problems.is_empty() {
+                    Ok(f)
+                } else {
+                    Err(format!(
+                        "plugin {} returned facts of the wrong shape: {}",
+                        self.plugin_for(control)
+                            .map(|p| p.manifest.id.as_str())
+                            .unwrap_or("?"),
+                        problems.join("; ")
+                    ))
+                }
+            });
             match facts {
                 Err(reason) => result.reasons.push(reason),
                 Ok(facts) => {

@@ -89,7 +89,51 @@ pub struct ControlMeta {
     pub description: String,
     #[serde(default)]
     pub parameters: Vec<String>,
+    /// The top-level facts the policy reads and the JSON types each may have ("object",
+    /// "array", "string", "number", "boolean", "null"): checked before judging, so facts of the
+    /// wrong shape are an `error`, not a verdict.
+    #[serde(default)]
+    pub facts: BTreeMap<String, Vec<String>>,
     pub remediation: String,
+}
+
+impl ControlMeta {
+    /// What is wrong with `facts` for this policy (empty when they have the declared shape).
+    pub fn facts_problems(&self, facts: &serde_json::Value) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (key, types) in &self.facts {
+            match facts.get(key) {
+                None => problems.push(format!("no `{key}` fact")),
+                Some(v) => {
+                    let got = json_type(v);
+                    if !types.iter().any(|t| t == got) {
+                        problems.push(format!(
+                            "`{key}` is {} {got}, the policy reads {}",
+                            if got == "array" || got == "object" {
+                                "an"
+                            } else {
+                                "a"
+                            },
+                            types.join(" or ")
+                        ));
+                    }
+                }
+            }
+        }
+        problems
+    }
+}
+
+/// The JSON type name of a value, as policies declare it.
+fn json_type(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
 }
 
 /// One piece of evidence in a result.

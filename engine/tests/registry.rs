@@ -111,6 +111,19 @@ fn every_control_is_complete() {
                 if m.cfr.is_empty() {
                     problems.push(format!("{control}: metadata.cfr is empty"));
                 }
+                if m.facts.is_empty() {
+                    problems.push(format!(
+                        "{control}: metadata.facts does not declare the facts the policy reads"
+                    ));
+                }
+                const TYPES: [&str; 6] = ["object", "array", "string", "number", "boolean", "null"];
+                for (key, types) in &m.facts {
+                    if types.is_empty() || types.iter().any(|t| !TYPES.contains(&t.as_str())) {
+                        problems.push(format!(
+                            "{control}: metadata.facts.{key} has bad types {types:?}"
+                        ));
+                    }
+                }
                 for p in &m.parameters {
                     if !source.profile.parameters.contains_key(p) {
                         problems.push(format!("{control}: metadata names unknown parameter {p}"));

@@ -15,6 +15,8 @@ metadata := {
 		"When the disk fills, auditd acts on these settings; with ignore it stops writing records and says nothing.",
 	]),
 	"parameters": [],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"auditd": ["object"]},
 	"remediation": concat("\n", [
 		"Install and enable auditd: `apt-get install auditd` (Debian/Ubuntu) or `dnf install audit` (Rocky/RHEL), then `systemctl enable --now auditd`.",
 		"In /etc/audit/auditd.conf set:",

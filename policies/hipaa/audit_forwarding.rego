@@ -18,6 +18,8 @@ metadata := {
 		"Forwarding inside if/then, a property filter or a ruleset() is reported as conditional: when nothing else forwards, the status is manual.",
 	]),
 	"parameters": ["log_forwarding_tls_required"],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"forwarding": ["object"]},
 	"remediation": remediation_tls,
 }
 

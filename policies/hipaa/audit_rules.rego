@@ -17,6 +17,8 @@ metadata := {
 		"Ending the rules with -e 2 (immutable until reboot) is recommended and reported as evidence, not required.",
 	]),
 	"parameters": ["phi_paths"],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"rules": ["object"]},
 	"remediation": "Add the missing rules to /etc/audit/rules.d/50-hipaa.rules, end the rules with /etc/audit/rules.d/99-finalize.rules containing `-e 2`, and load them with `augenrules --load` (a reboot is needed when the running rules are already immutable).",
 }
 

@@ -18,6 +18,8 @@ metadata := {
 		"not applicable.",
 	]),
 	"parameters": ["banner_required_phrases"],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"banner": ["null", "object"], "sshd": ["object"]},
 	"remediation": concat("\n", [
 		"Write the warning to /etc/issue.net, for example:",
 		"  Authorized use only. Activity on this system is monitored and recorded.",

@@ -22,6 +22,8 @@ metadata := {
 		"decides the value. sshd not installed: not applicable. A configuration file that cannot be read: error.",
 	]),
 	"parameters": ["ssh_max_auth_tries", "phi_group"],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"sshd": ["object"]},
 	"remediation": concat("\n", [
 		"Create /etc/ssh/sshd_config.d/00-hipaa.conf containing:",
 		"  PermitRootLogin no",

@@ -16,6 +16,8 @@ metadata := {
 		"The contents of a record are not judged; write what was restored, from which snapshot, and how it was verified.",
 	]),
 	"parameters": ["restore_test_records", "restore_test_max_age_days"],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"restore_tests": ["object"]},
 	"remediation": concat("\n", [
 		"Restore a snapshot to a scratch location and verify it, then record it, for example:",
 		"  restic restore latest --target /tmp/restore-test --include /var/data/phi",

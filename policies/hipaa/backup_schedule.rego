@@ -20,6 +20,8 @@ metadata := {
 		"A disabled or masked timer is reported and does not count.",
 	]),
 	"parameters": ["phi_paths"],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"inline_passwords": ["array"], "invocations": ["array"], "issues": ["array"], "not_followed": ["array"], "restic": ["object"], "timers": ["array"], "unreadable": ["array"]},
 	"remediation": concat("\n", [
 		"Install restic (`apt install restic` on Debian/Ubuntu, `dnf install restic` from EPEL on Rocky/RHEL), then:",
 		"  install -d -m 0700 /etc/restic && install -m 0600 /dev/null /etc/restic/password   # put the repository password in it",

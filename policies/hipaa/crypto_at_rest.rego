@@ -19,6 +19,8 @@ metadata := {
 		"/etc/crypttab must be owned by root with mode 0400 or 0600.",
 	]),
 	"parameters": ["phi_paths"],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"crypttab": ["object"], "fstab": ["object"], "live": ["boolean"], "mountinfo": ["object"], "phi_paths": ["array"]},
 	"remediation": concat("\n", [
 		"Put PHI on a LUKS volume: `cryptsetup luksFormat --type luks2 /dev/sdX`, `cryptsetup open /dev/sdX phi_crypt`, `mkfs.ext4 /dev/mapper/phi_crypt`,",
 		"add `phi_crypt UUID=<luks uuid> none luks` to /etc/crypttab and `/dev/mapper/phi_crypt /var/data ext4 defaults 0 2` to /etc/fstab, then move the data.",

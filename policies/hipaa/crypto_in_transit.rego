@@ -23,6 +23,8 @@ metadata := {
 		"default lists), must not include CBC ciphers, arcfour, hmac-md5*, hmac-sha1* or diffie-hellman-group1-sha1.",
 	]),
 	"parameters": ["tls_min_version", "dh_min_bits"],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"apache": ["object"], "crypto_policy": ["object"], "dh_params": ["array"], "nginx": ["object"], "openssl": ["object"], "postfix": ["object"], "sshd": ["object"]},
 	"remediation": concat("\n", [
 		"Debian/Ubuntu: keep /etc/ssl/openssl.cnf's system_default section at `MinProtocol = TLSv1.2` (or remove a lower MinProtocol). Rocky/RHEL: `update-crypto-policies --set DEFAULT`.",
 		"nginx: `ssl_protocols TLSv1.2 TLSv1.3;` in the http block and every server block that sets it. Apache: `SSLProtocol -all +TLSv1.2 +TLSv1.3`.",

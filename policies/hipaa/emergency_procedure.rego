@@ -14,6 +14,8 @@ metadata := {
 		"this control never fails and never passes without the document.",
 	]),
 	"parameters": ["emergency_procedure_paths"],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"documents": ["array"]},
 	"remediation": concat("\n", [
 		"Write the break-glass procedure (who approves, where the emergency credentials are kept, how their use is logged and how they are rotated afterwards) to /etc/hipaa/emergency-access.md,",
 		"or set emergency_procedure_paths to where it is kept.",

@@ -18,6 +18,8 @@ metadata := {
 		"/etc/passwd or /etc/group missing or unreadable makes the check an error.",
 	]),
 	"parameters": ["phi_group"],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"group": ["object"], "passwd": ["object"], "phi_group": ["object"], "unreadable": ["array"]},
 	"remediation": concat("\n", [
 		"- Create the group and add the people who need PHI access: `groupadd phi-access` then `usermod -aG phi-access NAME` (or `gpasswd -a NAME phi-access`).",
 		"- Remove members that have no account or cannot log in: `gpasswd -d NAME phi-access`.",

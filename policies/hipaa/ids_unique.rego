@@ -18,6 +18,8 @@ metadata := {
 		"A database that is missing or unreadable makes the check an error, never a pass.",
 	]),
 	"parameters": [],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"group": ["object"], "issues": ["array"], "passwd": ["object"], "shadow": ["object"], "unreadable": ["array"]},
 	"remediation": concat("\n", [
 		"- Give every person their own account: rename or remove duplicate user and group entries (`vipw`, `vigr`; check with `pwck -r` and `grpck -r`).",
 		"- Give extra UID 0 accounts their own UID or remove them; use sudo for administration instead.",

@@ -15,6 +15,8 @@ metadata := {
 		"The script's contents are not judged.",
 	]),
 	"parameters": ["incident_script", "incident_evidence_dir"],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"evidence_dir": ["object"], "script": ["object"]},
 	"remediation": concat("\n", [
 		"Install the response script and the evidence directory root-only:",
 		"  install -o root -g root -m 0750 hipaa-incident-response.sh /usr/local/bin/hipaa-incident-response.sh",

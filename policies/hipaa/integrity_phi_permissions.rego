@@ -21,6 +21,8 @@ metadata := {
 		"A directory that cannot be read or listed makes the check an error; no phi_paths at all makes it manual.",
 	]),
 	"parameters": ["phi_paths"],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"phi_paths": ["array"]},
 	"remediation": concat("\n", [
 		"- Create the PHI directory owned by its service account and the PHI group: `install -d -m 0750 -o root -g phi-access /var/data/phi`.",
 		"- Close it to others: `chmod 0750 /var/data/phi` (or 0700).",

@@ -26,6 +26,8 @@ metadata := {
 		"the family's module directory exists in the target.",
 	]),
 	"parameters": ["lockout_deny_max", "lockout_unlock_time_min_s"],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"faillock_confs": ["array"], "family": ["string"], "issues": ["array"], "missing_modules": ["array"], "module_dirs": ["array"], "module_dirs_present": ["array"], "os": ["object"], "stacks": ["array"], "unreadable": ["array"]},
 	"remediation": concat("\n", [
 		"- Debian/Ubuntu: in /etc/pam.d/common-auth put `auth required pam_faillock.so preauth` before the pam_unix.so line, change pam_unix's `[success=1 default=ignore]` to `[success=2 default=ignore]`, and add `auth [default=die] pam_faillock.so authfail` right after it; add `account required pam_faillock.so` to /etc/pam.d/common-account.",
 		"- Rocky/RHEL: `authselect enable-feature with-faillock` (or `authselect select sssd with-faillock --force`).",

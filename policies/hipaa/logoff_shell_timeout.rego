@@ -19,6 +19,8 @@ metadata := {
 		".sh suffix is never read, which the reasons say.",
 	]),
 	"parameters": ["session_timeout_max_s"],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"shell": ["object"]},
 	"remediation": concat("\n", [
 		"Create /etc/profile.d/99-hipaa-timeout.sh (the name must end in .sh: /etc/profile sources only /etc/profile.d/*.sh) containing:",
 		"  TMOUT=900",

@@ -18,6 +18,8 @@ metadata := {
 		"which is reported as evidence. Not applicable when sshd is not installed.",
 	]),
 	"parameters": ["ssh_client_alive_interval_max_s", "ssh_client_alive_count_max"],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"sshd": ["object"]},
 	"remediation": concat("\n", [
 		"Create /etc/ssh/sshd_config.d/00-hipaa.conf (read before the main file's own lines: the first value wins) with:",
 		"  ClientAliveInterval 300",

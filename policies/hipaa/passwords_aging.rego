@@ -17,6 +17,8 @@ metadata := {
 		"result is error.",
 	]),
 	"parameters": ["password_max_age_days", "password_min_age_days", "password_warn_age_days"],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"accounts": ["array"], "login_defs": ["object"], "unreadable": ["array"]},
 	"remediation": concat("\n", [
 		"In /etc/login.defs set:",
 		"  PASS_MAX_DAYS 90",

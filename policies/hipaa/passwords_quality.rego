@@ -21,6 +21,8 @@ metadata := {
 		"enforcing not 0 (otherwise pam_pwquality only warns).",
 	]),
 	"parameters": ["password_min_length", "password_min_classes", "password_max_repeat"],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"effective": ["object"], "family": ["string"], "pam": ["object"], "pwquality": ["object"], "unreadable": ["array"]},
 	"remediation": concat("\n", [
 		"Install pam_pwquality in the password stack (Debian/Ubuntu: `apt-get install libpam-pwquality`, which runs pam-auth-update; Rocky/RHEL: authselect profiles include it in system-auth and password-auth: `authselect select sssd --force` or `authselect apply-changes`).",
 		"Then create /etc/security/pwquality.conf.d/50-hipaa.conf with:",

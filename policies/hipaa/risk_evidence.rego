@@ -14,6 +14,8 @@ metadata := {
 		"`phipolicy evidence` writes such a file with the hashes and results of every control, which is better evidence than a hand-written note.",
 	]),
 	"parameters": ["risk_evidence_glob", "risk_evidence_max_age_days"],
+	# The facts this policy reads, with their JSON types: the engine checks them before judging.
+	"facts": {"errors": ["array"], "glob": ["string"], "matches": ["array"]},
 	"remediation": concat("\n", [
 		"Run and record a risk assessment at least once per risk_evidence_max_age_days, for example:",
 		"  phipolicy evidence --root / > /var/log/hipaa-risk-assessment-$(date +%F).txt",
