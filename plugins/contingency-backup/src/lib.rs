@@ -273,6 +273,12 @@ impl Collector<'_> {
                 continue;
             };
             let tab = schedule::parse_crontab(&text, &path, system);
+            if let Some(why) = &tab.truncated {
+                self.unreadable.push(Unreadable {
+                    path: path.clone(),
+                    error: why.clone(),
+                });
+            }
             let refusal = self.cron_refusal(&path);
             self.issues.extend(tab.issues.iter().cloned());
             self.note_inline(&tab.assignments, "crontab");
@@ -409,6 +415,12 @@ impl Collector<'_> {
                     .unwrap_or_default()
             })
         };
+        if let Some(why) = &script.truncated {
+            self.unreadable.push(Unreadable {
+                path: path.to_string(),
+                error: why.clone(),
+            });
+        }
         self.note_inline(&script.assignments, "script");
         for command in &script.commands {
             self.follow(job, command, &[], depth + 1);

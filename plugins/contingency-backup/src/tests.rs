@@ -257,3 +257,33 @@ fn cron_refuses_dotted_cron_d_names_on_debian_and_writable_tables() {
             .is_some_and(|r| r.contains("writable by group or others (mode 0666)"))
     );
 }
+
+/// A crontab built to exhaust memory (every job carries the variables above it): 3,000
+/// variables over 3,000 jobs took 4 GB. The table is read up to `MAX_ASSIGNMENTS` assignments and
+/// reported unreadable, so `backup.schedule` is `error`, never judged on half a table.
+#[test]
+fn a_crontab_of_thousands_of_variables_is_cut_off_and_reported() {
+    let mut table = String::new();
+    for i in 0..3_000 {
+        table.push_str(&format!(
+            "VAR{i}=value-{i}\n*/5 * * * * root /usr/bin/true {i}\n"
+        ));
+    }
+    let started = std::time::Instant::now();
+    let (_dir, target) = tree(&[("/etc/crontab", table.as_str())]);
+    let f = ContingencyBackup::collect(&target, &Params::default()).expect("collect");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    let unreadable = f["unreadable"].as_array().expect("unreadable");
+    assert!(
+        unreadable.iter().any(|u| u["path"] == "/etc/crontab"
+            && u["error"]
+                .as_str()
+                .unwrap()
+                .contains("more than 512 variable assignments")),
+        "{unreadable:?}"
+    );
+}

@@ -512,6 +512,12 @@ fn is_option(s: &Option<ResticSetting>) -> bool {
     s.as_ref().is_some_and(|s| s.source == "option")
 }
 
+/// Variable assignments one cron table or script may make. Real ones make a handful; every job
+/// and command carries the variables set above it, so thousands of them are a file built to
+/// exhaust memory (3,000 variables over 3,000 jobs took 4 GB). Past the cap the rest of the file
+/// is not read, and [`Crontab::truncated`] / [`ShellScript::truncated`] say so.
+pub const MAX_ASSIGNMENTS: usize = 512;
+
 /// One job line of a cron table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CronEntry {
@@ -534,6 +540,8 @@ pub struct Crontab {
     pub entries: Vec<CronEntry>,
     pub assignments: Vec<Assignment>,
     pub issues: Vec<ParseIssue>,
+    /// Why the table was not read to its end (more than [`MAX_ASSIGNMENTS`] assignments).
+    pub truncated: Option<String>,
 }
 
 /// Parses a cron table as cronie and Debian's Vixie cron read it; `system` tables have a user field.
@@ -543,6 +551,7 @@ pub fn parse_crontab(text: &str, path: &str, system: bool) -> Crontab {
         entries: Vec::new(),
         assignments: Vec::new(),
         issues: Vec::new(),
+        truncated: None,
     };
     for (n, raw) in text.lines().enumerate() {
         let line = u32::try_from(n + 1).unwrap_or(u32::MAX);
@@ -554,6 +563,12 @@ pub fn parse_crontab(text: &str, path: &str, system: bool) -> Crontab {
         let is_entry = first == '@' || first == '*' || first.is_ascii_digit();
         if !is_entry {
             match trimmed.split_once('=') {
+                Some(_) if tab.assignments.len() >= MAX_ASSIGNMENTS => {
+                    tab.truncated = Some(format!(
+                        "more than {MAX_ASSIGNMENTS} variable assignments (line {line}): the rest of the table was not read"
+                    ));
+                    break;
+                }
                 Some((name, value)) if !name.trim().is_empty() && !name.trim().contains(' ') => {
                     tab.assignments.push(Assignment {
                         name: name.trim().to_string(),
@@ -649,6 +664,8 @@ pub struct ShellScript {
     pub assignments: Vec<Assignment>,
     /// Files read with `.` or `source`, with where.
     pub sourced: Vec<(String, u32)>,
+    /// Why the script was not read to its end (more than [`MAX_ASSIGNMENTS`] assignments).
+    pub truncated: Option<String>,
 }
 
 /// Reads a shell script line by line (continuation lines joined): assignments on their own apply
@@ -664,6 +681,7 @@ pub fn parse_shell_script(
         commands: Vec::new(),
         assignments: Vec::new(),
         sourced: Vec::new(),
+        truncated: None,
     };
     let mut env = inherited.to_vec();
     let mut logical = String::new();
@@ -680,6 +698,12 @@ pub fn parse_shell_script(
         }
         logical.push_str(raw);
         let text = std::mem::take(&mut logical);
+        if env.len() > MAX_ASSIGNMENTS {
+            script.truncated = Some(format!(
+                "more than {MAX_ASSIGNMENTS} variable assignments (line {start}): the rest of the script was not read"
+            ));
+            break;
+        }
         for mut command in commands_of(&text, &env, path, start) {
             let exported = matches!(
                 command.words.first().map(String::as_str),
