@@ -541,6 +541,20 @@ impl Runner {
                 tracing::debug!(file = %file.display(), error = %e, "cannot cache the built-in artifact");
                 return None;
             }
+            // Another build's copies of this plugin are dead weight (13 MB a build): remove them.
+            let prefix = format!("builtin-{}-", artifact.name);
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let stale = name
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| rest.strip_suffix(".cwasm"))
+                    .is_some_and(|sha| {
+                        sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit())
+                    });
+                if stale && entry.path() != file {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
         }
         // SAFETY: the file lives in the directory `crate::util::private_cache_dir` created with mode
         // 0700 and checked to be ours; it was written above from the embedded artifact (produced by

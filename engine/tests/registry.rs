@@ -183,3 +183,51 @@ fn embedded_manifests_match_the_components() {
             .unwrap_or_else(|e| panic!("{}: {e}", plugin.manifest.id));
     }
 }
+
+/// Built-in artifacts are mapped from the private cache: written on first use under their
+/// sha256, another build's copies removed, unrelated files left alone; the run's facts are the
+/// same as from the embedded bytes.
+#[test]
+fn builtin_artifacts_are_cached_by_sha256_and_stale_copies_removed() {
+    let cache = tempfile::tempdir().unwrap();
+    let stale = cache
+        .path()
+        .join(format!("builtin-integrity-{}.cwasm", "a".repeat(64)));
+    let unrelated = cache.path().join("builtin-integrity-notes.cwasm");
+    std::fs::write(&stale, b"old build").unwrap();
+    std::fs::write(&unrelated, b"not ours").unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/integrity-750/root");
+    let view = engine::fsview::TargetView::open(&root).unwrap();
+    let run = |runner: &Runner| {
+        let plugins = runner.builtin_plugins().unwrap();
+        let p = plugins
+            .iter()
+            .find(|p| p.manifest.id == "integrity")
+            .unwrap();
+        let reads = vec!["/var/data/phi/**".to_string(), "/etc/**".to_string()];
+        let r = runner.run(
+            p,
+            &view,
+            "{\"phi_paths\": [\"/var/data/phi\"]}",
+            &reads,
+            std::time::Duration::ZERO,
+        );
+        r.facts.expect("facts")
+    };
+    let cached = run(&Runner::new()
+        .unwrap()
+        .with_artifact_cache(Some(cache.path().into())));
+    let embedded = run(&Runner::new().unwrap());
+    assert_eq!(cached, embedded);
+    let names: Vec<String> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!stale.exists(), "stale copy removed: {names:?}");
+    assert!(unrelated.exists(), "unrelated file kept: {names:?}");
+    assert!(
+        names.iter().any(|n| n.starts_with("builtin-integrity-")
+            && n.len() == "builtin-integrity-.cwasm".len() + 64),
+        "{names:?}"
+    );
+}
