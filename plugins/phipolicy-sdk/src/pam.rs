@@ -263,7 +263,8 @@ pub fn parse_file(path: &str, text: &str) -> PamFile {
                 continue;
             }
         };
-        let Some(module) = tokens.get(2) else {
+        // An empty token (`[]` where the module path belongs) names no module either.
+        let Some(module) = tokens.get(2).filter(|t| !t.text.is_empty()) else {
             issue(format!("{} rule without a module path", kind.as_str()));
             continue;
         };
