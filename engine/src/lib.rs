@@ -10,6 +10,7 @@ pub mod policy;
 pub mod profile;
 pub mod report;
 pub mod runner;
+pub mod secrets;
 pub mod trust;
 pub mod util;
 pub mod waivers;
