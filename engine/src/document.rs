@@ -64,6 +64,14 @@ pub struct TargetInfo {
     pub kind: &'static str,
     pub root: String,
     pub os: Option<OsInfo>,
+    /// Configuration files the plugins were served that have more than one hard link (the same
+    /// file may be reachable under another name), sorted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hard_links: Vec<String>,
+    /// Paths served from another filesystem than the target root (a mount or bind mount inside
+    /// a `--root` tree), sorted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mounts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -115,7 +123,18 @@ pub struct PluginReport {
     pub verification: crate::trust::Verification,
     pub controls: Vec<String>,
     pub duration_ms: u64,
+    /// A third-party plugin that took the id of a built-in one (and so replaced it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub replaces_builtin: bool,
+    /// The read patterns its manifest declared (parameters expanded): what it was allowed.
+    pub reads: Vec<String>,
+    /// How many distinct in-target paths it was served, and the first
+    /// `runner::limits::MAX_RECORDED_PATHS` of them (resolved, in request order).
     pub files_read: usize,
+    pub paths_read: Vec<String>,
+    /// Paths served outside `reads` because a configuration line names them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub referenced_reads: Vec<crate::runner::Reference>,
     pub denied: Vec<String>,
     pub denied_count: u64,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
@@ -27,8 +28,12 @@ pub struct EvalRequest {
     pub waivers_file: Option<PathBuf>,
     pub controls: Option<Vec<String>>,
     pub plugin_dirs: Vec<PathBuf>,
-    /// Where compiled third-party plugins are cached; default: phipolicy's private cache dir.
+    /// Where compiled plugins are cached; default: phipolicy's private cache dir
+    /// ([`crate::cache::default_location`]). Never used when it lies inside the audited tree.
     pub plugin_cache: Option<PathBuf>,
+    /// Use no cache at all (`--no-cache`): built-in plugins load from the embedded bytes and
+    /// third-party plugins are compiled on every run; nothing is written anywhere.
+    pub no_cache: bool,
     /// Which third-party plugins may run (lock file, trusted keys, `--allow-unverified`).
     pub trust: TrustPolicy,
     /// Evaluation time (`--now`); defaults to the current time.
@@ -45,8 +50,8 @@ pub struct Prepared {
     metadata: BTreeMap<String, ControlMeta>,
     params: Map<String, Value>,
     waivers: Vec<Waiver>,
-    runner: Runner,
-    plugins: Vec<(PluginHandle, Verification)>,
+    runner: Arc<Runner>,
+    plugins: Vec<(Arc<PluginHandle>, Verification)>,
     view: TargetView,
 }
 
@@ -81,18 +86,15 @@ pub fn prepare(request: EvalRequest) -> Result<Prepared, Error> {
         let plugin_side = (|| -> Result<_, Error> {
             // phipolicy's private cache: built-in artifacts are mapped from it, third-party
             // plugins compiled into it.
-            let cache = request
-                .plugin_cache
-                .clone()
-                .or_else(crate::util::private_cache_dir);
-            let runner = Runner::new()?.with_artifact_cache(cache.clone());
+            let cache = open_cache(&request, &view);
+            let runner = Runner::new()?.with_artifact_cache(cache);
             let plugins = runner.builtin_plugins()?;
             tracing::debug!(
                 ms = t.elapsed().as_secs_f64() * 1e3,
                 count = plugins.len(),
                 "built-in plugins loaded"
             );
-            Ok((runner, plugins, cache))
+            Ok((runner, plugins))
         })();
         (
             policy_side.join().expect("policy loading thread panicked"),
@@ -100,20 +102,33 @@ pub fn prepare(request: EvalRequest) -> Result<Prepared, Error> {
         )
     });
     let (policies, metadata) = policy_side?;
-    let (runner, builtin, cache) = plugin_side?;
-    let mut plugins: Vec<(PluginHandle, Verification)> = builtin
+    let (runner, builtin) = plugin_side?;
+    let runner = Arc::new(runner);
+    let mut plugins: Vec<(Arc<PluginHandle>, Verification)> = builtin
         .into_iter()
-        .map(|p| (p, Verification::Builtin))
+        .map(|p| (Arc::new(p), Verification::Builtin))
         .collect();
     for dir in &request.plugin_dirs {
         for path in plugin_files(dir)? {
             // Read once: the bytes that are verified are the bytes that are compiled.
-            let bytes = std::fs::read(&path).map_err(|source| Error::Io {
-                context: format!("plugin {}", path.display()),
-                source,
-            })?;
+            let bytes = crate::util::read_operator_file(&path, limits::MAX_PLUGIN_BYTES)
+                .map_err(|source| Error::Io {
+                    context: format!("plugin {}", path.display()),
+                    source,
+                })?;
             let verification = request.trust.verify(&path, &bytes)?;
-            let handle = runner.load_file(&path, &bytes, cache.as_deref())?;
+            let handle = runner.load_file(&path, &bytes)?;
+            if !request.trust.allow_broad_reads
+                && let Some(pattern) = handle.manifest.reads.iter().find(|r| is_whole_tree(r))
+            {
+                return Err(crate::runner::LoadError::Manifest {
+                    path: path.clone(),
+                    reason: format!(
+                        "declares the read pattern `{pattern}`, which covers the whole target; refusing it (--allow-broad-reads runs it anyway)"
+                    ),
+                }
+                .into());
+            }
             // A third-party plugin with the id of a loaded one replaces it (explicit override).
             plugins.retain(|(p, _)| p.manifest.id != handle.manifest.id);
             // Otherwise it may only feed controls of this profile that nothing else feeds: two
@@ -143,7 +158,7 @@ pub fn prepare(request: EvalRequest) -> Result<Prepared, Error> {
                     .into());
                 }
             }
-            plugins.push((handle, verification));
+            plugins.push((Arc::new(handle), verification));
         }
     }
     Ok(Prepared {
@@ -157,6 +172,44 @@ pub fn prepare(request: EvalRequest) -> Result<Prepared, Error> {
         plugins,
         view,
     })
+}
+
+/// Limits of the operator's inputs.
+pub mod limits {
+    /// Largest plugin component read from `--plugins` (the built-in ones are 1-2 MB).
+    pub const MAX_PLUGIN_BYTES: u64 = 64 << 20;
+}
+
+/// phipolicy's private cache for this run, or `None` (`--no-cache`, no usable location, a
+/// location inside the audited tree, or a directory that fails the checks of
+/// [`crate::cache::PrivateCache::open`]; a warning says which).
+fn open_cache(request: &EvalRequest, view: &TargetView) -> Option<crate::cache::PrivateCache> {
+    if request.no_cache {
+        return None;
+    }
+    let location = request
+        .plugin_cache
+        .clone()
+        .or_else(crate::cache::default_location)?;
+    // The live host is the one target whose tree holds the cache: the documented exception.
+    let target = (!view.is_host_root()).then(|| request.root.as_path());
+    match crate::cache::PrivateCache::open(&location, target) {
+        Ok(cache) => Some(cache),
+        Err(e) => {
+            tracing::warn!("not using the plugin cache: {e}");
+            None
+        }
+    }
+}
+
+/// Whether a read pattern covers the whole target (`/**`, `/*`, `/**/x`, `{param}` left
+/// unexpanded at the top): a wildcard in its first component.
+pub fn is_whole_tree(pattern: &str) -> bool {
+    pattern
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .is_none_or(|first| first.is_empty() || first.contains(['*', '?', '[']))
 }
 
 fn plugin_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
@@ -246,7 +299,7 @@ impl Prepared {
     }
 
     /// The plugin feeding each selected control.
-    fn plugin_for(&self, control: &str) -> Option<&PluginHandle> {
+    fn plugin_for(&self, control: &str) -> Option<&Arc<PluginHandle>> {
         self.plugins
             .iter()
             .map(|(p, _)| p)
@@ -283,6 +336,8 @@ impl Prepared {
             },
             root: self.request.root.display().to_string(),
             os: self.os_info(),
+            hard_links: Vec::new(),
+            mounts: Vec::new(),
         }
     }
 
@@ -293,7 +348,7 @@ impl Prepared {
             .duration_since(UNIX_EPOCH)
             .unwrap_or(Duration::ZERO);
         let params_json = Value::Object(self.params.clone()).to_string();
-        let mut needed: Vec<&PluginHandle> = Vec::new();
+        let mut needed: Vec<&Arc<PluginHandle>> = Vec::new();
         for control in &self.controls {
             if let Some(p) = self.plugin_for(control)
                 && !needed.iter().any(|n| n.manifest.id == p.manifest.id)
@@ -313,14 +368,11 @@ impl Prepared {
                         let reads = match expand_reads(&plugin.manifest.reads, &self.params) {
                             Ok(r) => r,
                             Err(e) => {
-                                return PluginRun {
-                                    plugin: plugin.manifest.id.clone(),
-                                    facts: Err(crate::runner::RunError::BadGrant(e)),
-                                    duration: Duration::ZERO,
-                                    files_read: Vec::new(),
-                                    denials: Vec::new(),
-                                    denied_count: 0,
-                                };
+                                return PluginRun::failed(
+                                    &plugin.manifest.id,
+                                    crate::runner::RunError::BadGrant(e),
+                                    Duration::ZERO,
+                                );
                             }
                         };
                         let _span =
@@ -380,9 +432,17 @@ impl Prepared {
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
         let evaluated_at = humantime::format_rfc3339_seconds(now).to_string();
-        let target = self.target_info();
+        let mut target = self.target_info();
         let t = Instant::now();
         let runs = self.collect(None);
+        for run in runs.values() {
+            target.hard_links.extend(run.hard_links.iter().cloned());
+            target.mounts.extend(run.mounts.iter().cloned());
+        }
+        for list in [&mut target.hard_links, &mut target.mounts] {
+            list.sort();
+            list.dedup();
+        }
         tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, "plugins ran");
         let t = Instant::now();
         let target_json = self.target_info_json();
@@ -495,7 +555,13 @@ impl Prepared {
                 verification: *verification,
                 controls: p.manifest.controls.clone(),
                 duration_ms: run.duration.as_millis() as u64,
-                files_read: run.files_read.len(),
+                replaces_builtin: !matches!(p.origin, Origin::Builtin)
+                    && crate::runner::is_builtin_id(&p.manifest.id),
+                reads: expand_reads(&p.manifest.reads, &self.params)
+                    .unwrap_or_else(|_| p.manifest.reads.clone()),
+                files_read: run.served_count as usize,
+                paths_read: run.files_read.clone(),
+                referenced_reads: run.references.clone(),
                 denied: run.denials.clone(),
                 denied_count: run.denied_count,
                 error: run.facts.as_ref().err().map(|e| e.to_string()),

@@ -55,6 +55,10 @@ pub struct Stat {
     pub gid: u32,
     pub size: u64,
     pub mtime: i64,
+    /// Identity and link count (not part of the plugin ABI): hard links and mounts are reported.
+    pub dev: u64,
+    pub ino: u64,
+    pub nlink: u64,
 }
 
 /// Why a request was refused (mirrors the WIT `read-error`).
@@ -109,6 +113,11 @@ struct Inner {
     /// The root as the kernel names it (for mapping resolved descriptors back into the target).
     root_host: PathBuf,
     display: PathBuf,
+    /// The root directory's device: a served file on another device crossed a mount.
+    root_dev: u64,
+    /// Secret files of this target by (device, inode), found on first need: a hard link to one
+    /// under another name is the same secret.
+    secrets: std::sync::OnceLock<std::collections::HashMap<(u64, u64), String>>,
 }
 
 impl TargetView {
@@ -140,11 +149,14 @@ impl TargetView {
             source: e.into(),
         })?;
         let root_host = fd_path(&probe).unwrap_or_else(|| root.to_path_buf());
+        let root_dev = rustix::fs::fstat(&probe).map(|st| st.st_dev).unwrap_or(0);
         Ok(TargetView {
             inner: Arc::new(Inner {
                 root: dir,
                 root_host,
                 display: root.to_path_buf(),
+                root_dev,
+                secrets: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -159,8 +171,55 @@ impl TargetView {
         self.inner.root_host == Path::new("/")
     }
 
+    /// Whether `st` (of a served path) lies on another filesystem than the target root: a mount
+    /// inside the tree (meaningful for `--root` trees; the live host has its usual mounts).
+    pub fn crosses_mount(&self, st: &Stat) -> bool {
+        st.dev != self.inner.root_dev
+    }
+
+    /// The secret file ([`crate::secrets`]) that `st` (a regular file with more than one link) is
+    /// a hard link of, if any.
+    pub fn secret_linked_as(&self, st: &Stat) -> Option<&str> {
+        if st.kind != Kind::Regular || st.nlink <= 1 {
+            return None;
+        }
+        self.inner
+            .secrets
+            .get_or_init(|| self.find_secrets())
+            .get(&(st.dev, st.ino))
+            .map(String::as_str)
+    }
+
+    /// The target's secret files by identity: the fixed paths, sshd's private host keys and the
+    /// private-key directories (one level).
+    fn find_secrets(&self) -> std::collections::HashMap<(u64, u64), String> {
+        let mut paths: Vec<String> = crate::secrets::SECRET_FILES
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        for dir in ["/etc/ssh", "/etc/ssl/private", "/etc/pki/tls/private"] {
+            if let Ok((entries, _)) = self.list_dir(dir, limits::MAX_DIR_ENTRIES) {
+                paths.extend(
+                    entries
+                        .into_iter()
+                        .map(|(name, _)| format!("{dir}/{name}"))
+                        .filter(|p| crate::secrets::is_secret_path(p)),
+                );
+            }
+        }
+        paths
+            .into_iter()
+            .filter_map(|p| {
+                let (st, _) = self.stat(&p, false).ok()?;
+                (st.kind == Kind::Regular).then_some(((st.dev, st.ino), p))
+            })
+            .collect()
+    }
+
     fn open_in_root(&self, path: &str, flags: OFlags) -> Result<OwnedFd, ViewError> {
         let rel = in_target_relative(path)?;
+        // Names that are not UTF-8 arrive in the ABI's escaped form: back to the bytes on disk.
+        let rel = phipolicy_sdk::target::decode_name(rel);
         // openat2 is strict: O_PATH accepts only O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC beside it.
         let extra = if flags.contains(OFlags::PATH) {
             OFlags::CLOEXEC
@@ -174,7 +233,7 @@ impl TargetView {
         loop {
             match rustix::fs::openat2(
                 self.inner.root.as_fd(),
-                rel,
+                rel.as_slice(),
                 flags | extra,
                 Mode::empty(),
                 ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
@@ -196,7 +255,10 @@ impl TargetView {
                 host.display()
             ))
         })?;
-        Ok(format!("/{}", rel.to_string_lossy()))
+        Ok(format!(
+            "/{}",
+            phipolicy_sdk::target::encode_name(rel.as_os_str().as_encoded_bytes())
+        ))
     }
 
     /// `stat` (follow = true) or `lstat` of `path`, and the in-target path it resolved to.
@@ -280,9 +342,11 @@ impl TargetView {
                 rustix::fs::FileType::CharacterDevice => Kind::CharDevice,
                 rustix::fs::FileType::Unknown => Kind::Unknown,
             };
-            out.push((String::from_utf8_lossy(name).into_owned(), kind));
+            // Byte-exact: a name that is not UTF-8 is escaped, never replaced (a lossy name would
+            // be a file the plugin cannot ask for, and a failure it never sees).
+            out.push((phipolicy_sdk::target::encode_name(name), kind));
         }
-        out.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        out.sort_by_cached_key(|e| phipolicy_sdk::target::decode_name(&e.0));
         Ok((out, resolved))
     }
 
@@ -296,7 +360,10 @@ impl TargetView {
         let resolved = self.resolved_path(&fd)?;
         refuse_process_files(&fd, &resolved)?;
         let link = rustix::fs::readlinkat(&fd, "", Vec::new()).map_err(errno)?;
-        Ok((link.to_string_lossy().into_owned(), resolved))
+        Ok((
+            phipolicy_sdk::target::encode_name(link.as_bytes()),
+            resolved,
+        ))
     }
 }
 
@@ -381,6 +448,9 @@ fn stat_of(st: &rustix::fs::Stat) -> Stat {
         gid: st.st_gid,
         size: st.st_size as u64,
         mtime: st.st_mtime,
+        dev: st.st_dev,
+        ino: st.st_ino,
+        nlink: st.st_nlink,
     }
 }
 
@@ -432,6 +502,14 @@ impl Grant {
         &self.patterns
     }
 
+    /// Whether `path` is declared literally (a pattern without wildcards naming exactly it): the
+    /// only way a plugin may read secret material ([`crate::secrets`]).
+    pub fn declares_exactly(&self, path: &str) -> bool {
+        self.patterns
+            .iter()
+            .any(|p| !p.contains(['*', '?', '[', '{']) && normalize(p).as_deref() == Some(path))
+    }
+
     /// Whether the in-target `path` is covered (after lexical normalisation).
     pub fn allows(&self, path: &str) -> bool {
         match normalize(path) {
@@ -454,24 +532,9 @@ fn glob_parent(pattern: &str) -> Option<String> {
     None
 }
 
-/// Lexically normalises an absolute in-target path: removes `.`, empty components and applies `..`
-/// (clamped at the root, as the kernel does for RESOLVE_IN_ROOT).
-pub fn normalize(path: &str) -> Option<String> {
-    if !path.starts_with('/') {
-        return None;
-    }
-    let mut parts: Vec<&str> = Vec::new();
-    for comp in path.split('/') {
-        match comp {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    Some(format!("/{}", parts.join("/")))
-}
+/// Lexical normalisation of in-target paths (`.`, `..` clamped at the root): one definition,
+/// shared with the plugins' SDK, so the engine and a plugin agree on what a path names.
+pub use phipolicy_sdk::referenced::normalize;
 
 #[cfg(test)]
 mod tests {

@@ -72,6 +72,13 @@ struct TargetArgs {
     /// Run plugins that are neither pinned nor signed (recorded in the result document).
     #[arg(long)]
     allow_unverified: bool,
+    /// Run third-party plugins whose read patterns cover the whole target (`/**`, `/*`).
+    #[arg(long)]
+    allow_broad_reads: bool,
+    /// Use no plugin cache: nothing is written anywhere (built-in plugins load from the binary,
+    /// third-party plugins are compiled on every run).
+    #[arg(long)]
+    no_cache: bool,
     #[command(flatten)]
     profile: ProfileArgs,
 }
@@ -193,11 +200,16 @@ fn request(target: TargetArgs) -> anyhow::Result<EvalRequest> {
         controls: None,
         plugin_dirs: target.plugins,
         plugin_cache: None,
-        trust: engine::trust::TrustPolicy::load(
-            target.plugin_lock.as_deref(),
-            &target.trusted_key,
-            target.allow_unverified,
-        )?,
+        no_cache: target.no_cache,
+        trust: {
+            let mut trust = engine::trust::TrustPolicy::load(
+                target.plugin_lock.as_deref(),
+                &target.trusted_key,
+                target.allow_unverified,
+            )?;
+            trust.allow_broad_reads = target.allow_broad_reads;
+            trust
+        },
         now: None,
         backend: policy::Backend::Fastest,
     })

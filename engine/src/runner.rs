@@ -13,13 +13,14 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::cache::PrivateCache;
 use crate::fsview::{self, Grant, TargetView, ViewError};
 
 /// The version of the WIT package `phipolicy:plugin` this host implements (`plugins/wit`).
-pub const ABI_VERSION: &str = "0.1.0";
+pub const ABI_VERSION: &str = "0.2.0";
 
 /// Limits of one plugin run.
 pub mod limits {
@@ -37,6 +38,38 @@ pub mod limits {
     pub const MAX_INSTANCES: usize = 64;
     pub const MAX_TABLES: usize = 64;
     pub const MAX_MEMORIES: usize = 16;
+    /// Table elements of all tables of one store together: a Rust component's function tables
+    /// hold a few thousand; each element costs host memory that `PLUGIN_MEMORY_BYTES` does not see.
+    pub const MAX_TABLE_ELEMENTS: usize = 1 << 16;
+    /// How long after a plugin's wall-time limit the watchdog stops waiting for it. Epoch
+    /// interruption stops wasm code at the limit; a plugin blocked in a host call is abandoned
+    /// (its thread is left to the process's exit) and its controls are `error`.
+    pub const WATCHDOG_GRACE: Duration = Duration::from_secs(2);
+    /// Wall time a plugin's `manifest()` may take (it only returns constants).
+    pub const MANIFEST_WALL_TIME: Duration = Duration::from_secs(5);
+    /// Longest path a plugin may ask for (Linux's PATH_MAX).
+    pub const MAX_PATH_BYTES: usize = 4096;
+    /// Longest denied path kept in the report (the count stays exact): a denial names a path,
+    /// it does not carry 20 MiB of it into the result document.
+    pub const MAX_RECORDED_DENIAL_BYTES: usize = 512;
+    /// Referenced reads one run may add ([`super::HostState::cite`]): configurations name tens of
+    /// files; thousands of citations is a plugin probing the target.
+    pub const MAX_CITATIONS: usize = 1024;
+    /// Paths served and citations recorded per plugin in the result document (counts stay exact).
+    pub const MAX_RECORDED_PATHS: usize = 10_000;
+    /// JSON values (objects, arrays, scalars) in one facts document: bounds what parsing facts
+    /// may allocate (8 MiB of `[[],[],...]` built an 873 MB tree). Real facts of a whole host
+    /// hold tens of thousands.
+    pub const MAX_FACTS_VALUES: usize = 500_000;
+    /// Nesting depth of a facts document (facts are a few levels deep).
+    pub const MAX_FACTS_DEPTH: usize = 64;
+    /// Longest string field of a manifest (id, version, safeguard, a CFR citation, a control id,
+    /// a read pattern) and most entries of one list field.
+    pub const MAX_MANIFEST_STRING: usize = 256;
+    pub const MAX_MANIFEST_ENTRIES: usize = 256;
+    /// The bytes `wasi:random` hands out, over and over: plugins get no real randomness, so two
+    /// runs on the same target produce the same facts.
+    pub const RANDOM_SEED: &[u8] = b"phipolicy: plugins get fixed bytes";
 }
 
 mod bindings {
@@ -115,6 +148,12 @@ impl std::fmt::Debug for PluginHandle {
 pub enum RunError {
     #[error("exceeded the wall-time limit of {0:?}")]
     Timeout(Duration),
+    #[error(
+        "did not finish within the wall-time limit of {0:?} (blocked outside wasm code; the watchdog abandoned it)"
+    )]
+    Unresponsive(Duration),
+    #[error("exceeded the table limit of {0} elements")]
+    Tables(usize),
     #[error("exceeded the memory limit of {0} MiB")]
     Memory(usize),
     #[error("exhausted its stack (unbounded recursion)")]
@@ -139,27 +178,133 @@ pub struct PluginRun {
     pub plugin: String,
     pub facts: Result<serde_json::Value, RunError>,
     pub duration: Duration,
-    /// In-target paths served (files read, directories listed), in request order, deduplicated.
+    /// In-target paths served (files read, directories listed), in request order, deduplicated
+    /// (the first [`limits::MAX_RECORDED_PATHS`]; `served_count` counts them all).
     pub files_read: Vec<String>,
+    pub served_count: u64,
     /// Requests refused because the manifest did not declare them (first few).
     pub denials: Vec<String>,
     pub denied_count: u64,
+    /// Referenced reads granted during the run ([`HostState::cite`]).
+    pub references: Vec<Reference>,
+    /// Files served with more than one link, and paths served from another filesystem.
+    pub hard_links: Vec<String>,
+    pub mounts: Vec<String>,
+}
+
+impl PluginRun {
+    /// A run that ended before the plugin was called.
+    pub fn failed(plugin: &str, error: RunError, duration: Duration) -> PluginRun {
+        PluginRun {
+            plugin: plugin.to_string(),
+            facts: Err(error),
+            duration,
+            files_read: Vec::new(),
+            served_count: 0,
+            denials: Vec::new(),
+            denied_count: 0,
+            references: Vec::new(),
+            hard_links: Vec::new(),
+            mounts: Vec::new(),
+        }
+    }
+}
+
+/// A path served outside the manifest's globs because a configuration line names it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Reference {
+    /// The path or glob granted.
+    pub path: String,
+    /// `file:line` of the line that names it.
+    pub granted_by: String,
+}
+
+/// Sums every memory and every table of one store against one budget (wasmtime's
+/// `StoreLimits` bounds each memory and table on its own: 16 memories or a growable table went
+/// to gigabytes).
+#[derive(Debug, Default)]
+struct PluginLimiter {
+    memory_bytes: usize,
+    table_elements: usize,
+}
+
+impl wasmtime::ResourceLimiter for PluginLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let total = (self.memory_bytes - current.min(self.memory_bytes)).saturating_add(desired);
+        if total > limits::PLUGIN_MEMORY_BYTES {
+            wasmtime::bail!(
+                "memory limit: all memories of the plugin together would exceed {} MiB",
+                limits::PLUGIN_MEMORY_BYTES >> 20
+            );
+        }
+        self.memory_bytes = total;
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let total =
+            (self.table_elements - current.min(self.table_elements)).saturating_add(desired);
+        if total > limits::MAX_TABLE_ELEMENTS {
+            wasmtime::bail!(
+                "table limit: all tables of the plugin together would exceed {} elements",
+                limits::MAX_TABLE_ELEMENTS
+            );
+        }
+        self.table_elements = total;
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        limits::MAX_INSTANCES
+    }
+    fn tables(&self) -> usize {
+        limits::MAX_TABLES
+    }
+    fn memories(&self) -> usize {
+        limits::MAX_MEMORIES
+    }
 }
 
 /// Per-store state: WASI (nothing granted) and the target view with this plugin's grant.
 struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: PluginLimiter,
     /// `None` while reading the manifest: no target at all.
     view: Option<TargetView>,
     grant: Grant,
+    /// Paths granted by citations ([`Self::cite`]), rebuilt on each citation.
+    cited: Grant,
+    references: Vec<Reference>,
+    /// Files this run has read (requested and resolved paths): the files it may cite.
+    read_sources: std::collections::HashSet<String>,
     requests: u64,
     bytes_read: u64,
     files_read: Vec<String>,
     files_seen: std::collections::HashSet<String>,
     denials: Vec<String>,
     denied_count: u64,
+    /// Configuration files served that have more than one link, and served paths on another
+    /// filesystem than the target root (reported in the document's target section).
+    hard_links: Vec<String>,
+    mounts: Vec<String>,
+}
+
+/// Adds `path` to a short list for the report (at most [`limits::MAX_RECORDED_DENIALS`]).
+fn note(list: &mut Vec<String>, path: &str) {
+    if list.len() < fsview::limits::MAX_RECORDED_DENIALS && !list.iter().any(|p| p == path) {
+        list.push(path.to_string());
+    }
 }
 
 impl WasiView for HostState {
@@ -194,6 +339,36 @@ impl wasmtime_wasi::HostMonotonicClock for FrozenMonotonicClock {
         0
     }
 }
+
+/// The monotonic clock's timers, always due: `subscribe-duration` and `subscribe-instant` return
+/// a pollable that is ready at once, so `sleep` and `poll` never block the host thread (the clock
+/// is frozen: no time passes for a plugin). Replaces wasmtime-wasi's timers, which wait in real
+/// time where epoch interruption cannot stop them.
+fn freeze_timers(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    use wasmtime::StoreContextMut;
+    use wasmtime::component::Resource;
+    use wasmtime_wasi::p2::DynPollable;
+
+    struct Due;
+    #[async_trait::async_trait]
+    impl wasmtime_wasi::p2::Pollable for Due {
+        async fn ready(&mut self) {}
+    }
+    fn due(mut cx: StoreContextMut<'_, HostState>) -> wasmtime::Result<Resource<DynPollable>> {
+        let table = &mut cx.data_mut().table;
+        let timer = table.push(Due)?;
+        wasmtime_wasi::p2::subscribe(table, timer)
+    }
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(MONOTONIC_CLOCK)?;
+    clock.func_wrap("subscribe-duration", |cx, (_,): (u64,)| Ok((due(cx)?,)))?;
+    clock.func_wrap("subscribe-instant", |cx, (_,): (u64,)| Ok((due(cx)?,)))?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// The WASI clock interface wasmtime-wasi 48 links (components importing any 0.2.x resolve to it).
+const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
 
 fn wit_kind(k: fsview::Kind) -> wit::FileKind {
     match k {
@@ -233,56 +408,98 @@ fn wit_stat(s: fsview::Stat) -> wit::FileStat {
 }
 
 impl HostState {
-    /// Counts the request and checks the requested path against the grant.
-    fn admit(&mut self, path: &str) -> Result<(), ViewError> {
+    /// Counts one request against the run's budget.
+    fn count_request(&mut self) -> Result<(), ViewError> {
         self.requests += 1;
         if self.requests > fsview::limits::MAX_REQUESTS {
             return Err(ViewError::BudgetExhausted);
         }
-        let Some(norm) = fsview::normalize(path) else {
-            return Err(ViewError::InvalidPath(format!("{path:?} is not absolute")));
-        };
-        if !self.grant.allows(&norm) {
-            return Err(self.deny(norm));
-        }
         Ok(())
     }
 
+    /// Whether the normalised in-target `path` is granted: declared, or cited.
+    fn granted(&self, path: &str) -> bool {
+        self.grant.allows(path) || self.cited.allows(path)
+    }
+
+    /// Counts the request and checks the requested path against the grant (declared globs and
+    /// citations). Returns the normalised path.
+    fn admit(&mut self, path: &str) -> Result<String, ViewError> {
+        self.count_request()?;
+        if path.len() > limits::MAX_PATH_BYTES {
+            return Err(ViewError::InvalidPath("longer than PATH_MAX".into()));
+        }
+        let Some(norm) = fsview::normalize(path) else {
+            return Err(ViewError::InvalidPath(format!("{path:?} is not absolute")));
+        };
+        if !self.granted(&norm) {
+            return Err(self.deny(norm));
+        }
+        Ok(norm)
+    }
+
     /// Like [`Self::admit`] for listings, which may also list the parent of a granted glob.
-    fn admit_listing(&mut self, path: &str) -> Result<(), ViewError> {
+    fn admit_listing(&mut self, path: &str) -> Result<String, ViewError> {
         let norm = fsview::normalize(path).unwrap_or_default();
-        if !norm.is_empty() && !self.grant.allows(&norm) && self.grant.allows_listing(&norm) {
-            self.requests += 1;
-            return if self.requests > fsview::limits::MAX_REQUESTS {
-                Err(ViewError::BudgetExhausted)
-            } else {
-                Ok(())
-            };
+        if !norm.is_empty()
+            && path.len() <= limits::MAX_PATH_BYTES
+            && !self.granted(&norm)
+            && (self.grant.allows_listing(&norm) || self.cited.allows_listing(&norm))
+        {
+            self.count_request()?;
+            return Ok(norm);
         }
         self.admit(path)
     }
 
-    /// Like [`Self::admit_resolved`] for listings.
-    fn admit_resolved_listing(&mut self, resolved: &str) -> Result<(), ViewError> {
-        if !self.grant.allows(resolved) && self.grant.allows_listing(resolved) {
-            return Ok(());
-        }
-        self.admit_resolved(resolved)
-    }
-
-    /// Checks where a request actually led (after symlinks) against the grant.
-    fn admit_resolved(&mut self, resolved: &str) -> Result<(), ViewError> {
-        if !self.grant.allows(resolved) {
-            return Err(self.deny(resolved.to_string()));
+    /// Where an admitted request actually led (after symlinks). The symlink rule: a granted
+    /// requested path is served wherever its links lead inside the root (distributions link
+    /// configuration into /usr/share and /etc/alternatives), except that the *contents* of
+    /// secret material ([`crate::secrets`]) are served only to a plugin that declared that exact
+    /// path (`contents` is true for reads of file contents).
+    fn admit_resolved(&mut self, resolved: &str, contents: bool) -> Result<(), ViewError> {
+        if contents {
+            let secret = if crate::secrets::is_secret_path(resolved) {
+                Some(resolved.to_string())
+            } else {
+                self.linked_secret(resolved)
+            };
+            if let Some(secret) = secret
+                && !self.grant.declares_exactly(&secret)
+            {
+                let how = if secret == resolved {
+                    String::new()
+                } else {
+                    format!(", a hard link of {secret}")
+                };
+                return Err(self.deny(format!(
+                    "{resolved} (secret material{how}: served only to a plugin that declares this exact path)"
+                )));
+            }
         }
         // A set beside the list: a walk of 100,000 entries made the linear search quadratic
         // (the PHI walk of a million-entry tree ran into the wall-time limit).
         if self.files_read.last().map(String::as_str) != Some(resolved)
             && self.files_seen.insert(resolved.to_string())
+            && self.files_seen.len() <= limits::MAX_RECORDED_PATHS
         {
             self.files_read.push(resolved.to_string());
         }
         Ok(())
+    }
+
+    /// For a file about to be served: the secret it is a hard link of, if any; also notes hard
+    /// links and mount crossings for the report.
+    fn linked_secret(&mut self, resolved: &str) -> Option<String> {
+        let view = self.view.clone()?;
+        let (st, _) = view.stat(resolved, false).ok()?;
+        if view.crosses_mount(&st) && !view.is_host_root() {
+            note(&mut self.mounts, resolved);
+        }
+        if st.kind == fsview::Kind::Regular && st.nlink > 1 {
+            note(&mut self.hard_links, resolved);
+        }
+        view.secret_linked_as(&st).map(String::from)
     }
 
     fn view(&self) -> Result<&TargetView, wit::ReadError> {
@@ -293,24 +510,92 @@ impl HostState {
 
     fn deny(&mut self, path: String) -> ViewError {
         self.denied_count += 1;
-        tracing::debug!(path = %path, "denied: not declared in the plugin manifest");
+        tracing::debug!(path = %truncate(&path, 200), "denied: not declared in the plugin manifest");
+        let recorded = truncate(&path, limits::MAX_RECORDED_DENIAL_BYTES);
         if self.denials.len() < fsview::limits::MAX_RECORDED_DENIALS
-            && !self.denials.contains(&path)
+            && !self.denials.contains(&recorded)
         {
-            self.denials.push(path.clone());
+            self.denials.push(recorded.clone());
         }
-        ViewError::Undeclared(path)
+        ViewError::Undeclared(recorded)
     }
+
+    /// Referenced reads: grants `path` (a path or a glob) because line `line` of `file`, which
+    /// this run has read, names it. The engine re-reads that line from the target and checks it;
+    /// a plugin cannot cite a file it has not read, nor a line that does not name the path.
+    fn cite(&mut self, path: &str, file: &str, line: u32) -> Result<(), ViewError> {
+        self.count_request()?;
+        if path.len() > limits::MAX_PATH_BYTES || file.len() > limits::MAX_PATH_BYTES {
+            return Err(ViewError::InvalidPath("longer than PATH_MAX".into()));
+        }
+        let (Some(path), Some(file)) = (fsview::normalize(path), fsview::normalize(file)) else {
+            return Err(ViewError::InvalidPath(
+                "a citation names absolute paths".into(),
+            ));
+        };
+        if self.granted(&path) {
+            return Ok(());
+        }
+        if self.references.len() >= limits::MAX_CITATIONS {
+            return Err(ViewError::InvalidPath(format!(
+                "more than {} referenced reads in one run",
+                limits::MAX_CITATIONS
+            )));
+        }
+        if !self.read_sources.contains(&file) {
+            return Err(self.deny(format!("{path} (cites {file}, which this plugin has not read)")));
+        }
+        let remaining = fsview::limits::MAX_TOTAL_BYTES.saturating_sub(self.bytes_read);
+        let cap = fsview::limits::MAX_FILE_BYTES.min(remaining);
+        let view = self.view.as_ref().ok_or(ViewError::Undeclared(
+            "no target while reading the manifest".into(),
+        ))?;
+        let (bytes, _) = view.read_file(&file, cap)?;
+        self.bytes_read += bytes.len() as u64;
+        let text = String::from_utf8_lossy(&bytes);
+        let named = line
+            .checked_sub(1)
+            .and_then(|i| text.lines().nth(i as usize))
+            .is_some_and(|l| phipolicy_sdk::referenced::line_names_path(l, &file, &path));
+        if !named {
+            return Err(self.deny(format!("{path} (not named by {file}:{line})")));
+        }
+        let mut patterns = self.cited.patterns().to_vec();
+        patterns.push(glob_escape_if_literal(&path));
+        self.cited = Grant::new(&patterns)
+            .map_err(|e| ViewError::InvalidPath(format!("cited pattern {path:?}: {e}")))?;
+        self.references.push(Reference {
+            path,
+            granted_by: format!("{file}:{line}"),
+        });
+        Ok(())
+    }
+}
+
+/// The grant pattern of a cited path: a literal path is granted as that path only (its `[` and
+/// `]` are file-name characters); a cited glob stays a glob with glob(3)'s syntax (no `{a,b}`).
+fn glob_escape_if_literal(path: &str) -> String {
+    let literal = !path.contains(['*', '?']);
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '{' | '}') || (literal && matches!(c, '[' | ']' | '\\')) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl wit::Host for HostState {
     fn read_file(&mut self, path: String) -> Result<Vec<u8>, wit::ReadError> {
-        self.admit(&path).map_err(wit_error)?;
+        let norm = self.admit(&path).map_err(wit_error)?;
         let remaining = fsview::limits::MAX_TOTAL_BYTES.saturating_sub(self.bytes_read);
         let cap = fsview::limits::MAX_FILE_BYTES.min(remaining);
         let (bytes, resolved) = self.view()?.read_file(&path, cap).map_err(wit_error)?;
-        self.admit_resolved(&resolved).map_err(wit_error)?;
+        self.admit_resolved(&resolved, true).map_err(wit_error)?;
         self.bytes_read += bytes.len() as u64;
+        self.read_sources.insert(norm);
+        self.read_sources.insert(resolved);
         Ok(bytes)
     }
 
@@ -320,7 +605,7 @@ impl wit::Host for HostState {
             .view()?
             .list_dir(&path, fsview::limits::MAX_DIR_ENTRIES)
             .map_err(wit_error)?;
-        self.admit_resolved_listing(&resolved).map_err(wit_error)?;
+        self.admit_resolved(&resolved, false).map_err(wit_error)?;
         // Listings count against the request budget by size, like one stat per entry.
         self.requests += entries.len() as u64 / 8;
         Ok(entries
@@ -335,22 +620,26 @@ impl wit::Host for HostState {
     fn stat(&mut self, path: String) -> Result<wit::FileStat, wit::ReadError> {
         self.admit(&path).map_err(wit_error)?;
         let (st, resolved) = self.view()?.stat(&path, true).map_err(wit_error)?;
-        self.admit_resolved(&resolved).map_err(wit_error)?;
+        self.admit_resolved(&resolved, false).map_err(wit_error)?;
         Ok(wit_stat(st))
     }
 
     fn lstat(&mut self, path: String) -> Result<wit::FileStat, wit::ReadError> {
         self.admit(&path).map_err(wit_error)?;
         let (st, resolved) = self.view()?.stat(&path, false).map_err(wit_error)?;
-        self.admit_resolved(&resolved).map_err(wit_error)?;
+        self.admit_resolved(&resolved, false).map_err(wit_error)?;
         Ok(wit_stat(st))
     }
 
     fn read_link(&mut self, path: String) -> Result<String, wit::ReadError> {
         self.admit(&path).map_err(wit_error)?;
         let (link, resolved) = self.view()?.read_link(&path).map_err(wit_error)?;
-        self.admit_resolved(&resolved).map_err(wit_error)?;
+        self.admit_resolved(&resolved, false).map_err(wit_error)?;
         Ok(link)
+    }
+
+    fn cite(&mut self, path: String, file: String, line: u32) -> Result<(), wit::ReadError> {
+        HostState::cite(self, &path, &file, line).map_err(wit_error)
     }
 }
 
@@ -401,9 +690,9 @@ impl Drop for Ticker {
 pub struct Runner {
     engine: Engine,
     linker: Linker<HostState>,
-    /// Where built-in artifacts are mapped from (phipolicy's private cache); `None`: from the
-    /// embedded bytes.
-    artifact_cache: Option<PathBuf>,
+    /// Where built-in artifacts are mapped from and third-party plugins are compiled into
+    /// (phipolicy's private cache); `None`: from the embedded bytes, compiled every run.
+    artifact_cache: Option<Arc<PrivateCache>>,
     _ticker: Ticker,
 }
 
@@ -420,6 +709,7 @@ impl Runner {
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        freeze_timers(&mut linker).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         bindings::Plugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -456,10 +746,10 @@ impl Runner {
         })
     }
 
-    /// Maps built-in artifacts from files in `dir` (a private cache directory, see
-    /// [`crate::util::private_cache_dir`]), writing them there on first use.
-    pub fn with_artifact_cache(mut self, dir: Option<PathBuf>) -> Runner {
-        self.artifact_cache = dir;
+    /// Maps built-in artifacts from phipolicy's private cache ([`PrivateCache`]), writing them
+    /// there on first use, and compiles third-party plugins into it.
+    pub fn with_artifact_cache(mut self, cache: Option<PrivateCache>) -> Runner {
+        self.artifact_cache = cache.map(Arc::new);
         self
     }
 
@@ -528,44 +818,41 @@ impl Runner {
     /// was a third of a full run's CPU (page faults). `None`: no cache, or it failed (the caller
     /// falls back to the embedded bytes).
     fn builtin_from_file(&self, artifact: &builtin::Artifact) -> Option<Component> {
-        let dir = self.artifact_cache.as_deref()?;
+        let cache = self.artifact_cache.as_deref()?;
         // The name carries the artifact's sha256: a file of another build is never this one.
-        let file = dir.join(format!(
-            "builtin-{}-{}.cwasm",
-            artifact.name, artifact.sha256
-        ));
-        let present = std::fs::metadata(&file)
-            .is_ok_and(|m| m.is_file() && m.len() == artifact.cwasm.len() as u64);
-        if !present {
-            if let Err(e) = crate::util::write_atomically(&file, artifact.cwasm) {
-                tracing::debug!(file = %file.display(), error = %e, "cannot cache the built-in artifact");
-                return None;
-            }
-            // Another build's copies of this plugin are dead weight (13 MB a build): remove them.
-            let prefix = format!("builtin-{}-", artifact.name);
-            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let stale = name
-                    .strip_prefix(&prefix)
-                    .and_then(|rest| rest.strip_suffix(".cwasm"))
-                    .is_some_and(|sha| {
-                        sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit())
-                    });
-                if stale && entry.path() != file {
-                    let _ = std::fs::remove_file(entry.path());
+        let name = format!("builtin-{}-{}.cwasm", artifact.name, artifact.sha256);
+        let len = Some(artifact.cwasm.len() as u64);
+        let verified = match cache.open_verified(&name, artifact.sha256, len) {
+            Some(v) => v,
+            None => {
+                if let Err(e) = cache.write(&name, artifact.cwasm) {
+                    tracing::debug!(cache = %cache.path().display(), error = %e, "cannot cache the built-in artifact");
+                    return None;
                 }
+                // Another build's copies of this plugin are dead weight (13 MB a build).
+                let prefix = format!("builtin-{}-", artifact.name);
+                cache.remove_where(|n| {
+                    n != name
+                        && n.strip_prefix(&prefix)
+                            .and_then(|rest| rest.strip_suffix(".cwasm"))
+                            .is_some_and(|sha| {
+                                sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit())
+                            })
+                });
+                cache.open_verified(&name, artifact.sha256, len)?
             }
-        }
-        // SAFETY: the file lives in the directory `crate::util::private_cache_dir` created with mode
-        // 0700 and checked to be ours; it was written above from the embedded artifact (produced by
-        // build.rs for this engine configuration) under a name that is that artifact's sha256.
-        // wasmtime checks the header against this engine and rejects a mismatch.
+        };
+        // SAFETY: `verified.path` names the descriptor `PrivateCache::open_verified` opened in
+        // the checked private cache directory (no symlink followed, a private regular file of
+        // ours) and whose contents it hashed to the embedded artifact's sha256: these are the
+        // bytes build.rs produced for this engine configuration. wasmtime also checks the header
+        // against this engine and rejects a mismatch.
         #[allow(unsafe_code)]
-        let loaded = unsafe { Component::deserialize_file(&self.engine, &file) };
+        let loaded = unsafe { Component::deserialize_file(&self.engine, &verified.path) };
         match loaded {
             Ok(component) => Some(component),
             Err(e) => {
-                tracing::warn!(file = %file.display(), error = %format!("{e:#}"), "ignoring unusable cached built-in artifact");
+                tracing::warn!(file = %name, error = %format!("{e:#}"), "ignoring unusable cached built-in artifact");
                 None
             }
         }
@@ -613,42 +900,41 @@ impl Runner {
         Ok(())
     }
 
-    /// Loads a third-party plugin, compiling it at most once per (sha256, engine) into `cache_dir`.
-    pub fn load_file(
-        &self,
-        path: &Path,
-        bytes: &[u8],
-        cache_dir: Option<&Path>,
-    ) -> Result<PluginHandle, LoadError> {
+    /// Loads a third-party plugin, compiling it at most once per (sha256, engine) into the
+    /// private cache.
+    pub fn load_file(&self, path: &Path, bytes: &[u8]) -> Result<PluginHandle, LoadError> {
         let sha256 = crate::util::sha256_hex(bytes);
+        let origin = || Origin::File {
+            path: path.into(),
+            sha256: sha256.clone(),
+        };
         let compat = {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
             self.engine.precompile_compatibility_hash().hash(&mut h);
             format!("{:016x}", h.finish())
         };
-        let cached = cache_dir.map(|d| d.join(format!("{sha256}-{compat}.cwasm")));
-        if let Some(cached) = cached.as_deref().filter(|p| p.is_file()) {
-            // SAFETY: the cache directory is created by phipolicy with mode 0700 and checked to be
-            // owned by us (crate::util::private_cache_dir); files in it are written only by the
-            // code below from `Engine::precompile_component` output for this exact engine
-            // (the compatibility hash is part of the name).
+        let name = format!("{sha256}-{compat}.cwasm");
+        let recorded = format!("{name}.sha256");
+        let cache = self.artifact_cache.as_deref();
+        let verified = cache.and_then(|c| {
+            let expected = c.read_small(&recorded, 64)?;
+            c.open_verified(&name, expected.trim(), None)
+        });
+        if let Some(verified) = verified {
+            // SAFETY: `verified.path` names a private regular file of the checked cache
+            // directory whose sha256 is the one recorded when this code compiled it with
+            // `Component::serialize` for this exact engine (the compatibility hash is part of
+            // the name); wasmtime checks the header against this engine.
             #[allow(unsafe_code)]
-            let loaded = unsafe { Component::deserialize_file(&self.engine, cached) };
+            let loaded = unsafe { Component::deserialize_file(&self.engine, &verified.path) };
             match loaded {
                 Ok(component) => {
-                    tracing::debug!(plugin = %path.display(), cache = %cached.display(), "loaded precompiled plugin from cache");
-                    return self.prepare(
-                        component,
-                        path,
-                        Origin::File {
-                            path: path.into(),
-                            sha256,
-                        },
-                    );
+                    tracing::debug!(plugin = %path.display(), "loaded precompiled plugin from cache");
+                    return self.prepare(component, path, origin());
                 }
                 Err(e) => {
-                    tracing::warn!(cache = %cached.display(), error = %format!("{e:#}"), "ignoring unusable cache entry")
+                    tracing::warn!(file = %name, error = %format!("{e:#}"), "ignoring unusable cache entry")
                 }
             }
         }
@@ -656,11 +942,14 @@ impl Runner {
             path: path.into(),
             reason: format!("{e:#}"),
         })?;
-        if let Some(cached) = cached {
+        if let Some(cache) = cache {
             match component.serialize() {
                 Ok(artifact) => {
-                    if let Err(e) = crate::util::write_atomically(&cached, &artifact) {
-                        tracing::warn!(cache = %cached.display(), error = %e, "could not cache the compiled plugin");
+                    let stored = cache.write(&name, &artifact).and_then(|()| {
+                        cache.write(&recorded, crate::util::sha256_hex(&artifact).as_bytes())
+                    });
+                    if let Err(e) = stored {
+                        tracing::warn!(cache = %cache.path().display(), error = %e, "could not cache the compiled plugin");
                     }
                 }
                 Err(e) => {
@@ -668,14 +957,7 @@ impl Runner {
                 }
             }
         }
-        self.prepare(
-            component,
-            path,
-            Origin::File {
-                path: path.into(),
-                sha256,
-            },
-        )
+        self.prepare(component, path, origin())
     }
 
     fn instantiate_pre(
@@ -713,40 +995,7 @@ impl Runner {
     }
 
     fn new_store(&self, view: Option<TargetView>, grant: Grant, now: Duration) -> Store<HostState> {
-        let wasi = WasiCtx::builder()
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .wall_clock(FrozenWallClock(now))
-            .monotonic_clock(FrozenMonotonicClock)
-            .insecure_random_seed(0)
-            .build();
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(limits::PLUGIN_MEMORY_BYTES)
-            .instances(limits::MAX_INSTANCES)
-            .tables(limits::MAX_TABLES)
-            .memories(limits::MAX_MEMORIES)
-            .trap_on_grow_failure(true)
-            .build();
-        let state = HostState {
-            wasi,
-            table: ResourceTable::new(),
-            limits,
-            view,
-            grant,
-            requests: 0,
-            bytes_read: 0,
-            files_read: Vec::new(),
-            files_seen: std::collections::HashSet::new(),
-            denials: Vec::new(),
-            denied_count: 0,
-        };
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limits);
-        let ticks = (limits::PLUGIN_WALL_TIME.as_millis() / limits::EPOCH_TICK.as_millis()) as u64;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
-        store
+        new_store(&self.engine, view, grant, now, limits::PLUGIN_WALL_TIME)
     }
 
     fn read_manifest(
@@ -758,15 +1007,30 @@ impl Runner {
             path: path.into(),
             reason,
         };
-        // The manifest call gets no target access: an empty grant denies every request.
+        // The manifest call gets no target access: an empty grant denies every request. It runs
+        // under the watchdog: a plugin that blocks in `manifest()` is refused, not waited for.
         let grant = Grant::new(&[]).map_err(|e| bad(e.to_string()))?;
-        let mut store = self.new_store(None, grant, Duration::ZERO);
-        let plugin = pre
-            .instantiate(&mut store)
-            .map_err(|e| bad(format!("{e:#}")))?;
-        let m = plugin
-            .call_manifest(&mut store)
-            .map_err(|e| bad(classify(e).to_string()))?;
+        let engine = self.engine.clone();
+        let pre = pre.clone();
+        let called = with_watchdog(
+            "phipolicy-manifest",
+            limits::MANIFEST_WALL_TIME + limits::WATCHDOG_GRACE,
+            move || -> Result<_, String> {
+                let mut store = new_store(&engine, None, grant, Duration::ZERO, limits::MANIFEST_WALL_TIME);
+                let plugin = pre.instantiate(&mut store).map_err(|e| format!("{e:#}"))?;
+                plugin
+                    .call_manifest(&mut store)
+                    .map_err(|e| classify(e, limits::MANIFEST_WALL_TIME).to_string())
+            },
+        );
+        let m = match called {
+            Some(result) => result.map_err(bad)?,
+            None => {
+                return Err(bad(
+                    RunError::Unresponsive(limits::MANIFEST_WALL_TIME).to_string()
+                ));
+            }
+        };
         let manifest = PluginManifest {
             id: m.id,
             version: m.version,
@@ -779,8 +1043,44 @@ impl Runner {
         Ok(manifest)
     }
 
-    /// Runs one plugin against the target with the given parameters and read grant.
+    /// Runs one plugin against the target with the given parameters and read grant, under the
+    /// watchdog: a plugin that does not return within its wall-time limit (plus
+    /// [`limits::WATCHDOG_GRACE`]), whatever it is doing, is abandoned and reported
+    /// [`RunError::Unresponsive`].
     pub fn run(
+        self: &Arc<Self>,
+        plugin: &Arc<PluginHandle>,
+        view: &TargetView,
+        params_json: &str,
+        reads: &[String],
+        now: Duration,
+    ) -> PluginRun {
+        let started = Instant::now();
+        let id = plugin.manifest.id.clone();
+        let (runner, plugin_c, view, params, reads) = (
+            self.clone(),
+            plugin.clone(),
+            view.clone(),
+            params_json.to_string(),
+            reads.to_vec(),
+        );
+        let run = with_watchdog(
+            "phipolicy-plugin",
+            limits::PLUGIN_WALL_TIME + limits::WATCHDOG_GRACE,
+            move || runner.run_here(&plugin_c, &view, &params, &reads, now),
+        );
+        run.unwrap_or_else(|| {
+            tracing::warn!(plugin = %id, "plugin abandoned by the watchdog");
+            PluginRun::failed(
+                &id,
+                RunError::Unresponsive(limits::PLUGIN_WALL_TIME),
+                started.elapsed(),
+            )
+        })
+    }
+
+    /// [`Self::run`] in the calling thread, without the watchdog.
+    fn run_here(
         &self,
         plugin: &PluginHandle,
         view: &TargetView,
@@ -793,28 +1093,12 @@ impl Runner {
         let grant = match Grant::new(reads) {
             Ok(g) => g,
             Err(e) => {
-                return PluginRun {
-                    plugin: id,
-                    facts: Err(RunError::BadGrant(e.to_string())),
-                    duration: started.elapsed(),
-                    files_read: Vec::new(),
-                    denials: Vec::new(),
-                    denied_count: 0,
-                };
+                return PluginRun::failed(&id, RunError::BadGrant(e.to_string()), started.elapsed());
             }
         };
         let pre = match self.pre(plugin) {
             Ok(pre) => pre,
-            Err(e) => {
-                return PluginRun {
-                    plugin: id,
-                    facts: Err(e),
-                    duration: started.elapsed(),
-                    files_read: Vec::new(),
-                    denials: Vec::new(),
-                    denied_count: 0,
-                };
-            }
+            Err(e) => return PluginRun::failed(&id, e, started.elapsed()),
         };
         let mut store = self.new_store(Some(view.clone()), grant, now);
         let facts = (|| {
@@ -823,31 +1107,149 @@ impl Runner {
                 .map_err(|e| RunError::Instantiate(format!("{e:#}")))?;
             let out = instance
                 .call_collect(&mut store, params_json)
-                .map_err(classify)?;
+                .map_err(|e| classify(e, limits::PLUGIN_WALL_TIME))?;
             let json = out.map_err(|msg| RunError::PluginFailed(truncate(&msg, 500)))?;
-            if json.len() > limits::MAX_FACTS_BYTES {
-                return Err(RunError::OutputTooLarge(
-                    json.len(),
-                    limits::MAX_FACTS_BYTES,
-                ));
-            }
-            let value: serde_json::Value = serde_json::from_str(&json)
-                .map_err(|e| RunError::Malformed(format!("not JSON: {e}")))?;
-            if !value.is_object() {
-                return Err(RunError::Malformed("facts are not a JSON object".into()));
-            }
-            Ok(value)
+            parse_facts(&json)
         })();
         let state = store.into_data();
         PluginRun {
             plugin: id,
             facts,
             duration: started.elapsed(),
+            served_count: state.files_seen.len() as u64,
             files_read: state.files_read,
             denials: state.denials,
             denied_count: state.denied_count,
+            references: state.references,
+            hard_links: state.hard_links,
+            mounts: state.mounts,
         }
     }
+}
+
+/// A fresh store: WASI with nothing granted (no preopens, environment, arguments or network; a
+/// frozen clock whose timers are always due; fixed bytes for randomness), the plugin's resource
+/// limits and an epoch deadline of `wall_time`.
+fn new_store(
+    engine: &Engine,
+    view: Option<TargetView>,
+    grant: Grant,
+    now: Duration,
+    wall_time: Duration,
+) -> Store<HostState> {
+    let wasi = WasiCtx::builder()
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .wall_clock(FrozenWallClock(now))
+        .monotonic_clock(FrozenMonotonicClock)
+        .secure_random(wasmtime_wasi::Deterministic::new(limits::RANDOM_SEED.to_vec()))
+        .insecure_random(wasmtime_wasi::Deterministic::new(limits::RANDOM_SEED.to_vec()))
+        .insecure_random_seed(0)
+        .build();
+    let state = HostState {
+        wasi,
+        table: ResourceTable::new(),
+        limits: PluginLimiter::default(),
+        view,
+        grant,
+        cited: Grant::new(&[]).expect("the empty grant compiles"),
+        references: Vec::new(),
+        read_sources: std::collections::HashSet::new(),
+        requests: 0,
+        bytes_read: 0,
+        files_read: Vec::new(),
+        files_seen: std::collections::HashSet::new(),
+        denials: Vec::new(),
+        denied_count: 0,
+        hard_links: Vec::new(),
+        mounts: Vec::new(),
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limits);
+    let ticks = (wall_time.as_millis() / limits::EPOCH_TICK.as_millis()) as u64;
+    store.set_epoch_deadline(ticks);
+    store.epoch_deadline_trap();
+    store
+}
+
+/// Runs `work` on a thread of its own and waits at most `deadline` for it. `None`: it did not
+/// finish in time; the thread is left behind (it holds nothing but its own store) and ends with
+/// the process.
+fn with_watchdog<R: Send + 'static>(
+    name: &str,
+    deadline: Duration,
+    work: impl FnOnce() -> R + Send + 'static,
+) -> Option<R> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let spawned = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let _ = tx.send(work());
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start a plugin thread");
+        return None;
+    }
+    rx.recv_timeout(deadline).ok()
+}
+
+/// Parses a plugin's facts, bounding the cost first: size, then the number of values and the
+/// nesting depth counted on the raw text (so a hostile document never builds a huge tree).
+fn parse_facts(json: &str) -> Result<serde_json::Value, RunError> {
+    if json.len() > limits::MAX_FACTS_BYTES {
+        return Err(RunError::OutputTooLarge(json.len(), limits::MAX_FACTS_BYTES));
+    }
+    let (values, depth) = json_shape(json.as_bytes());
+    if values > limits::MAX_FACTS_VALUES {
+        return Err(RunError::Malformed(format!(
+            "more than {} JSON values",
+            limits::MAX_FACTS_VALUES
+        )));
+    }
+    if depth > limits::MAX_FACTS_DEPTH {
+        return Err(RunError::Malformed(format!(
+            "nested deeper than {} levels",
+            limits::MAX_FACTS_DEPTH
+        )));
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| RunError::Malformed(format!("not JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(RunError::Malformed("facts are not a JSON object".into()));
+    }
+    Ok(value)
+}
+
+/// An upper bound of the number of values in a JSON text (one per `[`, `{`, `,` and `:` outside
+/// strings, plus one) and its maximum nesting depth. Invalid JSON is bounded the same way;
+/// serde reports what is wrong with it.
+fn json_shape(bytes: &[u8]) -> (usize, usize) {
+    let (mut values, mut depth, mut max_depth) = (1usize, 0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                values += 1;
+                depth += 1;
+                max_depth = max_depth.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' | b':' => values += 1,
+            _ => {}
+        }
+    }
+    (values, max_depth)
 }
 
 /// A component that imports `phipolicy:plugin/...` at another version than [`ABI_VERSION`] was
@@ -866,15 +1268,20 @@ fn abi_mismatch(engine: &Engine, component: &Component, path: &Path) -> Option<L
         })
 }
 
+/// Whether `id` is the id of a built-in plugin.
+pub fn is_builtin_id(id: &str) -> bool {
+    builtin::PLUGINS.iter().any(|a| a.manifest.id == id)
+}
+
 fn builtin_path(artifact: &builtin::Artifact) -> PathBuf {
     PathBuf::from(format!("<builtin>/{}.wasm", artifact.name))
 }
 
 /// Turns a wasmtime error into the reason a user reads.
-fn classify(e: wasmtime::Error) -> RunError {
+fn classify(e: wasmtime::Error, wall_time: Duration) -> RunError {
     if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
         return match trap {
-            wasmtime::Trap::Interrupt => RunError::Timeout(limits::PLUGIN_WALL_TIME),
+            wasmtime::Trap::Interrupt => RunError::Timeout(wall_time),
             wasmtime::Trap::StackOverflow => RunError::StackOverflow,
             other => RunError::Trap(other.to_string()),
         };
@@ -882,6 +1289,9 @@ fn classify(e: wasmtime::Error) -> RunError {
     let text = format!("{e:#}");
     if text.contains("forcing trap when growing memory") || text.contains("memory limit") {
         return RunError::Memory(limits::PLUGIN_MEMORY_BYTES >> 20);
+    }
+    if text.contains("table limit") {
+        return RunError::Tables(limits::MAX_TABLE_ELEMENTS);
     }
     RunError::Trap(truncate(&text, 500))
 }
@@ -915,10 +1325,68 @@ fn validate_manifest(m: &PluginManifest) -> Result<(), String> {
     if m.controls.is_empty() {
         return Err("declares no controls".into());
     }
+    let lists = [("cfr", &m.cfr), ("controls", &m.controls), ("reads", &m.reads)];
+    for (field, list) in lists {
+        if list.len() > limits::MAX_MANIFEST_ENTRIES {
+            return Err(format!(
+                "{field} has {} entries, more than {}",
+                list.len(),
+                limits::MAX_MANIFEST_ENTRIES
+            ));
+        }
+    }
+    let strings = [("version", &m.version), ("safeguard", &m.safeguard)]
+        .into_iter()
+        .chain(lists.iter().flat_map(|(f, l)| l.iter().map(move |s| (*f, s))));
+    for (field, value) in strings {
+        if value.len() > limits::MAX_MANIFEST_STRING {
+            return Err(format!(
+                "{field} {:?} is longer than {} bytes",
+                truncate(value, 64),
+                limits::MAX_MANIFEST_STRING
+            ));
+        }
+    }
     for r in &m.reads {
         if !r.starts_with('/') && !r.starts_with('{') {
             return Err(format!("read pattern {r:?} is not an absolute path"));
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The watchdog stops waiting at its deadline whatever the work is doing (here: blocked in
+    /// a sleep far longer than the deadline, as a plugin blocked in a host call would be).
+    #[test]
+    fn the_watchdog_stops_waiting() {
+        let started = Instant::now();
+        let got = with_watchdog("test", Duration::from_millis(200), || {
+            std::thread::sleep(Duration::from_secs(30));
+            1
+        });
+        assert_eq!(got, None);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(with_watchdog("test", Duration::from_secs(5), || 7), Some(7));
+    }
+
+    #[test]
+    fn facts_are_counted_before_they_are_parsed() {
+        assert_eq!(json_shape(br#"{"a":[1,2,{"b":"[,,]"}]}"#), (8, 3));
+        let wide = format!("{{\"w\":[{}[]]}}", "[],".repeat(limits::MAX_FACTS_VALUES));
+        assert!(matches!(parse_facts(&wide), Err(RunError::Malformed(m)) if m.contains("JSON values")));
+        let deep = format!("{{\"d\":{}{}}}", "[".repeat(100), "]".repeat(100));
+        assert!(matches!(parse_facts(&deep), Err(RunError::Malformed(m)) if m.contains("deeper")));
+        assert!(parse_facts(r#"{"ok": [1, "x,y", {"z": null}]}"#).is_ok());
+    }
+
+    #[test]
+    fn cited_literal_paths_are_granted_literally() {
+        assert_eq!(glob_escape_if_literal("/srv/a[1].txt"), "/srv/a\\[1\\].txt");
+        assert_eq!(glob_escape_if_literal("/opt/x/*.conf"), "/opt/x/*.conf");
+        assert_eq!(glob_escape_if_literal("/opt/{a,b}/*.conf"), "/opt/\\{a,b\\}/*.conf");
+    }
 }

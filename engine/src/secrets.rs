@@ -7,7 +7,7 @@
 //! a scan (result document, reports, evidence bundles) records their metadata and hash only.
 
 /// Exact paths that hold secrets.
-const SECRET_FILES: &[&str] = &[
+pub const SECRET_FILES: &[&str] = &[
     "/etc/shadow",
     "/etc/shadow-",
     "/etc/gshadow",

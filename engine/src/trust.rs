@@ -53,6 +53,30 @@ pub struct TrustPolicy {
     pinned: BTreeSet<String>,
     keys: Vec<minisign_verify::PublicKey>,
     pub allow_unverified: bool,
+    /// Run third-party plugins whose read patterns cover the whole target (`/**`), which are
+    /// refused otherwise (`--allow-broad-reads`).
+    pub allow_broad_reads: bool,
+}
+
+/// Sizes of the operator's trust files.
+pub mod limits {
+    /// A lock file of sha256 pins (a line is ~80 bytes).
+    pub const MAX_LOCK_BYTES: u64 = 1 << 20;
+    /// A minisign public key or signature file (a few hundred bytes).
+    pub const MAX_KEY_BYTES: u64 = 4096;
+}
+
+/// Reads a trust file as text: a regular file (never through a symlink, never a FIFO) of at
+/// most `cap` bytes.
+fn read_text(path: &Path, cap: u64) -> Result<String, TrustError> {
+    let bytes = crate::util::read_operator_file(path, cap).map_err(|source| TrustError::Read {
+        path: path.into(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|_| TrustError::Read {
+        path: path.into(),
+        source: std::io::Error::other("not UTF-8 text"),
+    })
 }
 
 impl TrustPolicy {
@@ -64,10 +88,7 @@ impl TrustPolicy {
     ) -> Result<TrustPolicy, TrustError> {
         let mut pinned = BTreeSet::new();
         if let Some(lock) = lock {
-            let text = std::fs::read_to_string(lock).map_err(|source| TrustError::Read {
-                path: lock.into(),
-                source,
-            })?;
+            let text = read_text(lock, limits::MAX_LOCK_BYTES)?;
             for (i, line) in text.lines().enumerate() {
                 let line = line.trim();
                 if line.is_empty() || line.starts_with('#') {
@@ -89,10 +110,7 @@ impl TrustPolicy {
         }
         let mut parsed = Vec::new();
         for path in keys {
-            let text = std::fs::read_to_string(path).map_err(|source| TrustError::Read {
-                path: path.clone(),
-                source,
-            })?;
+            let text = read_text(path, limits::MAX_KEY_BYTES)?;
             let key = minisign_verify::PublicKey::decode(&text)
                 .or_else(|_| minisign_verify::PublicKey::from_base64(text.trim()))
                 .map_err(|e| TrustError::Key {
@@ -105,18 +123,17 @@ impl TrustPolicy {
             pinned,
             keys: parsed,
             allow_unverified,
+            allow_broad_reads: false,
         })
     }
 
     /// Decides whether the component `bytes` read from `path` may run.
     pub fn verify(&self, path: &Path, bytes: &[u8]) -> Result<Verification, TrustError> {
         let signature_path = PathBuf::from(format!("{}.minisig", path.display()));
-        if signature_path.exists() {
-            let text =
-                std::fs::read_to_string(&signature_path).map_err(|source| TrustError::Read {
-                    path: signature_path.clone(),
-                    source,
-                })?;
+        // Present at all (a symlink or a FIFO too): read it, which refuses anything but a small
+        // regular file.
+        if std::fs::symlink_metadata(&signature_path).is_ok() {
+            let text = read_text(&signature_path, limits::MAX_KEY_BYTES)?;
             let bad = |message: String| TrustError::BadSignature {
                 path: path.into(),
                 signature: signature_path.clone(),

@@ -1,7 +1,6 @@
-//! Small helpers: hashing, atomic writes, the private cache directory, civil dates.
+//! Small helpers: hashing, bounded reads of operator files, civil dates, a parallel map.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
@@ -11,47 +10,47 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
-        std::process::id()
-    ));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
+/// Reads a regular file the operator named (a plugin, a signature, a lock file, a key), at most
+/// `cap` bytes: opened `O_NOFOLLOW | O_NONBLOCK` (a symlink, a FIFO or a device is refused, never
+/// followed or waited on), checked with `fstat`, read to the cap.
+pub fn read_operator_file(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc_flags())
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+                std::io::Error::other("is a symbolic link (only regular files are read)")
+            } else {
+                e
+            }
+        })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (only regular files are read)",
+        ));
     }
-    std::fs::rename(&tmp, path)
+    if meta.len() > cap {
+        return Err(std::io::Error::other(format!(
+            "{} bytes, larger than the {cap} byte limit",
+            meta.len()
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(std::io::Error::other(format!(
+            "larger than the {cap} byte limit"
+        )));
+    }
+    Ok(bytes)
 }
 
-/// phipolicy's own cache directory for compiled third-party plugins and the built-in artifacts
-/// (`$XDG_CACHE_HOME/phipolicy/plugins` or `~/.cache/phipolicy/plugins`), created with mode 0700 and
-/// used only if it is owned by the current user and not writable by anyone else.
-pub fn private_cache_dir() -> Option<PathBuf> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    let dir = base.join("phipolicy").join("plugins");
-    if std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)
-        .is_err()
-    {
-        return None;
-    }
-    let meta = std::fs::metadata(&dir).ok()?;
-    let uid = rustix::process::geteuid().as_raw();
-    if meta.uid() != uid || meta.permissions().mode() & 0o022 != 0 {
-        tracing::warn!(dir = %dir.display(), "plugin cache directory is not private; not caching");
-        return None;
-    }
-    Some(dir)
+fn libc_flags() -> i32 {
+    (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32
 }
 
 /// (year, month, day) of a Unix timestamp (UTC), Howard Hinnant's civil-from-days.

@@ -23,6 +23,7 @@ fn evaluate(root: &Path, params: Option<&Path>, backend: Backend) -> serde_json:
         controls: None,
         plugin_dirs: Vec::new(),
         plugin_cache: None,
+        no_cache: false,
         trust: Default::default(),
         now: Some(UNIX_EPOCH + Duration::from_secs(NOW_UNIX)),
         backend,

@@ -3,6 +3,7 @@
 //! two controls must end as `error` with a one-line reason, every other control must come out
 //! exactly as in a clean run, and the run must stay within the runner's limits.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
@@ -34,7 +35,12 @@ fn plugin_cache() -> &'static Path {
             "phipolicy-test-plugin-cache-{}",
             std::process::id()
         ));
-        std::fs::create_dir_all(&dir).unwrap();
+        // Private, as phipolicy requires of its cache (engine::cache).
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .unwrap();
         dir
     })
 }
@@ -85,6 +91,7 @@ fn eval(plugin_dir: Option<PathBuf>) -> ResultDocument {
         controls: None,
         plugin_dirs: plugin_dir.into_iter().collect(),
         plugin_cache: Some(plugin_cache().to_path_buf()),
+        no_cache: false,
         // The hostile components are built by this test, not pinned: run them unverified.
         trust: engine::trust::TrustPolicy::load(None, &[], true).unwrap(),
         now: Some(UNIX_EPOCH + Duration::from_secs(1_795_867_200)),
@@ -220,6 +227,7 @@ fn request_with(plugin_dir: &Path, trust: engine::trust::TrustPolicy) -> EvalReq
         controls: None,
         plugin_dirs: vec![plugin_dir.to_path_buf()],
         plugin_cache: Some(plugin_cache().to_path_buf()),
+        no_cache: false,
         trust,
         now: None,
         backend: engine::policy::Backend::Fastest,
@@ -562,8 +570,8 @@ fn load_error(name: &str, bytes: &[u8]) -> String {
 fn a_plugin_built_against_another_abi_is_refused() {
     let mut bytes = std::fs::read(hostile("well-behaved").join("hostile.wasm")).unwrap();
     let (from, to) = (
+        b"phipolicy:plugin/target@0.2.0",
         b"phipolicy:plugin/target@0.1.0",
-        b"phipolicy:plugin/target@0.9.0",
     );
     let mut replaced = 0;
     for i in 0..bytes.len() - from.len() {
@@ -574,11 +582,12 @@ fn a_plugin_built_against_another_abi_is_refused() {
     }
     assert!(
         replaced > 0,
-        "the component imports phipolicy:plugin/target@0.1.0"
+        "the component imports phipolicy:plugin/target@0.2.0"
     );
+    // A plugin built against the older ABI 0.1.0 (before `cite`): refused, both versions named.
     let err = load_error("other-abi.wasm", &bytes);
     assert!(
-        err.contains("built against the plugin ABI phipolicy:plugin@0.9.0"),
+        err.contains("built against the plugin ABI phipolicy:plugin@0.1.0"),
         "{err}"
     );
     assert!(
@@ -646,4 +655,268 @@ fn plugins_cannot_claim_controls_they_do_not_own() {
         err.contains("`made.up`") && err.contains("profile `hipaa` does not have"),
         "{err}"
     );
+}
+
+/// `std::thread::sleep(40 s)` in `collect`: the monotonic clock's timers are always due (the
+/// clock is frozen), so the sleep returns at once instead of holding the run for 40 s.
+#[test]
+fn a_sleeping_plugin_does_not_hold_the_run() {
+    let wall = contained("sleep", "wrong shape");
+    assert!(wall < limits::PLUGIN_WALL_TIME, "the sleep held the run: {wall:?}");
+}
+
+/// `subscribe-duration(i64::MAX)` then `pollable.block`: returns at once, never hangs the run.
+#[test]
+fn a_timer_that_never_fires_does_not_hang_the_run() {
+    let wall = contained("block", "wrong shape");
+    assert!(wall < limits::PLUGIN_WALL_TIME, "the block held the run: {wall:?}");
+}
+
+/// A `manifest()` that sleeps 40 s: loading goes on at once.
+#[test]
+fn a_sleeping_manifest_does_not_hang_loading() {
+    let started = Instant::now();
+    let doc = eval(Some(hostile("manifest-sleep")));
+    assert!(
+        started.elapsed() < limits::MANIFEST_WALL_TIME,
+        "loading waited: {:?}",
+        started.elapsed()
+    );
+    assert!(doc.plugins.iter().any(|p| p.origin.ends_with("hostile.wasm")));
+}
+
+/// 150 undeclared reads of 20 MiB paths and 150 of 4,000-byte paths: refused, and the report
+/// keeps at most `MAX_RECORDED_DENIALS` denials of at most `MAX_RECORDED_DENIAL_BYTES` each.
+#[test]
+fn a_denial_flood_stays_small_in_the_report() {
+    let doc = eval(Some(hostile("denial-flood")));
+    let report = doc
+        .plugins
+        .iter()
+        .find(|p| p.id == "automatic-logoff")
+        .unwrap();
+    assert_eq!(report.denied_count, 150, "the 4,000-byte paths are counted");
+    assert!(report.denied.len() <= engine::fsview::limits::MAX_RECORDED_DENIALS);
+    assert!(
+        report
+            .denied
+            .iter()
+            .all(|d| d.len() <= limits::MAX_RECORDED_DENIAL_BYTES + 4),
+        "denials are truncated"
+    );
+    let size = engine::report::json(&doc).len();
+    assert!(size < 1 << 20, "result document of {size} bytes");
+}
+
+/// 1.5 million `[]` values: refused by counting before any tree is built.
+#[test]
+fn wide_facts_are_refused_before_parsing() {
+    contained("wide-facts", "JSON values");
+}
+
+/// A manifest with a 20 MiB version string is refused at load, naming the field.
+#[test]
+fn long_manifest_strings_are_refused() {
+    let bytes = std::fs::read(hostile("long-manifest").join("hostile.wasm")).unwrap();
+    let err = load_error("long.wasm", &bytes);
+    assert!(err.contains("version") && err.contains("longer than"), "{err}");
+}
+
+/// A component written in WAT that implements the plugin world: `extra` adds core-module
+/// fields, `collect` runs before `collect` returns `ok("{}")`.
+fn wat_plugin(extra: &str, collect: &str) -> Vec<u8> {
+    fn le(n: u32) -> String {
+        n.to_le_bytes().iter().map(|b| format!("\\{b:02x}")).collect()
+    }
+    let strings: [(u32, &str); 6] = [
+        (100, "automatic-logoff"),
+        (120, "0.0.1"),
+        (130, "164.312(a)(2)(iii)"),
+        (150, "logoff.shell-timeout"),
+        (180, "logoff.ssh-idle"),
+        (200, "/etc/profile"),
+    ];
+    let len = |at: u32| strings.iter().find(|s| s.0 == at).unwrap().1.len() as u32;
+    let data: String = strings
+        .iter()
+        .map(|(at, s)| format!("(data (i32.const {at}) \"{s}\")\n"))
+        .collect();
+    let lists = format!(
+        "(data (i32.const 300) \"{}\")\n(data (i32.const 310) \"{}{}{}{}\")\n(data (i32.const 330) \"{}\")\n",
+        le(130) + &le(len(130)),
+        le(150),
+        le(len(150)),
+        le(180),
+        le(len(180)),
+        le(200) + &le(len(200)),
+    );
+    let record: String = [
+        (100, len(100)),
+        (120, len(120)),
+        (100, len(100)),
+        (300, 1),
+        (310, 2),
+        (330, 1),
+    ]
+    .iter()
+    .map(|(p, l)| le(*p) + &le(*l))
+    .collect();
+    let wat = format!(
+        r#"(component
+  (core module $m
+    (memory (export "memory") 1)
+    (global $heap (mut i32) (i32.const 4096))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $p i32)
+      global.get $heap
+      i32.const 7
+      i32.add
+      i32.const -8
+      i32.and
+      local.set $p
+      local.get $p
+      local.get 3
+      i32.add
+      global.set $heap
+      local.get $p)
+    (func (export "manifest") (result i32) i32.const 400)
+    (func (export "collect") (param i32 i32) (result i32)
+      {collect}
+      i32.const 500)
+    {data}{lists}
+    (data (i32.const 400) "{record}")
+    (data (i32.const 500) "\00\00\00\00{ok}")
+    (data (i32.const 600) "{{}}")
+    {extra}
+  )
+  (core instance $i (instantiate $m))
+  (type $manifest (record (field "id" string) (field "version" string) (field "safeguard" string)
+    (field "cfr" (list string)) (field "controls" (list string)) (field "reads" (list string))))
+  (export $manifest-type "manifest-record" (type $manifest))
+  (func (export "manifest") (result $manifest-type)
+    (canon lift (core func $i "manifest") (memory $i "memory")))
+  (func (export "collect") (param "params" string) (result (result string (error string)))
+    (canon lift (core func $i "collect") (memory $i "memory") (realloc (func $i "realloc"))))
+)"#,
+        ok = le(600) + &le(2),
+    );
+    wat::parse_str(&wat).unwrap_or_else(|e| panic!("WAT plugin: {e}\n{wat}"))
+}
+
+fn wat_plugin_dir(bytes: &[u8]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hostile.wasm"), bytes).unwrap();
+    dir
+}
+
+/// A table grown 65,536 elements at a time until the engine says no: the store's table
+/// budget (`MAX_TABLE_ELEMENTS`, all tables together) stops it.
+#[test]
+fn table_growth_hits_the_table_limit() {
+    let grow = "(block $done (loop $again
+        ref.null func
+        i32.const 65536
+        table.grow $t
+        i32.const -1
+        i32.eq
+        br_if $done
+        br $again))";
+    let bytes = wat_plugin("(table $t 1 funcref)", grow);
+    let dir = wat_plugin_dir(&bytes);
+    let doc = eval(Some(dir.path().to_path_buf()));
+    let r = doc
+        .results
+        .iter()
+        .find(|r| r.control == "logoff.ssh-idle")
+        .unwrap();
+    assert_eq!(r.status, Status::Error);
+    assert!(r.reasons[0].contains("table limit"), "{:?}", r.reasons);
+}
+
+/// Sixteen memories of 125 MiB each (every one under the per-memory limit): the store's memory
+/// budget counts them together and refuses the instance.
+#[test]
+fn many_memories_share_one_memory_limit() {
+    let memories: String = (1..16).map(|i| format!("(memory $m{i} 2000)\n")).collect();
+    let bytes = wat_plugin(&memories, "");
+    let dir = wat_plugin_dir(&bytes);
+    let doc = eval(Some(dir.path().to_path_buf()));
+    let r = doc
+        .results
+        .iter()
+        .find(|r| r.control == "logoff.ssh-idle")
+        .unwrap();
+    assert_eq!(r.status, Status::Error);
+    assert!(r.reasons[0].contains("memory limit"), "{:?}", r.reasons);
+}
+
+/// The same component with one memory and no growth runs (the WAT plugin itself is sound).
+#[test]
+fn the_wat_plugin_runs_when_it_behaves() {
+    let bytes = wat_plugin("", "");
+    let dir = wat_plugin_dir(&bytes);
+    let doc = eval(Some(dir.path().to_path_buf()));
+    let r = doc
+        .results
+        .iter()
+        .find(|r| r.control == "logoff.ssh-idle")
+        .unwrap();
+    assert!(r.reasons[0].contains("wrong shape"), "{:?}", r.reasons);
+}
+
+/// A third-party plugin that declares `/**` is refused unless the operator allows broad reads;
+/// then its declared reads are in the result document.
+#[test]
+fn whole_tree_reads_are_refused_unless_allowed() {
+    let built = hostile("broad-reads").join("hostile.wasm");
+    let bytes = std::fs::read(&built).unwrap();
+    let err = load_error("broad.wasm", &bytes);
+    assert!(err.contains("`/**`") && err.contains("--allow-broad-reads"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("broad.wasm"), &bytes).unwrap();
+    let mut trust = engine::trust::TrustPolicy::load(None, &[], true).unwrap();
+    trust.allow_broad_reads = true;
+    let doc = prepare(request_with(dir.path(), trust)).unwrap().evaluate();
+    let report = doc
+        .plugins
+        .iter()
+        .find(|p| p.id == "automatic-logoff")
+        .unwrap();
+    assert_eq!(report.reads, vec!["/**".to_string()]);
+    assert!(report.replaces_builtin);
+}
+
+/// Plugin files and signatures are read as small regular files only: a symlinked plugin, a
+/// symlinked signature, a FIFO (which would block a plain read) and an oversized file are
+/// refused, each naming the file.
+#[test]
+fn plugin_files_are_regular_files_of_bounded_size() {
+    let (dir, path, _) = third_party_plugin();
+    let allowed = || engine::trust::TrustPolicy::load(None, &[], true).unwrap();
+    // A symlinked signature.
+    let signature = PathBuf::from(format!("{}.minisig", path.display()));
+    std::os::unix::fs::symlink("/dev/zero", &signature).unwrap();
+    let err = prepare(request_with(dir.path(), allowed())).unwrap_err().to_string();
+    assert!(err.contains(".minisig") && err.contains("symbolic link"), "{err}");
+    std::fs::remove_file(&signature).unwrap();
+    // A symlinked plugin.
+    let real = dir.path().join("real.bin");
+    std::fs::rename(&path, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &path).unwrap();
+    let err = prepare(request_with(dir.path(), allowed())).unwrap_err().to_string();
+    assert!(err.contains("logoff.wasm") && err.contains("symbolic link"), "{err}");
+    std::fs::remove_file(&path).unwrap();
+    // A FIFO: refused at once, never waited on.
+    let status = Command::new("mkfifo").arg(&path).status().unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let err = prepare(request_with(dir.path(), allowed())).unwrap_err().to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    std::fs::remove_file(&path).unwrap();
+    // Larger than the cap (sparse).
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_len(engine::eval::limits::MAX_PLUGIN_BYTES + 1).unwrap();
+    let err = prepare(request_with(dir.path(), allowed())).unwrap_err().to_string();
+    assert!(err.contains("byte limit"), "{err}");
 }

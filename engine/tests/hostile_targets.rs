@@ -42,6 +42,7 @@ fn eval(root: &Path) -> ResultDocument {
         controls: None,
         plugin_dirs: Vec::new(),
         plugin_cache: None,
+        no_cache: false,
         trust: Default::default(),
         now: Some(UNIX_EPOCH + Duration::from_secs(1_795_867_200)),
         backend: engine::policy::Backend::Fastest,
@@ -189,6 +190,46 @@ fn scans_write_nothing_into_the_target() {
     }
 }
 
+/// A target tree that holds the scanning user's cache location (`--root` of a home directory's
+/// parent, or of a tree `XDG_CACHE_HOME` points into): the scan writes nothing there, it loads the
+/// built-in plugins from the binary instead. The live host is the one documented exception
+/// (README, SECURITY.md): there the cache is written unless `--no-cache`, which writes nothing.
+#[test]
+fn the_plugin_cache_is_never_written_inside_the_target() {
+    let tree = planted("ssh-hardened");
+    let cache_home = tree.path().join("root/.cache");
+    std::fs::create_dir_all(&cache_home).unwrap();
+    let before = tree_digest(tree.path());
+    let out = Command::new(BIN)
+        .args(["eval", "--format", "json", "--root"])
+        .arg(tree.path())
+        .env("XDG_CACHE_HOME", &cache_home)
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some_and(|c| c <= 1), "{out:?}");
+    assert_eq!(before, tree_digest(tree.path()), "the scan wrote into the target");
+    // Outside the target, the same cache location is used.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["eval", "--format", "json", "--root"])
+        .arg(tree.path())
+        .env("XDG_CACHE_HOME", elsewhere.path())
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some_and(|c| c <= 1));
+    assert!(elsewhere.path().join("phipolicy/plugins").is_dir());
+    // --no-cache writes nothing anywhere.
+    let unused = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["eval", "--no-cache", "--format", "json", "--root"])
+        .arg(tree.path())
+        .env("XDG_CACHE_HOME", unused.path())
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some_and(|c| c <= 1));
+    assert_eq!(std::fs::read_dir(unused.path()).unwrap().count(), 0);
+}
+
 fn tree_digest(root: &Path) -> Vec<String> {
     use std::os::unix::fs::MetadataExt;
     let mut out = Vec::new();
@@ -266,4 +307,298 @@ fn a_million_entry_phi_tree_stops_at_the_walk_limit() {
         "the bounded walk took {took:?}"
     );
     assert_ne!(status(&doc, "auth.ssh").0, Status::Error);
+}
+
+/// A file whose name is not UTF-8 is seen, not skipped: names round-trip byte-exactly through
+/// the plugin ABI (escaped, see plugins/wit), so a failing setting in such a file still fails.
+/// One case for every directory a plugin lists to find configuration; each name, when it was
+/// converted lossily, made the plugin ask for a file that did not exist and the control passed.
+#[test]
+fn non_utf8_file_names_are_seen_in_every_listed_directory() {
+    use std::os::unix::ffi::OsStrExt;
+    let cases: &[(&str, &str, &[u8], &str, &str)] = &[
+        (
+            "host-debian12-hardened",
+            "etc/profile.d",
+            b"a-evil\xff.sh",
+            "TMOUT=0\nreadonly TMOUT\n",
+            "logoff.shell-timeout",
+        ),
+        (
+            "host-debian12-hardened",
+            "etc/ssh/sshd_config.d",
+            b"00-evil\xff.conf",
+            "ClientAliveInterval 0\n",
+            "logoff.ssh-idle",
+        ),
+        (
+            "host-debian12-hardened",
+            "etc/ssh/sshd_config.d",
+            b"00-evil\xfe\x80.conf",
+            "PasswordAuthentication yes\n",
+            "auth.ssh",
+        ),
+        (
+            "passwords-hardened",
+            "etc/security/pwquality.conf.d",
+            b"zz-evil\xff.conf",
+            "minlen = 4\n",
+            "passwords.quality",
+        ),
+        (
+            "audit-hardened",
+            "etc/audit/rules.d",
+            b"98-evil\xff.rules",
+            "-W /etc/passwd -p wa -k identity\n",
+            "audit.rules",
+        ),
+        (
+            "backup-cron-hardened",
+            "etc/cron.d",
+            b"evil\xff",
+            "0 3 * * * root RESTIC_PASSWORD=hunter2 restic -r /srv/restic backup /var/data/phi\n",
+            "backup.schedule",
+        ),
+    ];
+    for (fixture_name, dir, name, contents, control) in cases {
+        let clean = planted(fixture_name);
+        assert_eq!(
+            status(&eval(clean.path()), control).0,
+            Status::Pass,
+            "{fixture_name}: {control} passes before the file is planted"
+        );
+        let tree = planted(fixture_name);
+        let file = tree
+            .path()
+            .join(dir)
+            .join(std::ffi::OsStr::from_bytes(name));
+        std::fs::write(&file, contents).unwrap();
+        let (st, reasons) = status(&eval(tree.path()), control);
+        assert_eq!(
+            st,
+            Status::Fail,
+            "{fixture_name}: {} planted in /{dir} must fail {control}: {reasons}",
+            String::from_utf8_lossy(name)
+        );
+    }
+}
+
+/// The integrity walk sees a world-readable PHI file whose name is not UTF-8.
+#[test]
+fn non_utf8_names_in_the_phi_walk_are_judged() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let tree = planted("integrity-750");
+    assert_eq!(
+        status(&eval(tree.path()), "integrity.phi-permissions").0,
+        Status::Pass
+    );
+    let phi = tree.path().join("var/data/phi");
+    let file = phi.join(std::ffi::OsStr::from_bytes(b"leak\xff.csv"));
+    std::fs::write(&file, "mrn,name\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (st, reasons) = status(&eval(tree.path()), "integrity.phi-permissions");
+    assert_eq!(st, Status::Fail, "{reasons}");
+}
+
+fn plugin_report<'d>(doc: &'d ResultDocument, id: &str) -> &'d engine::document::PluginReport {
+    doc.plugins.iter().find(|p| p.id == id).unwrap()
+}
+
+/// Referenced reads: `Banner /srv/banner.txt` lies outside the authentication plugin's globs;
+/// the line names it, so it is read, judged, and the grant recorded with the line.
+#[test]
+fn a_banner_named_outside_the_globs_is_read_and_the_grant_recorded() {
+    let tree = planted("ssh-hardened");
+    let root = tree.path();
+    let dropin = root.join("etc/ssh/sshd_config.d/10-banner.conf");
+    std::fs::write(&dropin, "# site banner\nBanner /srv/banner.txt\n").unwrap();
+    std::fs::create_dir_all(root.join("srv")).unwrap();
+    std::fs::copy(root.join("etc/issue.net"), root.join("srv/banner.txt")).unwrap();
+    let doc = eval(root);
+    let (st, reasons) = status(&doc, "auth.banner");
+    assert_eq!(st, Status::Pass, "{reasons}");
+    let report = plugin_report(&doc, "authentication");
+    assert!(
+        report.referenced_reads.iter().any(|r| r.path == "/srv/banner.txt"
+            && r.granted_by == "/etc/ssh/sshd_config.d/10-banner.conf:2"),
+        "{:?}",
+        report.referenced_reads
+    );
+    assert!(report.denied.is_empty(), "{:?}", report.denied);
+}
+
+/// `Banner /nonexistent`: sshd shows no banner; that is a plain `fail` naming the line.
+#[test]
+fn a_missing_banner_file_is_a_fail_not_an_error() {
+    let tree = planted("ssh-hardened");
+    std::fs::write(
+        tree.path().join("etc/ssh/sshd_config.d/10-banner.conf"),
+        "Banner /nonexistent\n",
+    )
+    .unwrap();
+    let (st, reasons) = status(&eval(tree.path()), "auth.banner");
+    assert_eq!(st, Status::Fail, "{reasons}");
+    assert!(reasons.contains("/nonexistent"), "{reasons}");
+}
+
+/// Symlink rule: a drop-in that is an absolute symlink out of /etc/ssh, and one whose `..`
+/// climbs above the root (clamped there, as sshd in a chroot would see it), are read.
+#[test]
+fn dropins_linked_outside_the_globs_are_read() {
+    for link in ["/opt/site/ssh.conf", "../../../../../../../opt/site/ssh.conf"] {
+        let tree = planted("ssh-hardened");
+        let root = tree.path();
+        std::fs::create_dir_all(root.join("opt/site")).unwrap();
+        std::fs::write(
+            root.join("opt/site/ssh.conf"),
+            "PasswordAuthentication yes\n",
+        )
+        .unwrap();
+        symlink(link, root.join("etc/ssh/sshd_config.d/00-site.conf")).unwrap();
+        let (st, reasons) = status(&eval(root), "auth.ssh");
+        assert_eq!(st, Status::Fail, "{link}: {reasons}");
+        assert!(reasons.contains("/etc/ssh/sshd_config.d/00-site.conf") || reasons.contains("/opt/site/ssh.conf"), "{link}: {reasons}");
+    }
+}
+
+/// The RHEL 9 layout: a drop-in includes the crypto-policies back-end, a symlink into
+/// /usr/share; sshd's controls get verdicts, not `error`.
+#[test]
+fn an_include_of_a_crypto_policy_back_end_is_followed() {
+    let tree = planted("ssh-hardened");
+    let root = tree.path();
+    std::fs::write(
+        root.join("etc/ssh/sshd_config.d/50-redhat.conf"),
+        "Include /etc/crypto-policies/back-ends/opensshserver.config\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("etc/crypto-policies/back-ends")).unwrap();
+    std::fs::create_dir_all(root.join("usr/share/crypto-policies/DEFAULT")).unwrap();
+    std::fs::write(
+        root.join("usr/share/crypto-policies/DEFAULT/opensshserver.txt"),
+        "Ciphers aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes256-ctr,aes128-gcm@openssh.com,aes128-ctr\n",
+    )
+    .unwrap();
+    symlink(
+        "/usr/share/crypto-policies/DEFAULT/opensshserver.txt",
+        root.join("etc/crypto-policies/back-ends/opensshserver.config"),
+    )
+    .unwrap();
+    let doc = eval(root);
+    for control in ["auth.ssh", "auth.banner", "logoff.ssh-idle"] {
+        let (st, reasons) = status(&doc, control);
+        assert_ne!(st, Status::Error, "{control}: {reasons}");
+    }
+}
+
+/// Secret material is never served to a plugin that did not declare it by exact path, and its
+/// contents never reach the result document, however a hostile target links or names it.
+#[test]
+fn secrets_linked_or_named_by_configuration_are_never_quoted() {
+    let tree = planted("ssh-hardened");
+    let root = tree.path();
+    let hash = "$6$rounds=5000$saltsalt$QUOTEDHASHMUSTNOTAPPEAR";
+    std::fs::write(root.join("etc/shadow"), format!("root:{hash}:19000:0:99999:7:::\n")).unwrap();
+    let key = "PRIVATEKEYMATERIALMUSTNOTAPPEAR";
+    std::fs::write(
+        root.join("etc/ssh/ssh_host_ed25519_key"),
+        format!("-----BEGIN OPENSSH PRIVATE KEY-----\n{key}\n-----END OPENSSH PRIVATE KEY-----\n"),
+    )
+    .unwrap();
+    symlink("/etc/shadow", root.join("etc/ssh/sshd_config.d/00-shadow.conf")).unwrap();
+    symlink(
+        "/etc/ssh/ssh_host_ed25519_key",
+        root.join("etc/ssh/sshd_config.d/01-key.conf"),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("etc/ssh/sshd_config.d/02-banner.conf"),
+        "Banner /etc/shadow\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("etc/profile.d")).unwrap();
+    symlink("/etc/shadow", root.join("etc/profile.d/zz-shadow.sh")).unwrap();
+    let doc = eval(root);
+    let json = engine::report::json(&doc);
+    assert!(!json.contains("QUOTEDHASH"), "a password hash reached the document");
+    assert!(!json.contains("PRIVATEKEYMATERIAL"), "key material reached the document");
+    let facts = Command::new(BIN)
+        .args(["facts", "--root"])
+        .arg(root)
+        .output()
+        .unwrap();
+    let facts = String::from_utf8_lossy(&facts.stdout);
+    assert!(!facts.contains("QUOTEDHASH") && !facts.contains("PRIVATEKEYMATERIAL"));
+    let report = plugin_report(&doc, "authentication");
+    assert!(
+        report.denied.iter().any(|d| d.contains("/etc/shadow") && d.contains("secret")),
+        "{:?}",
+        report.denied
+    );
+    // Never a pass on an unreadable drop-in.
+    assert_ne!(status(&doc, "auth.ssh").0, Status::Pass);
+}
+
+/// A hard link of /etc/shadow planted as an sshd drop-in is secret material under its new name;
+/// hard links and a mount inside the tree are listed in the target section.
+#[test]
+fn hard_links_and_mounts_inside_the_target_are_reported() {
+    let tree = planted("ssh-hardened");
+    let root = tree.path();
+    std::fs::write(
+        root.join("etc/shadow"),
+        "root:$6$x$HARDLINKEDHASHMUSTNOTAPPEAR:19000:0:99999:7:::\n",
+    )
+    .unwrap();
+    std::fs::hard_link(
+        root.join("etc/shadow"),
+        root.join("etc/ssh/sshd_config.d/00-linked.conf"),
+    )
+    .unwrap();
+    std::fs::hard_link(root.join("etc/issue.net"), root.join("etc/issue.net.bak")).unwrap();
+    let doc = eval(root);
+    let json = engine::report::json(&doc);
+    assert!(!json.contains("HARDLINKEDHASH"), "the hash reached the document");
+    let report = plugin_report(&doc, "authentication");
+    assert!(
+        report.denied.iter().any(|d| d.contains("a hard link of /etc/shadow")),
+        "{:?}",
+        report.denied
+    );
+    assert!(
+        doc.target.hard_links.contains(&"/etc/issue.net".to_string()),
+        "{:?}",
+        doc.target.hard_links
+    );
+    // A filesystem mounted inside the tree (CI runs as root; the mount is undone on drop).
+    let mount_point = root.join("etc/ssh/sshd_config.d/mnt");
+    std::fs::create_dir_all(&mount_point).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "phipolicy-test"])
+        .arg(&mount_point)
+        .status()
+        .expect("run mount");
+    assert!(mounted.success(), "mounting a tmpfs needs root (CI runs as root)");
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _guard = Unmount(&mount_point);
+    std::fs::write(mount_point.join("x.conf"), "ClientAliveInterval 300\n").unwrap();
+    std::fs::write(
+        root.join("etc/ssh/sshd_config.d/05-mounted.conf"),
+        "Include /etc/ssh/sshd_config.d/mnt/*.conf\n",
+    )
+    .unwrap();
+    let doc = eval(root);
+    assert!(
+        doc.target
+            .mounts
+            .contains(&"/etc/ssh/sshd_config.d/mnt/x.conf".to_string()),
+        "{:?}",
+        doc.target.mounts
+    );
 }

@@ -198,15 +198,18 @@ fn builtin_artifacts_are_cached_by_sha256_and_stale_copies_removed() {
     std::fs::write(&unrelated, b"not ours").unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/integrity-750/root");
     let view = engine::fsview::TargetView::open(&root).unwrap();
-    let run = |runner: &Runner| {
+    let run = |runner: Runner| {
+        let runner = std::sync::Arc::new(runner);
         let plugins = runner.builtin_plugins().unwrap();
-        let p = plugins
-            .iter()
-            .find(|p| p.manifest.id == "integrity")
-            .unwrap();
+        let p = std::sync::Arc::new(
+            plugins
+                .into_iter()
+                .find(|p| p.manifest.id == "integrity")
+                .unwrap(),
+        );
         let reads = vec!["/var/data/phi/**".to_string(), "/etc/**".to_string()];
         let r = runner.run(
-            p,
+            &p,
             &view,
             "{\"phi_paths\": [\"/var/data/phi\"]}",
             &reads,
@@ -214,10 +217,9 @@ fn builtin_artifacts_are_cached_by_sha256_and_stale_copies_removed() {
         );
         r.facts.expect("facts")
     };
-    let cached = run(&Runner::new()
-        .unwrap()
-        .with_artifact_cache(Some(cache.path().into())));
-    let embedded = run(&Runner::new().unwrap());
+    let private = engine::cache::PrivateCache::open(cache.path(), None).unwrap();
+    let cached = run(Runner::new().unwrap().with_artifact_cache(Some(private)));
+    let embedded = run(Runner::new().unwrap());
     assert_eq!(cached, embedded);
     let names: Vec<String> = std::fs::read_dir(cache.path())
         .unwrap()

@@ -68,4 +68,7 @@ impl Target for HostTarget {
     fn read_link(&self, path: &str) -> Result<String, ReadError> {
         wit::read_link(path).map_err(error)
     }
+    fn cite(&self, path: &str, file: &str, line: u32) -> Result<(), ReadError> {
+        wit::cite(path, file, line).map_err(error)
+    }
 }

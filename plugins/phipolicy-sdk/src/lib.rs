@@ -19,6 +19,7 @@ pub mod keyvalue;
 pub mod os_release;
 pub mod pam;
 pub mod params;
+pub mod referenced;
 pub mod rsyslog;
 pub mod schedule;
 pub mod shell;
@@ -37,7 +38,7 @@ pub use params::Params;
 pub use target::{DirEntry, FileKind, FileStat, ReadError, Target, TargetExt};
 
 /// The ABI version this SDK builds plugins for (the WIT package version).
-pub const ABI_VERSION: &str = "0.1.0";
+pub const ABI_VERSION: &str = "0.2.0";
 
 /// Generated bindings of the plugin world (guest side). Plugin authors do not use these directly.
 #[doc(hidden)]
@@ -95,7 +96,7 @@ pub fn __manifest_to_wit(m: Manifest) -> bindings::phipolicy::plugin::types::Man
 #[cfg(target_arch = "wasm32")]
 pub fn __collect<P: Plugin>(params_json: &str) -> Result<String, String> {
     let params = Params::from_json(params_json)?;
-    let facts = P::collect(&host::HostTarget, &params)?;
+    let facts = P::collect(&referenced::Citing::new(host::HostTarget), &params)?;
     serde_json::to_string(&facts).map_err(|e| format!("serializing facts: {e}"))
 }
 

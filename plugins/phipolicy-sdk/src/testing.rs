@@ -71,7 +71,7 @@ impl DirTarget {
                     return Err(ReadError::Io("too many levels of symbolic links".into()));
                 }
                 let link = fs::read_link(&host).map_err(io_error)?;
-                let link = link.to_string_lossy().into_owned();
+                let link = crate::target::encode_name(link.as_os_str().as_encoded_bytes());
                 if link.starts_with('/') {
                     resolved.clear();
                 }
@@ -86,7 +86,9 @@ impl DirTarget {
     }
 
     fn host_path(&self, inner: &str) -> PathBuf {
-        self.root.join(inner.trim_start_matches('/'))
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = crate::target::decode_name(inner.trim_start_matches('/'));
+        self.root.join(std::ffi::OsStr::from_bytes(&bytes))
     }
 
     fn metadata(&self, path: &str, follow: bool) -> Result<fs::Metadata, ReadError> {
@@ -153,7 +155,7 @@ impl Target for DirTarget {
             let entry = entry.map_err(io_error)?;
             let kind = entry.file_type().map(kind_of).unwrap_or(FileKind::Unknown);
             out.push(DirEntry {
-                name: entry.file_name().to_string_lossy().into_owned(),
+                name: crate::target::encode_name(entry.file_name().as_encoded_bytes()),
                 kind,
             });
         }
@@ -172,7 +174,7 @@ impl Target for DirTarget {
     fn read_link(&self, path: &str) -> Result<String, ReadError> {
         let inner = self.resolve(path, false)?;
         fs::read_link(self.host_path(&inner))
-            .map(|p| p.to_string_lossy().into_owned())
+            .map(|p| crate::target::encode_name(p.as_os_str().as_encoded_bytes()))
             .map_err(io_error)
     }
 }

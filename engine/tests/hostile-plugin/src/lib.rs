@@ -3,7 +3,11 @@
 //! does what `HOSTILE_MODE` said at build time: `endless-loop`, `memory-bomb`, `huge-output`,
 //! `stack-overflow`, `not-object`, `panic`, `undeclared-read`, `escape` (tries every way out of the
 //! target it can think of and reports what it got), `network` (tries to connect and resolve),
-//! `request-flood` and `read-flood` (exhaust the per-run budgets), or `well-behaved`.
+//! `request-flood` and `read-flood` (exhaust the per-run budgets), `sleep` (sleeps 40 s),
+//! `block` (blocks on a monotonic-clock timer that never fires), `manifest-sleep` (sleeps 40 s in
+//! `manifest()`), `denial-flood` (asks for many long undeclared paths), `wide-facts` (1.5 million
+//! `[]` values), `long-manifest` (a 20 MiB version string), `broad-reads` (declares `/**`), or
+//! `well-behaved`.
 
 use phipolicy_sdk::{Manifest, Params, Plugin, Target, TargetExt};
 
@@ -18,6 +22,7 @@ pub const MODE: &str = match option_env!("HOSTILE_MODE") {
 const READS: &[&str] = match MODE.as_bytes() {
     b"escape" => &["/etc/**", "/proc/**", "/dev/**", "/hostonly/**"],
     b"read-flood" => &["/etc/**"],
+    b"broad-reads" => &["/**"],
     _ => &["/etc/profile"],
 };
 
@@ -76,11 +81,22 @@ fn deep(n: u64) -> u64 {
     }
 }
 
+/// The manifest's version: 20 MiB of it in `long-manifest` mode.
+fn version() -> &'static str {
+    if MODE == "long-manifest" {
+        return Box::leak("9".repeat(20 << 20).into_boxed_str());
+    }
+    "0.0.1"
+}
+
 impl Plugin for Hostile {
     fn manifest() -> Manifest {
+        if MODE == "manifest-sleep" {
+            std::thread::sleep(std::time::Duration::from_secs(40));
+        }
         Manifest {
             id: ID,
-            version: "0.0.1",
+            version: version(),
             safeguard: "automatic-logoff",
             cfr: &["164.312(a)(2)(iii)"],
             controls: CONTROLS,
@@ -200,6 +216,36 @@ impl Plugin for Hostile {
                     }
                 };
                 Ok(serde_json::json!({ "bytes": bytes, "reads": reads, "last": last }))
+            }
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_secs(40));
+                Ok(serde_json::json!({ "mode": MODE, "slept": true }))
+            }
+            "block" => {
+                // `subscribe-duration(i64::MAX)` then `pollable.block`: a timer that never fires.
+                let timer = wasi::clocks::monotonic_clock::subscribe_duration(i64::MAX as u64);
+                timer.block();
+                Ok(serde_json::json!({ "mode": MODE, "blocked": "returned" }))
+            }
+            "denial-flood" => {
+                let mut refused = 0u64;
+                for i in 0..150 {
+                    let path = format!("/undeclared/{i}/{}", "x".repeat(20 << 20));
+                    if target.read_file(&path).is_err() {
+                        refused += 1;
+                    }
+                    let short = format!("/undeclared/{i}/{}", "y".repeat(4000));
+                    if target.read_file(&short).is_err() {
+                        refused += 1;
+                    }
+                }
+                Ok(serde_json::json!({ "refused": refused }))
+            }
+            // 1.5 million empty arrays (~4.5 MB of JSON, under the 8 MiB cap): built exactly
+            // sized here; the engine must refuse it before building a tree of its own.
+            "wide-facts" => {
+                let wide = vec![serde_json::Value::Array(Vec::new()); 1_500_000];
+                Ok(serde_json::json!({ "wide": serde_json::Value::Array(wide) }))
             }
             _ => Ok(serde_json::json!({ "mode": MODE })),
         }
