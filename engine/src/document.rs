@@ -1,7 +1,7 @@
 //! The result document, schema `phipolicy/results/v1` (see shared/spec/contract.md). Only
 //! [`crate::report`] serializes it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::policy::Evidence;
@@ -9,7 +9,7 @@ use crate::policy::Evidence;
 pub const SCHEMA: &str = "phipolicy/results/v1";
 
 /// Status of one control.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Pass,
@@ -64,6 +64,10 @@ pub struct TargetInfo {
     pub kind: &'static str,
     pub root: String,
     pub os: Option<OsInfo>,
+    /// The target's host name (`/etc/hostname`; for the live host, the kernel's when that file is
+    /// missing), for reports that name a host (JUnit, SARIF automation ids). Absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

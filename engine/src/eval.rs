@@ -283,7 +283,33 @@ impl Prepared {
             },
             root: self.request.root.display().to_string(),
             os: self.os_info(),
+            hostname: self.hostname(),
         }
+    }
+
+    /// The first word of the target's `/etc/hostname`; for the live host, the kernel's node name
+    /// when that file is missing or empty.
+    fn hostname(&self) -> Option<String> {
+        /// A host name is at most 64 bytes (HOST_NAME_MAX); the file may hold a comment or two.
+        const MAX_HOSTNAME_BYTES: u64 = 4096;
+        let from_file = self
+            .view
+            .read_file("/etc/hostname", MAX_HOSTNAME_BYTES)
+            .ok()
+            .and_then(|(bytes, _)| {
+                String::from_utf8_lossy(&bytes)
+                    .split_whitespace()
+                    .next()
+                    .map(String::from)
+            });
+        from_file.or_else(|| {
+            self.view.is_host_root().then(|| {
+                rustix::system::uname()
+                    .nodename()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+        })
     }
 
     /// Runs the plugins the selected controls need, in parallel; results keyed by plugin id.

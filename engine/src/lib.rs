@@ -5,6 +5,7 @@
 
 pub mod document;
 pub mod eval;
+pub mod evidence;
 pub mod fsview;
 pub mod policy;
 pub mod profile;
