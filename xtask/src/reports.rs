@@ -111,10 +111,9 @@ fn hostile_tree(base: &Path, out: &Path) -> Result<PathBuf> {
         root.join("etc/os-release"),
         "ID=debian\nVERSION_ID=\"12<script>alert(1)</script>\u{1b}]0;ALL CONTROLS PASS\u{7}\u{1b}[1A\u{1b}[2K\"\nID_LIKE=debian\n",
     )?;
-    std::fs::create_dir_all(root.join("etc/profile.d"))?;
     std::fs::write(
-        root.join("etc/profile.d/<img src=x onerror=alert(1)>\u{1b}[8m.sh"),
-        "TMOUT=0\nreadonly TMOUT\nexport TMOUT\n",
+        root.join("etc/profile.d/0<img src=x onerror=alert(2)>\n\u{1b}[8m.sh"),
+        "TMOUT=0\u{1b}[2K\r; readonly TMOUT; export TMOUT\n",
     )?;
     Ok(root)
 }
@@ -296,7 +295,7 @@ pub fn validate_reports(bin: &Path, update_docs: bool) -> Result<()> {
         std::fs::remove_dir_all(&out)?;
     }
     std::fs::create_dir_all(&out)?;
-    let hostile = hostile_tree(&fixtures.join("logoff-defaults/root"), &out)?;
+    let hostile = hostile_tree(&fixtures.join("logoff-hardened/root"), &out)?;
     let cases: Vec<(&str, PathBuf, i32)> = vec![
         ("hardened", fixtures.join("host-debian12-hardened/root"), 0),
         ("failing", fixtures.join("ssh-defaults/root"), 1),

@@ -50,15 +50,6 @@ pub fn table(doc: &Report) -> String {
         for reason in &r.reasons {
             let _ = writeln!(out, "  - {}", Clean(reason));
         }
-        if let Some(w) = &r.waiver {
-            let _ = writeln!(
-                out,
-                "  waiver ({}, expires {}): {}",
-                if w.in_force { "in force" } else { "expired" },
-                Clean(&w.expires),
-                Clean(&w.justification)
-            );
-        }
         if matches!(r.status, Status::Fail | Status::Manual) && !r.remediation.is_empty() {
             let first = r.remediation.lines().next().unwrap_or_default();
             let _ = writeln!(

@@ -99,7 +99,7 @@ mod tests {
 
     #[test]
     fn padding_counts_the_escaped_text() {
-        assert_eq!(format!("[{:<8}]", Clean("a\u{1b}")), "[a\\u{1b}  ]");
+        assert_eq!(format!("[{:<8}]", Clean("a\u{1b}")), "[a\\u{1b} ]");
     }
 
     #[test]
