@@ -359,7 +359,7 @@ pub fn write(doc: &Report, req: &BundleRequest<'_>) -> Result<(), EvidenceError>
     members.sort_by(|a, b| a.0.cmp(&b.0));
     let sums: String = members
         .iter()
-        .map(|(name, bytes)| format!("{}  {name}\n", sha256_hex(bytes)))
+        .map(|(name, bytes)| sums_line(&sha256_hex(bytes), name))
         .collect();
     let signature = match &key {
         Some(sk) => {
@@ -403,6 +403,43 @@ pub fn write(doc: &Report, req: &BundleRequest<'_>) -> Result<(), EvidenceError>
     let file = encoder.finish().map_err(io)?;
     file.sync_all().map_err(io)?;
     Ok(())
+}
+
+/// One `SHA256SUMS` line as GNU `sha256sum` writes it: a name holding a backslash or a newline
+/// is escaped (`\\`, `\n`) and the line starts with a backslash.
+fn sums_line(hash: &str, name: &str) -> String {
+    if name.contains(['\\', '\n']) {
+        let escaped = name.replace('\\', "\\\\").replace('\n', "\\n");
+        format!("\\{hash}  {escaped}\n")
+    } else {
+        format!("{hash}  {name}\n")
+    }
+}
+
+/// Parses a `SHA256SUMS` line (the inverse of [`sums_line`]).
+fn parse_sums_line(line: &str) -> Option<(String, String)> {
+    let (escaped, line) = match line.strip_prefix('\\') {
+        Some(rest) => (true, rest),
+        None => (false, line),
+    };
+    let (hash, name) = line.split_once("  ")?;
+    if !escaped {
+        return Some((hash.into(), name.into()));
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut chars = name.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next()? {
+                'n' => out.push('\n'),
+                '\\' => out.push('\\'),
+                _ => return None,
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Some((hash.into(), out))
 }
 
 /// What `evidence verify` found.
@@ -500,11 +537,13 @@ pub fn verify(
     let sums_text = String::from_utf8_lossy(sums).into_owned();
     let mut problems = Vec::new();
     let mut listed = BTreeSet::new();
-    for (n, line) in sums_text.lines().enumerate() {
-        let Some((hash, name)) = line.split_once("  ") else {
+    // Split on newlines only: `lines()` would also drop a `\r` that ends a member name.
+    for (n, line) in sums_text.split('\n').filter(|l| !l.is_empty()).enumerate() {
+        let Some((hash, name)) = parse_sums_line(line) else {
             problems.push(format!("{SUMS} line {}: not `SHA256  NAME`", n + 1));
             continue;
         };
+        let name = name.as_str();
         listed.insert(name.to_string());
         match members.get(name) {
             None => problems.push(format!("{name}: listed in {SUMS} but missing")),
@@ -668,6 +707,19 @@ impl Verified {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sums_lines_escape_names_as_sha256sum_does() {
+        for name in ["files/etc/a b", "files/etc/x\ny\\z\u{1b}[8m", "results.json"] {
+            let line = sums_line("ab12", name);
+            assert_eq!(line.matches('\n').count(), 1, "{line:?}");
+            assert_eq!(
+                parse_sums_line(line.trim_end_matches('\n')),
+                Some(("ab12".to_string(), name.to_string()))
+            );
+        }
+        assert_eq!(sums_line("ab12", "x\ny"), "\\ab12  x\\ny\n");
+    }
 
     #[test]
     fn restic_password_files_come_from_the_backup_facts() {

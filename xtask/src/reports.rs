@@ -1,6 +1,6 @@
 //! `cargo xtask validate-reports`: every report format checked by the real validators, offline.
 //!
-//! Renders the reports of three trees (the hardened Debian fixture, a failing Debian fixture, and
+//! Renders the reports of three trees (the merged hardened fixtures, a failing Debian fixture, and
 //! a hostile-strings tree made here: `<script>` and ANSI escapes in a file name and in os-release)
 //! with one `phipolicy eval --format ...=FILE --evidence ...` each, then:
 //! - SARIF, both profiles: `check-jsonschema --regex-variant python` against the OASIS 2.1.0
@@ -120,8 +120,14 @@ fn hostile_tree(base: &Path, out: &Path) -> Result<PathBuf> {
 
 fn eval_all(bin: &Path, root: &Path, dir: &Path) -> Result<i32> {
     std::fs::create_dir_all(dir)?;
+    // Run from the workspace with a relative root, so the reports (and docs/report.png) name
+    // the fixture, not this checkout's location.
+    let ws = workspace();
     let mut cmd = Command::new(bin);
-    cmd.args(["eval", "--root"]).arg(root).args(["--now", NOW]);
+    cmd.current_dir(&ws)
+        .args(["eval", "--root"])
+        .arg(root.strip_prefix(&ws).unwrap_or(root))
+        .args(["--now", NOW]);
     for (format, file) in [
         ("json", "results.json"),
         ("sarif", "results.sarif"),
@@ -138,7 +144,7 @@ fn eval_all(bin: &Path, root: &Path, dir: &Path) -> Result<i32> {
     eprintln!("xtask: $ {}", crate::show(&cmd));
     let status = cmd.status()?;
     match status.code() {
-        Some(c @ (0 | 1)) => Ok(c),
+        Some(c @ 0..=2) if dir.join("results.json").is_file() => Ok(c),
         _ => bail!("phipolicy eval on {} failed ({status})", root.display()),
     }
 }
@@ -219,10 +225,16 @@ fn dump_dom(url: &str) -> Result<String> {
 fn check_html(html: &Path, doc: &serde_lite::Doc, screenshot: Option<&Path>) -> Result<()> {
     let url = file_url(html)?;
     if let Some(png) = screenshot {
-        run(chromium()
+        // Chromium logs D-Bus complaints on a headless machine: show its output only on failure.
+        let shot = chromium()
             .arg(format!("--window-size={},{}", SCREENSHOT_SIZE.0, SCREENSHOT_SIZE.1))
             .arg(format!("--screenshot={}", png.display()))
-            .arg(&url))?;
+            .arg(&url)
+            .output()
+            .context("running chromium")?;
+        if !shot.status.success() {
+            bail!("chromium --screenshot {url} failed: {}", String::from_utf8_lossy(&shot.stderr));
+        }
         let size = png_size(png)?;
         let bytes = std::fs::metadata(png)?.len();
         if size != SCREENSHOT_SIZE || bytes < MIN_SCREENSHOT_BYTES {
@@ -296,16 +308,19 @@ pub fn validate_reports(bin: &Path, update_docs: bool) -> Result<()> {
     }
     std::fs::create_dir_all(&out)?;
     let hostile = hostile_tree(&fixtures.join("logoff-hardened/root"), &out)?;
-    let cases: Vec<(&str, PathBuf, i32)> = vec![
-        ("hardened", fixtures.join("host-debian12-hardened/root"), 0),
-        ("failing", fixtures.join("ssh-defaults/root"), 1),
-        ("hostile", hostile, 1),
+    // The whole hardened host (every *-hardened fixture merged, as `bench` uses; the merge lacks
+    // the fixtures' modes and some cross-safeguard files, so a few controls still fail there), a
+    // failing Debian tree, and the hostile strings (what matters there is what the reports show).
+    let cases: Vec<(&str, PathBuf, &[i32])> = vec![
+        ("hardened", crate::bench_root()?, &[0, 1]),
+        ("failing", fixtures.join("ids-debian-problems/root"), &[1]),
+        ("hostile", hostile, &[1, 2]),
     ];
     for (name, root, expected) in &cases {
         let dir = out.join(name);
         let code = eval_all(bin, root, &dir)?;
-        if code != *expected {
-            bail!("{name}: phipolicy eval exited {code}, expected {expected}");
+        if !expected.contains(&code) {
+            bail!("{name}: phipolicy eval exited {code}, expected {expected:?}");
         }
         let doc = serde_lite::read(&dir.join("results.json"))?;
         run(Command::new(py.join("check-jsonschema"))
