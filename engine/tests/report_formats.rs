@@ -1,5 +1,6 @@
 //! Every report format, rendered from the result document: snapshots of two fixtures (a failing
-//! Debian tree, a Rocky tree with waivers), the rules each consumer applies that its schema does
+//! Debian tree, a Rocky tree with waivers; fixtures without `dirs.yaml` or `modes.yaml`, which
+//! only `fixtures.rs` applies), the rules each consumer applies that its schema does
 //! not (GitHub's SARIF ingestion, OSCAL references), escaping of hostile strings, drift, evidence
 //! bundles and where reports may be written. The real validators (SARIF schema, JUnit XSDs,
 //! trestle, the Nu HTML checker, Chromium) run in `cargo xtask validate-reports`.
@@ -48,7 +49,8 @@ fn stderr(o: &Output) -> String {
 /// Controls of the snapshot cases: one of each status the fixtures show, so a change elsewhere in
 /// the catalogue leaves the snapshots alone.
 const DEBIAN_CONTROLS: &str = "auth.ssh,ids.unique,emergency.procedure,crypto.in-transit,logoff.ssh-idle";
-const ROCKY_CONTROLS: &str = "logoff.shell-timeout,audit.auditd,auth.ssh,backup.restore-tested";
+const ROCKY_CONTROLS: &str =
+    "logoff.shell-timeout,audit.auditd,crypto.in-transit,auth.ssh,backup.restore-tested,ids.unique";
 
 /// `eval --format json` of `root`, optionally with waivers and a selection of controls.
 fn evaluate(root: &Path, waivers: Option<&Path>) -> Value {
@@ -103,14 +105,14 @@ fn render(dir: &Path, doc: &Value, format: &str) -> String {
 /// The failing Debian tree.
 fn failing_doc() -> Value {
     normalized(
-        evaluate_some(&fixture("ssh-defaults"), None, Some(DEBIAN_CONTROLS)),
-        "ssh-defaults",
+        evaluate_some(&fixture("ssh-cloud-init-dropin"), None, Some(DEBIAN_CONTROLS)),
+        "ssh-cloud-init-dropin",
     )
 }
 
 /// A Rocky tree with a waiver in force and an expired one.
 fn waived_doc(dir: &Path) -> Value {
-    let root = fixture("audit-rocky-not-enabled");
+    let root = fixture("tls-rocky-default");
     let plain = evaluate_some(&root, None, Some(ROCKY_CONTROLS));
     let failing: Vec<&str> = plain["results"]
         .as_array()
@@ -131,7 +133,7 @@ fn waived_doc(dir: &Path) -> Value {
     .unwrap();
     normalized(
         evaluate_some(&root, Some(&waivers), Some(ROCKY_CONTROLS)),
-        "audit-rocky-not-enabled",
+        "tls-rocky-default",
     )
 }
 
@@ -405,7 +407,7 @@ fn report_refuses_unknown_schemas_and_non_documents() {
 fn diff_gates_a_regression() {
     let dir = tempfile::tempdir().unwrap();
     let good = normalized(evaluate(&fixture("ssh-hardened"), None), "ssh");
-    let bad = normalized(evaluate(&fixture("ssh-defaults"), None), "ssh");
+    let bad = normalized(evaluate(&fixture("ssh-cloud-init-dropin"), None), "ssh");
     let old = dir.path().join("old.json");
     let new = dir.path().join("new.json");
     std::fs::write(&old, good.to_string()).unwrap();
