@@ -70,7 +70,7 @@ pub struct TargetInfo {
     pub hostname: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Summary {
     pub pass: usize,
     pub fail: usize,
@@ -81,7 +81,7 @@ pub struct Summary {
 }
 
 /// The waiver applied to (or considered for) a control.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WaiverInfo {
     pub justification: String,
     pub expires: String,
@@ -93,7 +93,7 @@ pub struct WaiverInfo {
     pub original_status: Status,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ControlResult {
     pub control: String,
     pub safeguard: String,

@@ -344,6 +344,33 @@ fn hostile_tree(dir: &Path) -> PathBuf {
     root
 }
 
+/// Every character a terminal would obey: C0 (but the newline that ends a line), DEL, C1.
+fn raw_controls(text: &str) -> Vec<char> {
+    text.chars().filter(|c| c.is_control() && *c != '\n').collect()
+}
+
+/// Issue 9.5: target text with terminal escapes (os-release `VERSION_ID` that retitles the window
+/// and erases the line above, a quoted config line that erases and rewinds, a profile.d file name
+/// with a newline and a conceal escape) reaches the table of `eval` escaped, never raw.
+#[test]
+fn terminal_escapes_in_target_text_are_shown_not_obeyed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = hostile_tree(dir.path());
+    let o = phipolicy(&["eval", "--root", root.to_str().unwrap(), "--format", "table", "--now", NOW]);
+    assert!(matches!(o.status.code(), Some(1 | 2)), "{}", stderr(&o));
+    let table = text(&o);
+    assert_eq!(raw_controls(&table), Vec::<char>::new(), "{table}");
+    assert_eq!(raw_controls(&stderr(&o)), Vec::<char>::new());
+    // Shown, visibly: the header's os line, the quoted line and the file name.
+    assert!(
+        table.contains("debian 12\\u{1b}]0;ALL CONTROLS PASS\\u{7}\\u{1b}[1A\\u{1b}[2K"),
+        "{table}"
+    );
+    assert!(table.contains("TMOUT=0\\u{1b}[2K\\r"), "{table}");
+    assert!(table.contains("/etc/profile.d/0<img src=x onerror=alert(2)>\\n\\u{1b}[8m.sh"), "{table}");
+    assert!(table.contains("FAIL    logoff.shell-timeout"), "{table}");
+}
+
 #[test]
 fn hostile_strings_render_as_text_in_every_format() {
     let dir = tempfile::tempdir().unwrap();

@@ -7,8 +7,8 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+pub use crate::document::{ControlResult as Control, Summary};
 use crate::document::{ResultDocument, SCHEMA, Status};
-use crate::policy::Evidence;
 
 /// A result document that cannot be rendered (bad input: exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -49,40 +49,6 @@ pub struct Target {
     pub os: Option<Os>,
     #[serde(default)]
     pub hostname: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Summary {
-    pub pass: usize,
-    pub fail: usize,
-    pub error: usize,
-    pub not_applicable: usize,
-    pub manual: usize,
-    pub waived: usize,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Waiver {
-    pub justification: String,
-    pub expires: String,
-    #[serde(default)]
-    pub approved_by: Option<String>,
-    pub in_force: bool,
-    pub original_status: Status,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Control {
-    pub control: String,
-    pub safeguard: String,
-    pub cfr: Vec<String>,
-    pub title: String,
-    pub severity: String,
-    pub status: Status,
-    pub reasons: Vec<String>,
-    pub evidence: Vec<Evidence>,
-    pub remediation: String,
-    pub waiver: Option<Waiver>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
