@@ -69,14 +69,16 @@ fn resolve<'p>(
         _ => PathBuf::from("."),
     };
     let dir_real = std::fs::canonicalize(&parent).map_err(io(path))?;
-    if let Some(root) = target_root {
-        let root_real = std::fs::canonicalize(root).map_err(io(root))?;
-        if root_real != Path::new("/") && dir_real.starts_with(&root_real) {
-            return Err(OutputError::InsideTarget {
-                path: path.to_path_buf(),
-                root: root.to_path_buf(),
-            });
-        }
+    // A root that does not resolve is the scan's to report (naming the root), not ours.
+    if let Some((root, root_real)) =
+        target_root.and_then(|r| std::fs::canonicalize(r).ok().map(|real| (r, real)))
+        && root_real != Path::new("/")
+        && dir_real.starts_with(&root_real)
+    {
+        return Err(OutputError::InsideTarget {
+            path: path.to_path_buf(),
+            root: root.to_path_buf(),
+        });
     }
     Ok((dir_real, name))
 }
