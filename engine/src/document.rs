@@ -1,7 +1,7 @@
 //! The result document, schema `phipolicy/results/v1` (see shared/spec/contract.md). Only
 //! [`crate::report`] serializes it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::policy::Evidence;
@@ -9,7 +9,7 @@ use crate::policy::Evidence;
 pub const SCHEMA: &str = "phipolicy/results/v1";
 
 /// Status of one control.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Pass,
@@ -66,15 +66,19 @@ pub struct TargetInfo {
     pub os: Option<OsInfo>,
     /// Configuration files the plugins were served that have more than one hard link (the same
     /// file may be reachable under another name), sorted.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hard_links: Vec<String>,
     /// Paths served from another filesystem than the target root (a mount or bind mount inside
     /// a `--root` tree), sorted.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mounts: Vec<String>,
+    /// The target's host name (`/etc/hostname`; for the live host, the kernel's when that file is
+    /// missing), for reports that name a host (JUnit, SARIF automation ids). Absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Summary {
     pub pass: usize,
     pub fail: usize,
@@ -85,7 +89,7 @@ pub struct Summary {
 }
 
 /// The waiver applied to (or considered for) a control.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WaiverInfo {
     pub justification: String,
     pub expires: String,
@@ -97,7 +101,7 @@ pub struct WaiverInfo {
     pub original_status: Status,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ControlResult {
     pub control: String,
     pub safeguard: String,

@@ -338,7 +338,35 @@ impl Prepared {
             os: self.os_info(),
             hard_links: Vec::new(),
             mounts: Vec::new(),
+            hostname: self.hostname(),
         }
+    }
+
+    /// The first word of the target's `/etc/hostname`; for the live host, the kernel's node name
+    /// when that file is missing or empty.
+    fn hostname(&self) -> Option<String> {
+        /// A host name is at most 64 bytes (HOST_NAME_MAX); the file may hold a comment or two.
+        const MAX_HOSTNAME_BYTES: u64 = 4096;
+        let from_file = self
+            .view
+            .read_file("/etc/hostname", MAX_HOSTNAME_BYTES)
+            .ok()
+            .and_then(|(bytes, _)| {
+                String::from_utf8_lossy(&bytes)
+                    .split_whitespace()
+                    .next()
+                    .map(String::from)
+            });
+        // The live host without /etc/hostname: the kernel's name (procfs, no extra feature of
+        // the system-call crate, whose change would rebuild wasmtime).
+        from_file.or_else(|| {
+            self.view
+                .is_host_root()
+                .then(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+                .flatten()
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+        })
     }
 
     /// Runs the plugins the selected controls need, in parallel; results keyed by plugin id.

@@ -6,6 +6,7 @@
 pub mod cache;
 pub mod document;
 pub mod eval;
+pub mod evidence;
 pub mod fsview;
 pub mod policy;
 pub mod profile;

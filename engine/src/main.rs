@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use engine::eval::{EvalRequest, prepare};
 use engine::policy::{self, PolicySet};
 use engine::profile::ProfileSource;
-use engine::report::{self, Format};
+use engine::report::{self, Format, Report, terminal};
 
 /// Audits a Linux host or root filesystem against the HIPAA Security Rule's technical safeguards,
 /// with evidence (file and line) for every finding.
@@ -47,6 +47,58 @@ enum Command {
         id: String,
         #[command(flatten)]
         profile: ProfileArgs,
+    },
+    /// Render a saved result document (`--format json` output) in any format.
+    Report(ReportArgs),
+    /// Drift between two result documents: now failing, now passing, new errors, changed
+    /// evidence, expired and expiring waivers. Exit 1 when anything regressed.
+    Diff(DiffArgs),
+    /// Evidence bundles written by `eval --evidence`.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// The result document to render.
+    #[arg(long, value_name = "FILE")]
+    from: PathBuf,
+    /// Output format (table, json, sarif, sarif-github, junit, oscal, html, markdown);
+    /// `F=FILE` writes that format to FILE (`F=-`: stdout); may be repeated.
+    #[arg(long, value_name = "F[=FILE]", required = true)]
+    format: Vec<String>,
+    /// Write formats given without `=FILE` to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct DiffArgs {
+    /// The earlier result document.
+    old: PathBuf,
+    /// The later result document.
+    new: PathBuf,
+    /// List waivers in force in NEW that expire within this time (e.g. 30d, 2weeks).
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    expiring: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: report::DriftFormat,
+    /// Write the drift to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum EvidenceCommand {
+    /// Check every hash (and the signature, given the public key) of a bundle and print what it
+    /// attests. Exit 0 verified, 1 altered or unverifiable, 2 unreadable.
+    Verify {
+        /// The bundle (`.tar.zst`).
+        file: PathBuf,
+        /// Minisign public key the bundle must be signed with.
+        #[arg(long, value_name = "FILE")]
+        public_key: Option<PathBuf>,
     },
 }
 
@@ -97,13 +149,23 @@ struct ProfileArgs {
 struct EvalArgs {
     #[command(flatten)]
     target: TargetArgs,
-    /// Output format: table (default on a terminal) or json (default otherwise; the result
-    /// document). `F=FILE` writes that format to FILE; may be repeated.
+    /// Output format: table (default on a terminal), json (default otherwise; the result
+    /// document), sarif, sarif-github, junit, oscal, html or markdown. `F=FILE` writes that format
+    /// to FILE (`F=-`: stdout); may be repeated. Files are never written through a symbolic link
+    /// or inside the --root target.
     #[arg(long, value_name = "F[=FILE]")]
     format: Vec<String>,
     /// Write the report to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Also write an evidence bundle (tar + zstd): the result document, each cited file as read
+    /// (secrets as metadata and hash only), versions, parameters, waivers, sha256 sums.
+    #[arg(long, value_name = "FILE.tar.zst")]
+    evidence: Option<PathBuf>,
+    /// Sign the evidence bundle with this minisign secret key (an encrypted key reads its
+    /// password from PHIPOLICY_SIGN_PASSWORD).
+    #[arg(long, value_name = "KEY", requires = "evidence")]
+    sign_key: Option<PathBuf>,
     /// Waivers (YAML): justified, dated exceptions per control.
     #[arg(long, value_name = "FILE")]
     waivers: Option<PathBuf>,
@@ -154,7 +216,10 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let _ = std::io::stdout().flush();
-            eprintln!("phipolicy: error: {e:#}");
+            eprintln!(
+                "phipolicy: error: {}",
+                terminal::clean_lines(&format!("{e:#}"))
+            );
             ExitCode::from(2)
         }
     }
@@ -173,9 +238,10 @@ fn init_tracing(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colours only on a terminal: logs captured by CI or a file stay plain text.
-        .with_ansi(std::io::stderr().is_terminal())
+        // Every record goes through the one escaping place: a file name or plugin message with
+        // control characters cannot repaint the operator's terminal (hence no colours either).
+        .with_writer(|| terminal::CleanWriter(std::io::stderr()))
+        .with_ansi(false)
         .with_target(false)
         .init();
 }
@@ -251,6 +317,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             match args.format {
                 Format::Json => print!("{}", report::json_value(&report)),
                 Format::Table => print!("{}", report::test_report(&report)),
+                other => bail!("`phipolicy test` writes table or json, not {other:?}"),
             }
             Ok(if report.failed() == 0 { 0 } else { 1 })
         }
@@ -258,22 +325,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let source = profile_source(&args)?;
             let set = PolicySet::for_source(&source, None, policy::Backend::Fastest)?;
             let catalogue = policy::catalogue(&set, &source.profile.controls)?;
-            let width = source
-                .profile
-                .controls
-                .iter()
-                .map(String::len)
-                .max()
-                .unwrap_or(10);
-            for id in &source.profile.controls {
-                let m = &catalogue[id];
-                println!(
-                    "{id:<width$}  {:<24} {:<7} {}",
-                    m.cfr.join(", "),
-                    m.severity,
-                    m.title
-                );
-            }
+            print!("{}", report::catalogue(&source.profile.controls, &catalogue));
             Ok(0)
         }
         Command::Explain { id, profile } => {
@@ -283,30 +335,111 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             let set = PolicySet::for_source(&source, None, policy::Backend::Fastest)?;
             let m = set.metadata(&id)?;
-            println!("{} — {}\n", m.id, m.title);
-            println!(
-                "Safeguard: {}  CFR: {}  Severity: {}\n",
-                m.safeguard,
-                m.cfr.join(", "),
-                m.severity
-            );
-            println!("{}\n", m.description);
-            if !m.parameters.is_empty() {
-                println!("Parameters:");
-                for p in &m.parameters {
-                    let spec = source.profile.parameters.get(p);
-                    let default = spec
-                        .map(|s| s.default.to_string())
-                        .unwrap_or_else(|| "?".into());
-                    let desc = spec.map(|s| s.description.as_str()).unwrap_or("");
-                    println!("  {p} (default {default}): {desc}");
-                }
-                println!();
-            }
-            println!("Remediation:\n{}", m.remediation);
+            print!("{}", report::explain(&m, &source.profile.parameters));
             Ok(0)
         }
+        Command::Report(args) => {
+            let outputs = outputs(&args.format, args.output.as_ref(), None, None)?;
+            let doc = Report::from_file(&args.from)?;
+            write_outputs(&doc, &outputs, None)?;
+            Ok(0)
+        }
+        Command::Diff(args) => {
+            let window = humantime::parse_duration(&args.expiring)
+                .with_context(|| format!("--expiring {:?} is not a duration (e.g. 30d)", args.expiring))?;
+            if let Some(out) = &args.output {
+                report::output::check(out, None)?;
+            }
+            let old = Report::from_file(&args.old)?;
+            let new = Report::from_file(&args.new)?;
+            let drift = report::diff(
+                &old,
+                &args.old.display().to_string(),
+                &new,
+                &args.new.display().to_string(),
+                window,
+            )?;
+            let text = drift.render(args.format);
+            match &args.output {
+                Some(path) => report::output::write(path, None, text.as_bytes())?,
+                None => std::io::stdout()
+                    .lock()
+                    .write_all(text.as_bytes())
+                    .context("writing to stdout")?,
+            }
+            Ok(drift.exit_code())
+        }
+        Command::Evidence(EvidenceCommand::Verify { file, public_key }) => {
+            match engine::evidence::verify(&file, public_key.as_deref()) {
+                Ok(v) => {
+                    print!("{}", v.describe());
+                    Ok(0)
+                }
+                Err(Ok(failure)) => {
+                    eprintln!(
+                        "phipolicy: {}",
+                        terminal::clean_lines(&failure.to_string())
+                    );
+                    Ok(1)
+                }
+                Err(Err(e)) => Err(e.into()),
+            }
+        }
     }
+}
+
+/// Where each requested format goes: `(format, None)` is stdout.
+type Outputs = Vec<(Format, Option<PathBuf>)>;
+
+/// Parses `--format F[=FILE]` (and `--output`), and checks every file can be written (no link,
+/// not inside `root`) before anything runs. `default` is the format when none is given.
+fn outputs(
+    formats: &[String],
+    output: Option<&PathBuf>,
+    default: Option<Format>,
+    root: Option<&std::path::Path>,
+) -> anyhow::Result<Outputs> {
+    let mut outputs: Outputs = Vec::new();
+    for f in formats {
+        match f.split_once('=') {
+            Some((fmt, "-")) => outputs.push((fmt.parse().map_err(anyhow::Error::msg)?, None)),
+            Some((fmt, file)) => outputs.push((
+                fmt.parse().map_err(anyhow::Error::msg)?,
+                Some(PathBuf::from(file)),
+            )),
+            None => outputs.push((f.parse().map_err(anyhow::Error::msg)?, output.cloned())),
+        }
+    }
+    if outputs.is_empty()
+        && let Some(fmt) = default
+    {
+        outputs.push((fmt, output.cloned()));
+    }
+    for (_, file) in &outputs {
+        if let Some(path) = file {
+            report::output::check(path, root)?;
+        }
+    }
+    Ok(outputs)
+}
+
+fn write_outputs(
+    doc: &Report,
+    outputs: &Outputs,
+    root: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    for (format, file) in outputs {
+        let text = report::render_report(doc, *format);
+        match file {
+            Some(path) => report::output::write(path, root, text.as_bytes())?,
+            None => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes())
+                    .context("writing to stdout")?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn eval(args: EvalArgs) -> anyhow::Result<u8> {
@@ -317,45 +450,45 @@ fn eval(args: EvalArgs) -> anyhow::Result<u8> {
         ),
         None => None,
     };
-    let mut outputs: Vec<(Format, Option<PathBuf>)> = Vec::new();
-    for f in &args.format {
-        match f.split_once('=') {
-            Some((fmt, file)) => outputs.push((
-                fmt.parse().map_err(anyhow::Error::msg)?,
-                Some(PathBuf::from(file)),
-            )),
-            None => outputs.push((f.parse().map_err(anyhow::Error::msg)?, args.output.clone())),
-        }
+    let default = if args.output.is_none() && std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    };
+    let root = args.target.root.clone();
+    let outputs = outputs(&args.format, args.output.as_ref(), Some(default), Some(&root))?;
+    if let Some(path) = &args.evidence {
+        report::output::check(path, Some(&root))?;
     }
-    if outputs.is_empty() {
-        let fmt = if args.output.is_none() && std::io::stdout().is_terminal() {
-            Format::Table
-        } else {
-            Format::Json
-        };
-        outputs.push((fmt, args.output.clone()));
-    }
+    let params_file = args.target.params.clone();
     let mut req = request(args.target)?;
+    let waivers_file = args.waivers.clone();
     req.waivers_file = args.waivers;
     req.controls = args.controls;
     req.now = now.or(Some(SystemTime::now()));
     let prepared = prepare(req)?;
     let doc = prepared.evaluate();
+    let report = Report::from_document(&doc);
+    if let Some(path) = &args.evidence {
+        // The contingency-backup facts name restic password files, which the bundle must not copy.
+        let backup = prepared.collect(Some("contingency-backup"));
+        let backup_facts = backup.values().find_map(|r| r.facts.as_ref().ok());
+        engine::evidence::write(
+            &report,
+            &engine::evidence::BundleRequest {
+                output: path,
+                root: &root,
+                params_file: params_file.as_deref(),
+                waivers_file: waivers_file.as_deref(),
+                sign_key: args.sign_key.as_deref(),
+                backup_facts,
+            },
+        )?;
+    }
     // The process ends right after the report: tearing down the wasmtime engine, its code
     // mappings and twenty policy VMs piece by piece is work the kernel does at exit anyway.
     // The epoch thread stops with the process.
     std::mem::forget(prepared);
-    for (format, file) in outputs {
-        let text = report::render(&doc, format);
-        match file {
-            Some(path) => std::fs::write(&path, text)
-                .with_context(|| format!("writing {}", path.display()))?,
-            None => {
-                let mut out = std::io::stdout().lock();
-                out.write_all(text.as_bytes())
-                    .context("writing to stdout")?;
-            }
-        }
-    }
+    write_outputs(&report, &outputs, Some(&root))?;
     Ok(doc.exit_code() as u8)
 }

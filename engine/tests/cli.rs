@@ -532,3 +532,73 @@ fn policy_returning_the_wrong_shape_errors_naming_the_file() {
         }
     }
 }
+
+/// Every character a terminal would obey: C0 (but the newline that ends a line), DEL, C1.
+fn raw_controls(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|c| c.is_control() && *c != '\n')
+        .collect()
+}
+
+/// Diagnostics quoting input (here a parameter name) are escaped the same way.
+#[test]
+fn diagnostics_escape_control_characters() {
+    let (_dir, params) = write_temp("p.yaml", "\"x\\e]0;pwned\\a\\e[2K\": 1\n");
+    let o = phipolicy(&[
+        "eval",
+        "--root",
+        fixture("ssh-hardened").to_str().unwrap(),
+        "--params",
+        params.to_str().unwrap(),
+    ]);
+    assert_bad_input(&o, "x\\u{1b}]0;pwned\\u{7}\\u{1b}[2K");
+    assert_eq!(raw_controls(&stderr(&o)), Vec::<char>::new());
+}
+
+/// Issue 9.7: `--output` and `--format F=FILE` never follow a symbolic link and never write into
+/// the target root; both are refused before the scan, naming the path (exit 2).
+#[test]
+fn outputs_refuse_links_and_the_target_root() {
+    let target = tempfile::tempdir().unwrap();
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", fixture("ssh-hardened").display()))
+        .arg(target.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = tempfile::tempdir().unwrap();
+    let victim = out.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let link = out.path().join("results.json");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let root = target.path().to_str().unwrap();
+    for args in [
+        vec!["--output", link.to_str().unwrap()],
+        vec!["--format", &*format!("json={}", link.display())],
+    ] {
+        let mut all = vec!["eval", "--root", root, "--now", NOW];
+        all.extend(args);
+        let o = phipolicy(&all);
+        assert_bad_input(&o, "is a symbolic link");
+        assert!(stderr(&o).contains(link.to_str().unwrap()));
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    let inside = target.path().join("etc/report.html");
+    for args in [
+        vec!["--output", inside.to_str().unwrap()],
+        vec!["--format", &*format!("html={}", inside.display())],
+        vec!["--evidence", &*format!("{}/e.tar.zst", target.path().display())],
+    ] {
+        let mut all = vec!["eval", "--root", root, "--now", NOW];
+        all.extend(args);
+        let o = phipolicy(&all);
+        assert_bad_input(&o, "inside the audited target");
+    }
+    assert!(!inside.exists());
+    // Outside the target, through no link: written.
+    let fine = out.path().join("r.json");
+    let o = phipolicy(&["eval", "--root", root, "--now", NOW, "--output", fine.to_str().unwrap()]);
+    assert!(matches!(o.status.code(), Some(0..=2)), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(&fine).unwrap().contains("phipolicy/results/v1"));
+}

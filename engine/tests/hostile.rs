@@ -919,4 +919,34 @@ fn plugin_files_are_regular_files_of_bounded_size() {
     f.set_len(engine::eval::limits::MAX_PLUGIN_BYTES + 1).unwrap();
     let err = prepare(request_with(dir.path(), allowed())).unwrap_err().to_string();
     assert!(err.contains("byte limit"), "{err}");
+/// Issue 9.5: a plugin's error string with terminal escapes reaches the table (and stderr)
+/// escaped, never raw.
+#[test]
+fn plugin_error_strings_reach_the_terminal_escaped() {
+    let dir = hostile("terminal-escapes");
+    let cache = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_phipolicy"))
+        .args(["eval", "--root", FIXTURE, "--plugins"])
+        .arg(&dir)
+        .args([
+            "--allow-unverified",
+            "--format",
+            "table",
+            "--controls",
+            "logoff.shell-timeout,logoff.ssh-idle",
+        ])
+        .env("XDG_CACHE_HOME", cache.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8(o.stdout).unwrap();
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    for text in [&table, &stderr] {
+        let raw: Vec<char> = text.chars().filter(|c| c.is_control() && *c != '\n').collect();
+        assert!(raw.is_empty(), "raw control characters {raw:?} in {text}");
+    }
+    assert!(
+        table.contains("\\u{1b}]0;ALL CONTROLS PASS\\u{7}\\u{1b}[1A\\u{1b}[2K\\rall good\\u{9b}2J"),
+        "{table}"
+    );
 }

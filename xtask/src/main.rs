@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 mod fuzz;
+mod reports;
 
 const HELP: &str = "\
 cargo xtask <command>
@@ -18,7 +19,13 @@ commands:
   build            install the wasm32-wasip2 target if missing and build phipolicy (release)
   eval [ARGS...]   build, then run `phipolicy eval ARGS` (default: the live host, table format)
   test             the whole test suite: unit and fixture tests, the sshd differential test,
-                   the Rego unit tests, then the conformance harness (what CI runs)
+                   the Rego unit tests, the report validators (validate-reports), then the
+                   conformance harness (what CI runs)
+  validate-reports [--update-docs]
+                   render every report format of three trees and check each with the real
+                   validators (SARIF schema, JUnit XSDs, trestle, Nu HTML checker, headless
+                   Chromium), installing them under target/ (and Java, Chromium from Debian) if
+                   missing; --update-docs copies the HTML report's screenshot to docs/report.png
   bench [--runs N] median wall time and peak memory of `phipolicy eval --root` on a fixture tree
   images           build the Debian 12/13 images the harness runs on (debootstrap + docker
                    import), reusing existing tags and the rootfs tarballs under target/images
@@ -38,6 +45,9 @@ fn main() {
         Some("eval") => eval(&args[1..]),
         Some("test") => test(),
         Some("bench") => bench(&args[1..]),
+        Some("validate-reports") => build().and_then(|bin| {
+            reports::validate_reports(&bin, args[1..].iter().any(|a| a == "--update-docs"))
+        }),
         Some("images") => images(),
         Some("conformance") => conformance(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
@@ -232,6 +242,8 @@ fn test() -> Result<()> {
     }
     run(&mut cargo_test)?;
     run(Command::new(&bin).arg("test"))?;
+    // Every report format through the real validators (installs them under target/ if missing).
+    reports::validate_reports(&bin, false)?;
     // The conformance harness on real images, after the unit tests (needs Docker; an unreachable
     // engine fails the run with a message that says so).
     conformance()?;

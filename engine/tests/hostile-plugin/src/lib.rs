@@ -1,7 +1,7 @@
 //! A plugin that misbehaves on purpose, for the runner's containment tests. It impersonates the
 //! `automatic-logoff` safeguard (so it replaces the built-in one when loaded with `--plugins`) and
 //! does what `HOSTILE_MODE` said at build time: `endless-loop`, `memory-bomb`, `huge-output`,
-//! `stack-overflow`, `not-object`, `panic`, `undeclared-read`, `escape` (tries every way out of the
+//! `stack-overflow`, `not-object`, `panic`, `terminal-escapes`, `undeclared-read`, `escape` (tries every way out of the
 //! target it can think of and reports what it got), `network` (tries to connect and resolve),
 //! `request-flood` and `read-flood` (exhaust the per-run budgets), `sleep` (sleeps 40 s),
 //! `block` (blocks on a monotonic-clock timer that never fires), `manifest-sleep` (sleeps 40 s in
@@ -137,6 +137,10 @@ impl Plugin for Hostile {
                 "profiles": {"files": "none"},
             })),
             "panic" => panic!("hostile plugin panicked on purpose"),
+            // An error string that would retitle the window, erase the line above and rewind.
+            "terminal-escapes" => Err(
+                "\u{1b}]0;ALL CONTROLS PASS\u{7}\u{1b}[1A\u{1b}[2K\rall good\u{9b}2J".into(),
+            ),
             "undeclared-read" => {
                 let shadow = target.read_text("/etc/shadow").map_err(|e| e.to_string());
                 Ok(serde_json::json!({ "shadow": format!("{shadow:?}") }))

@@ -1,0 +1,186 @@
+//! Text for a terminal: the result table, `controls`, `explain` and `phipolicy test`. Every
+//! string that is not our own literal goes through [`Clean`], so nothing read from the target, a
+//! plugin or a policy can move the cursor or hide a line.
+
+use std::fmt::Write as _;
+
+use super::model::{Report, status_label};
+use super::terminal::Clean;
+use crate::document::Status;
+use crate::policy::{ControlMeta, TestReport};
+use crate::profile::ParamSpec;
+
+/// A table: one row per control, then the reasons for everything that did not pass.
+pub fn table(doc: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "phipolicy {} — profile {} — {} {} — {}",
+        Clean(&doc.tool.version),
+        Clean(&doc.profile),
+        Clean(&doc.target.kind),
+        Clean(&doc.target.root),
+        Clean(&doc.os_line())
+    );
+    let _ = writeln!(out, "evaluated at {}\n", Clean(&doc.evaluated_at));
+    let width = doc
+        .results
+        .iter()
+        .map(|r| super::terminal::clean(&r.control).chars().count())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let _ = writeln!(
+        out,
+        "{:<7} {:<width$} {:<20} TITLE",
+        "STATUS", "CONTROL", "CFR"
+    );
+    for r in &doc.results {
+        let _ = writeln!(
+            out,
+            "{:<7} {:<width$} {:<20} {}",
+            status_label(r.status),
+            Clean(&r.control),
+            Clean(&r.cfr.join(", ")),
+            Clean(&r.title)
+        );
+    }
+    for r in doc.results.iter().filter(|r| r.status != Status::Pass) {
+        let _ = writeln!(out, "\n{} {}", status_label(r.status), Clean(&r.control));
+        for reason in &r.reasons {
+            let _ = writeln!(out, "  - {}", Clean(reason));
+        }
+        if matches!(r.status, Status::Fail | Status::Manual) && !r.remediation.is_empty() {
+            let first = r.remediation.lines().next().unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  remediation: {} (`phipolicy explain {}`)",
+                Clean(first),
+                Clean(&r.control)
+            );
+        }
+    }
+    for p in doc.plugins.iter().filter(|p| p.verification != "builtin") {
+        let _ = writeln!(
+            out,
+            "\nplugin {} {} from {}: {}",
+            Clean(&p.id),
+            Clean(&p.version),
+            Clean(&p.origin),
+            Clean(&p.verification)
+        );
+    }
+    let s = &doc.summary;
+    let _ = writeln!(
+        out,
+        "\n{} pass, {} fail, {} error, {} not applicable, {} manual, {} waived ({} ms)",
+        s.pass, s.fail, s.error, s.not_applicable, s.manual, s.waived, doc.duration_ms
+    );
+    out
+}
+
+/// `phipolicy controls`: one line per control of the profile.
+pub fn catalogue(controls: &[String], meta: &std::collections::BTreeMap<String, ControlMeta>) -> String {
+    let mut out = String::new();
+    let width = controls.iter().map(String::len).max().unwrap_or(10);
+    for id in controls {
+        let m = &meta[id];
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<24} {:<7} {}",
+            Clean(id),
+            Clean(&m.cfr.join(", ")),
+            Clean(&m.severity),
+            Clean(&m.title)
+        );
+    }
+    out
+}
+
+/// `phipolicy explain ID`: what a control checks and how to fix it. The description and the
+/// remediation keep their lines; each line is escaped on its own.
+pub fn explain(m: &ControlMeta, parameters: &std::collections::BTreeMap<String, ParamSpec>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} — {}\n", Clean(&m.id), Clean(&m.title));
+    let _ = writeln!(
+        out,
+        "Safeguard: {}  CFR: {}  Severity: {}\n",
+        Clean(&m.safeguard),
+        Clean(&m.cfr.join(", ")),
+        Clean(&m.severity)
+    );
+    push_lines(&mut out, &m.description);
+    out.push('\n');
+    if !m.parameters.is_empty() {
+        let _ = writeln!(out, "Parameters:");
+        for p in &m.parameters {
+            let spec = parameters.get(p);
+            let default = spec
+                .map(|s| s.default.to_string())
+                .unwrap_or_else(|| "?".into());
+            let desc = spec.map(|s| s.description.as_str()).unwrap_or("");
+            let _ = writeln!(out, "  {} (default {}): {}", Clean(p), Clean(&default), Clean(desc));
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "Remediation:");
+    push_lines(&mut out, &m.remediation);
+    out
+}
+
+fn push_lines(out: &mut String, text: &str) {
+    for line in text.lines() {
+        let _ = writeln!(out, "{}", Clean(line));
+    }
+}
+
+/// `phipolicy test` as text.
+pub fn test_report(report: &TestReport) -> String {
+    let mut out = String::new();
+    for t in &report.tests {
+        let _ = writeln!(
+            out,
+            "{} {}.{}",
+            if t.passed { "ok  " } else { "FAIL" },
+            Clean(&t.package),
+            Clean(&t.name)
+        );
+        if let Some(e) = &t.error {
+            let _ = writeln!(out, "       {}", Clean(e));
+        }
+    }
+    let _ = writeln!(out, "\ncoverage:");
+    for c in &report.coverage {
+        let total = c.covered + c.not_covered.len();
+        let pct = if total == 0 {
+            100.0
+        } else {
+            100.0 * c.covered as f64 / total as f64
+        };
+        let missing = if c.not_covered.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "  not covered: lines {}",
+                c.not_covered
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        };
+        let _ = writeln!(out, "  {:>5.1}% {}{}", pct, Clean(&c.path), missing);
+    }
+    let _ = writeln!(
+        out,
+        "  {:>5.1}% total",
+        100.0 * crate::policy::coverage_ratio(&report.coverage)
+    );
+    let _ = writeln!(
+        out,
+        "\n{} passed, {} failed",
+        report.passed(),
+        report.failed()
+    );
+    out
+}
