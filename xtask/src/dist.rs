@@ -163,6 +163,18 @@ fn source_date_epoch() -> u64 {
         .unwrap_or(0)
 }
 
+/// The commit's date as an RPM changelog wants it (`Sun Nov 29 2026`).
+fn changelog_date() -> String {
+    Command::new("date")
+        .args(["-u", "-d", &format!("@{}", source_date_epoch()), "+%a %b %d %Y"])
+        .env("LC_ALL", "C")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "Thu Jan 01 1970".into())
+}
+
 fn write(path: &Path, contents: impl AsRef<[u8]>, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     if let Some(parent) = path.parent() {
@@ -410,13 +422,17 @@ fn build_rpm(root: &Path, work: &Path, dist: &Path) -> Result<PathBuf> {
         .join("\n\n");
     let spec = format!(
         "Name: phipolicy\nVersion: {}\nRelease: {PACKAGE_RELEASE}\nSummary: {SUMMARY}\n\
-         License: Apache-2.0\nURL: {}\nPackager: {MAINTAINER}\n\n\
+         License: Apache-2.0\nGroup: Applications/System\nURL: {}\nPackager: {MAINTAINER}\n\n\
          %description\n{description}\n\n\
          %install\ncp -a {}/. %{{buildroot}}/\n\n\
-         %files\n{listing}",
+         %files\n{listing}\n\
+         %changelog\n* {} {MAINTAINER} - {}-{PACKAGE_RELEASE}\n- Built by cargo xtask dist from commit {}.\n",
         version(),
         env!("CARGO_PKG_REPOSITORY"),
         root.display(),
+        changelog_date(),
+        version(),
+        crate::build_commit().unwrap_or_else(|| "unknown".into()),
     );
     let topdir = work.join("rpmbuild");
     let spec_path = topdir.join("SPECS/phipolicy.spec");
