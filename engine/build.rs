@@ -241,11 +241,15 @@ fn embed_plugins(wasm_dir: &Path, out_dir: &Path, plugins: &[String]) -> Vec<Plu
 /// wasmtime and regorus, so a change of either reruns it: no rerun-if-changed on the lock file.
 fn locked_version(workspace: &Path, package: &str) -> String {
     let lock = workspace.join("Cargo.lock");
-    let text =
-        std::fs::read_to_string(&lock).unwrap_or_else(|e| panic!("reading {}: {e}", lock.display()));
+    let text = std::fs::read_to_string(&lock)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", lock.display()));
     let versions: Vec<&str> = text
         .split("[[package]]")
-        .filter(|entry| entry.lines().any(|l| l.trim() == format!("name = {package:?}")))
+        .filter(|entry| {
+            entry
+                .lines()
+                .any(|l| l.trim() == format!("name = {package:?}"))
+        })
         .filter_map(|entry| {
             entry
                 .lines()
@@ -255,7 +259,10 @@ fn locked_version(workspace: &Path, package: &str) -> String {
         .collect();
     match versions.as_slice() {
         [one] => one.to_string(),
-        other => panic!("{}: expected one {package} package, found {other:?}", lock.display()),
+        other => panic!(
+            "{}: expected one {package} package, found {other:?}",
+            lock.display()
+        ),
     }
 }
 

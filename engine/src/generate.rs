@@ -63,11 +63,18 @@ fn write_all(dir: &Path) -> anyhow::Result<()> {
     for shell in SHELLS {
         clap_complete::generate_to(shell, &mut crate::Cli::command(), "phipolicy", &completions)
             .with_context(|| {
-                format!("writing the {shell} completion into {}", completions.display())
+                format!(
+                    "writing the {shell} completion into {}",
+                    completions.display()
+                )
             })?;
     }
     if pages.len() < 2 {
-        bail!("only {} man page(s) written into {}", pages.len(), man.display());
+        bail!(
+            "only {} man page(s) written into {}",
+            pages.len(),
+            man.display()
+        );
     }
     Ok(())
 }

@@ -188,7 +188,10 @@ fn every_result_document_records_the_build() {
     let components = built_component_hashes();
     for p in plugins {
         let sha = p["sha256"].as_str().unwrap();
-        assert!(components.contains(sha), "{p}: not a built component's sha256");
+        assert!(
+            components.contains(sha),
+            "{p}: not a built component's sha256"
+        );
     }
 }
 
@@ -232,11 +235,19 @@ fn generate_writes_a_man_page_per_command_and_the_completions() {
     assert_eq!(pages, want);
     let eval = std::fs::read_to_string(dir.path().join("man/phipolicy-eval.1")).unwrap();
     assert!(eval.starts_with(".ie \\n(.g .ds Aq") || eval.contains(".TH phipolicy-eval 1"));
-    for flag in ["\\-\\-root", "\\-\\-params", "\\-\\-waivers", "\\-\\-format"] {
+    for flag in [
+        "\\-\\-root",
+        "\\-\\-params",
+        "\\-\\-waivers",
+        "\\-\\-format",
+    ] {
         assert!(eval.contains(flag), "phipolicy-eval.1 lacks {flag}");
     }
     let top = std::fs::read_to_string(dir.path().join("man/phipolicy.1")).unwrap();
-    assert!(top.contains("EXIT STATUS"), "phipolicy.1 documents exit codes");
+    assert!(
+        top.contains("EXIT STATUS"),
+        "phipolicy.1 documents exit codes"
+    );
     assert!(!top.contains("generate"), "the generator is not documented");
     for (file, needle) in [
         ("phipolicy.bash", "complete -F _phipolicy"),
@@ -248,10 +259,7 @@ fn generate_writes_a_man_page_per_command_and_the_completions() {
         for c in &commands {
             assert!(text.contains(c.as_str()), "{file} does not complete {c}");
         }
-        assert!(
-            !text.contains("generate"),
-            "{file} offers the generator"
-        );
+        assert!(!text.contains("generate"), "{file} offers the generator");
     }
     let o = phipolicy(&["generate"]);
     assert_eq!(o.status.code(), Some(2));
@@ -306,7 +314,11 @@ fn example_files_are_accepted_and_change_only_what_the_waivers_waive() {
             waivers.to_str().unwrap(),
         ],
     );
-    assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert_eq!(doc["parameters"], plain["parameters"]);
     let results = doc["results"].as_array().unwrap();
     let plain_results = plain["results"].as_array().unwrap();

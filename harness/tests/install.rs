@@ -139,7 +139,10 @@ fn harness_baseline(image: &str) -> BTreeSet<(String, String)> {
 fn in_container(container: &Container<GenericImage>, argv: &[&str]) -> (i64, String) {
     let out = exec(container, argv).unwrap_or_else(|e| panic!("{e:#}"));
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    (out.code, String::from_utf8_lossy(&out.stdout).into_owned() + &stderr)
+    (
+        out.code,
+        String::from_utf8_lossy(&out.stdout).into_owned() + &stderr,
+    )
 }
 
 fn eval_in(container: &Container<GenericImage>, bin: &str) -> (i64, serde_json::Value) {
@@ -294,11 +297,17 @@ fn man_page_renders_by_name_from_where_the_package_installs_it() {
         let warnings = String::from_utf8_lossy(&o.stderr);
         assert!(o.status.success(), "man {page} failed: {warnings}");
         assert!(warnings.trim().is_empty(), "man {page} warns: {warnings}");
-        assert!(text.contains("NAME") && text.contains(page.as_str()), "{page}:\n{text}");
+        assert!(
+            text.contains("NAME") && text.contains(page.as_str()),
+            "{page}:\n{text}"
+        );
     }
     let eval = String::from_utf8_lossy(&man(&["phipolicy-eval"]).stdout).into_owned();
     for needle in ["SYNOPSIS", "--root", "--params", "--waivers", "--format"] {
-        assert!(eval.contains(needle), "phipolicy-eval(1) lacks {needle}:\n{eval}");
+        assert!(
+            eval.contains(needle),
+            "phipolicy-eval(1) lacks {needle}:\n{eval}"
+        );
     }
 }
 
@@ -385,17 +394,29 @@ fn rpm_lists_the_expected_files_and_requires_what_the_binary_links() {
     let digests = ok(Command::new("rpm").args(["-K", "--nosignature"]).arg(&rpm));
     assert!(digests.contains("digests OK"), "{digests}");
     let docs = ok(Command::new("rpm").args(["-qpd"]).arg(&rpm));
-    assert!(docs.contains("/usr/share/doc/phipolicy/README.md"), "{docs}");
+    assert!(
+        docs.contains("/usr/share/doc/phipolicy/README.md"),
+        "{docs}"
+    );
     let licences = ok(Command::new("rpm").args(["-qpL"]).arg(&rpm));
-    assert!(licences.contains("/usr/share/licenses/phipolicy/LICENSE"), "{licences}");
+    assert!(
+        licences.contains("/usr/share/licenses/phipolicy/LICENSE"),
+        "{licences}"
+    );
 }
 
 #[test]
 fn rpmlint_passes() {
     let rpm = artifact("PHIPOLICY_DIST_RPM");
     let config = harness::harness_dir().join("rpmlint.toml");
-    let o = output(Command::new("rpmlint").arg("--config").arg(&config).arg(&rpm));
-    let report = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    let o = output(
+        Command::new("rpmlint")
+            .arg("--config")
+            .arg(&config)
+            .arg(&rpm),
+    );
+    let report =
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "rpmlint found errors:\n{report}");
     assert!(report.contains(" 0 errors, 0 warnings"), "{report}");
 }
@@ -411,9 +432,20 @@ fn tarball_has_the_package_layout_and_sha256sums_verify() {
         .filter_map(|l| l.strip_suffix(": OK"))
         .map(str::to_string)
         .collect();
-    for var in ["PHIPOLICY_DIST_DEB", "PHIPOLICY_DIST_RPM", "PHIPOLICY_DIST_TARBALL"] {
-        let name = artifact(var).file_name().unwrap().to_string_lossy().into_owned();
-        assert!(checked.contains(&name), "SHA256SUMS does not cover {name}: {check}");
+    for var in [
+        "PHIPOLICY_DIST_DEB",
+        "PHIPOLICY_DIST_RPM",
+        "PHIPOLICY_DIST_TARBALL",
+    ] {
+        let name = artifact(var)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            checked.contains(&name),
+            "SHA256SUMS does not cover {name}: {check}"
+        );
     }
     let tarball = artifact("PHIPOLICY_DIST_TARBALL");
     let listing = ok(Command::new("tar").arg("-tzf").arg(&tarball));
@@ -426,11 +458,17 @@ fn tarball_has_the_package_layout_and_sha256sums_verify() {
         .lines()
         .filter(|l| !l.ends_with('/'))
         .map(|l| {
-            let rel = l.strip_prefix(&top).unwrap_or_else(|| panic!("{l} outside {top}"));
+            let rel = l
+                .strip_prefix(&top)
+                .unwrap_or_else(|| panic!("{l} outside {top}"));
             format!("/usr/{rel}")
         })
         .collect();
-    assert_eq!(files, rpm_files(), "the tarball holds the rpm's layout under one directory");
+    assert_eq!(
+        files,
+        rpm_files(),
+        "the tarball holds the rpm's layout under one directory"
+    );
     let tree = tempfile::tempdir().unwrap();
     ok(Command::new("tar")
         .arg("-xzf")
@@ -495,7 +533,10 @@ fn container_image_scans_an_exported_image_and_agrees_with_the_binary() {
     ]));
     assert_eq!(entrypoint.trim(), r#"["/usr/bin/phipolicy"]"#);
     let version = ok(Command::new("docker").args(["run", "--rm", &tag, "--version"]));
-    assert_eq!(version, format!("phipolicy {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        version,
+        format!("phipolicy {}\n", env!("CARGO_PKG_VERSION"))
+    );
 
     let spec = IMAGES.iter().find(|i| i.name == "debian-12").unwrap();
     if let Availability::Unavailable(why) = harness::availability(spec) {

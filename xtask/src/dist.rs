@@ -32,8 +32,8 @@ const MAINTAINER: &str = "phipolicy developers <phipolicy@example.invalid>";
 const PACKAGE_RELEASE: &str = "1";
 
 /// Debian packages whose files make the container image's runtime: the C library and the GCC
-/// unwinder the binary links (what `dpkg-shlibdeps` finds; `image_runtime_is_what_the_binary_needs`
-/// in harness/tests/install.rs keeps this list honest).
+/// unwinder the binary links (what `dpkg-shlibdeps` finds for the `.deb`; the image test of
+/// harness/tests/install.rs runs the binary there).
 const IMAGE_RUNTIME_PACKAGES: &[&str] = &["libc6", "libgcc-s1"];
 
 /// The container image's repository; tagged with the version and `latest`.
@@ -166,7 +166,12 @@ fn source_date_epoch() -> u64 {
 /// The commit's date as an RPM changelog wants it (`Sun Nov 29 2026`).
 fn changelog_date() -> String {
     Command::new("date")
-        .args(["-u", "-d", &format!("@{}", source_date_epoch()), "+%a %b %d %Y"])
+        .args([
+            "-u",
+            "-d",
+            &format!("@{}", source_date_epoch()),
+            "+%a %b %d %Y",
+        ])
         .env("LC_ALL", "C")
         .output()
         .ok()
@@ -228,14 +233,28 @@ fn stage(root: &Path, layout: Layout, bin: &Path, generated: &Path) -> Result<()
         Layout::Rpm => "share/zsh/site-functions",
     };
     for (file, dest) in [
-        ("phipolicy.bash", "share/bash-completion/completions/phipolicy".to_string()),
+        (
+            "phipolicy.bash",
+            "share/bash-completion/completions/phipolicy".to_string(),
+        ),
         ("_phipolicy", format!("{zsh_dir}/_phipolicy")),
-        ("phipolicy.fish", "share/fish/vendor_completions.d/phipolicy.fish".to_string()),
+        (
+            "phipolicy.fish",
+            "share/fish/vendor_completions.d/phipolicy.fish".to_string(),
+        ),
     ] {
-        write(&usr.join(dest), std::fs::read(completions.join(file))?, 0o644)?;
+        write(
+            &usr.join(dest),
+            std::fs::read(completions.join(file))?,
+            0o644,
+        )?;
     }
     let doc = usr.join("share/doc/phipolicy");
-    write(&doc.join("README.md"), std::fs::read(ws.join("README.md"))?, 0o644)?;
+    write(
+        &doc.join("README.md"),
+        std::fs::read(ws.join("README.md"))?,
+        0o644,
+    )?;
     for example in ["params.yaml", "waivers.yaml"] {
         write(
             &doc.join("examples").join(example),
@@ -574,6 +593,11 @@ fn build_image(deb: &Path, work: &Path, dist: &Path) -> Result<String> {
         .args(["save", "--output"])
         .arg(&archive)
         .arg(&tag))?;
+    // `docker save` writes the archive for its owner only; it is published like the packages.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&archive, std::fs::Permissions::from_mode(0o644))?;
+    }
     Ok(tag)
 }
 

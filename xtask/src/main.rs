@@ -311,11 +311,8 @@ fn test() -> Result<()> {
 
 /// What the install tests use on the machine itself: `man` to render the packaged page, bash's
 /// completion loader, rpmlint.
-const INSTALL_TEST_TOOLS: &[(&str, &str)] = &[
-    ("man", "man-db"),
-    ("rpmlint", "rpmlint"),
-    ("bash", "bash"),
-];
+const INSTALL_TEST_TOOLS: &[(&str, &str)] =
+    &[("man", "man-db"), ("rpmlint", "rpmlint"), ("bash", "bash")];
 
 /// The bash-completion loader the completion test sources.
 const BASH_COMPLETION: &str = "/usr/share/bash-completion/bash_completion";
