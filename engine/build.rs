@@ -75,7 +75,8 @@ fn main() {
         Some(dir) => PathBuf::from(dir),
         None => build_plugins(&workspace, &out_dir, &plugins),
     };
-    embed_plugins(&wasm_dir, &out_dir, &plugins);
+    let hashes = embed_plugins(&wasm_dir, &out_dir, &plugins);
+    write_build_info(&workspace, &out_dir, &hashes);
 }
 
 /// Where the nested cargo builds plugins: `<target>/plugins-wasm`, beside the host build.
@@ -195,7 +196,11 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn embed_plugins(wasm_dir: &Path, out_dir: &Path, plugins: &[String]) {
+/// A built-in plugin as the build information reports it: (id, version, sha256 of the component).
+type PluginHash = (String, String, String);
+
+fn embed_plugins(wasm_dir: &Path, out_dir: &Path, plugins: &[String]) -> Vec<PluginHash> {
+    let mut hashes = Vec::new();
     let engine = wasmtime::Engine::new(&wasm_config::config()).expect("wasmtime engine");
     let mut table = String::from(
         "/// Built-in plugins, precompiled for this engine.\npub static PLUGINS: &[Artifact] = &[\n",
@@ -225,9 +230,73 @@ fn embed_plugins(wasm_dir: &Path, out_dir: &Path, plugins: &[String]) {
             wasm_copy.display().to_string(),
             m.id, m.version, m.safeguard, m.cfr, m.controls, m.reads,
         ));
+        hashes.push((m.id.clone(), m.version.clone(), sha256_hex(&wasm)));
     }
     table.push_str("];\n");
     std::fs::write(out_dir.join("builtin_plugins.rs"), table).expect("write builtin_plugins.rs");
+    hashes
+}
+
+/// The version of a package as `Cargo.lock` records it. The build script is compiled against
+/// wasmtime and regorus, so a change of either reruns it: no rerun-if-changed on the lock file.
+fn locked_version(workspace: &Path, package: &str) -> String {
+    let lock = workspace.join("Cargo.lock");
+    let text = std::fs::read_to_string(&lock)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", lock.display()));
+    let versions: Vec<&str> = text
+        .split("[[package]]")
+        .filter(|entry| {
+            entry
+                .lines()
+                .any(|l| l.trim() == format!("name = {package:?}"))
+        })
+        .filter_map(|entry| {
+            entry
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("version = "))
+                .map(|v| v.trim_matches('"'))
+        })
+        .collect();
+    match versions.as_slice() {
+        [one] => one.to_string(),
+        other => panic!(
+            "{}: expected one {package} package, found {other:?}",
+            lock.display()
+        ),
+    }
+}
+
+/// `build_info.rs`: what `engine::build_info` reports about this build, besides the version and
+/// the git commit (an environment variable `cargo xtask` sets, read with `option_env!`, so a new
+/// commit recompiles the crate without rerunning this script).
+fn write_build_info(workspace: &Path, out_dir: &Path, plugins: &[PluginHash]) {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let rustc_version = Command::new(&rustc)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| panic!("`{rustc} --version` failed"));
+    let mut src = format!(
+        "/// The wasmtime this binary embeds.\npub static WASMTIME: &str = {:?};\n\
+         /// The regorus this binary embeds.\npub static REGORUS: &str = {:?};\n\
+         /// The target triple it was compiled for.\npub static TARGET: &str = {:?};\n\
+         /// The compiler that built it.\npub static RUSTC: &str = {:?};\n\
+         /// The built-in plugins: id, version and sha256 of the WebAssembly component.\n\
+         pub static PLUGINS: &[BuiltinPlugin] = &[\n",
+        locked_version(workspace, "wasmtime"),
+        locked_version(workspace, "regorus"),
+        std::env::var("TARGET").expect("TARGET"),
+        rustc_version,
+    );
+    for (id, version, sha256) in plugins {
+        src.push_str(&format!(
+            "    BuiltinPlugin {{ id: {id:?}, version: {version:?}, sha256: {sha256:?} }},\n"
+        ));
+    }
+    src.push_str("];\n");
+    std::fs::write(out_dir.join("build_info.rs"), src).expect("write build_info.rs");
 }
 
 fn embed_policies(workspace: &Path, out_dir: &Path) {

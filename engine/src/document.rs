@@ -149,6 +149,8 @@ pub struct PluginReport {
 pub struct ResultDocument {
     pub schema: &'static str,
     pub tool: Tool,
+    /// What the binary was built from (version, commit, wasmtime, regorus, built-in plugins).
+    pub build: crate::build_info::BuildInfo,
     pub profile: String,
     pub target: TargetInfo,
     pub evaluated_at: String,

@@ -554,6 +554,7 @@ impl Prepared {
                 name: "phipolicy",
                 version: env!("CARGO_PKG_VERSION"),
             },
+            build: crate::build_info::BuildInfo::current(),
             profile: self.request.profile.profile.name.clone(),
             target,
             evaluated_at,

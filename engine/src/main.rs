@@ -7,12 +7,14 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use engine::eval::{EvalRequest, prepare};
 use engine::policy::{self, PolicySet};
 use engine::profile::ProfileSource;
 use engine::report::{self, Format, Report, terminal};
+
+mod generate;
 
 /// Audits a Linux host or root filesystem against the HIPAA Security Rule's technical safeguards,
 /// with evidence (file and line) for every finding.
@@ -20,15 +22,22 @@ use engine::report::{self, Format, Report, terminal};
 #[command(
     name = "phipolicy",
     version,
-    propagate_version = true,
+    // `--version` is ours: with --verbose it also prints the build (see `build_info`).
+    disable_version_flag = true,
+    arg_required_else_help = true,
     max_term_width = 100
 )]
 struct Cli {
     /// More diagnostics on stderr (-v: info, -vv: debug, -vvv: trace). Never mixed into stdout.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Print the version; with --verbose also the build: git commit, compiler, wasmtime and
+    /// regorus versions and each built-in plugin's sha256 (what every result document's `build`
+    /// section records).
+    #[arg(short = 'V', long)]
+    version: bool,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,7 +219,24 @@ fn main() -> ExitCode {
             std::env::set_var("RUST_LIB_BACKTRACE", "0")
         };
     }
+    if let Some(result) = generate::requested() {
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("phipolicy: error: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let cli = Cli::parse();
+    if cli.version {
+        let build = engine::build_info::BuildInfo::current();
+        match cli.verbose {
+            0 => println!("phipolicy {}", build.version),
+            _ => print!("{}", build.verbose_text()),
+        }
+        return ExitCode::SUCCESS;
+    }
     init_tracing(cli.verbose);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -282,7 +308,15 @@ fn request(target: TargetArgs) -> anyhow::Result<EvalRequest> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingSubcommand,
+                "a command is required (see `phipolicy --help`)",
+            )
+            .exit()
+    };
+    match command {
         Command::Eval(args) => eval(args),
         Command::Facts(args) => {
             let plugin = args.plugin.clone();

@@ -357,13 +357,14 @@ impl ImageReport {
 }
 
 /// Output of a command run inside a container.
-struct ExecOutput {
-    code: i64,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
+pub struct ExecOutput {
+    pub code: i64,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
 }
 
-fn exec(container: &Container<GenericImage>, argv: &[&str]) -> Result<ExecOutput> {
+/// Runs `argv` inside the container and waits for it to exit.
+pub fn exec(container: &Container<GenericImage>, argv: &[&str]) -> Result<ExecOutput> {
     let mut res = container
         .exec(ExecCommand::new(argv.iter().copied()).with_cmd_ready_condition(CmdWaitFor::exit()))
         .with_context(|| format!("exec {argv:?}"))?;

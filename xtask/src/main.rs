@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+mod dist;
 mod fuzz;
 mod reports;
 
@@ -36,6 +37,11 @@ commands:
   conformance      build phipolicy and the images if needed, run the container harness on every
                    image (baseline, hardened, mutations, live vs exported tree), print the matrix
                    and write it to target/conformance/ (JSON and Markdown)
+  dist             build the packages into target/dist/: a .deb, an .rpm, a tarball with the same
+                   layout, SHA256SUMS, and the container image phipolicy:VERSION (also saved there)
+  dist-test        `dist`, then the install tests (harness/tests/install.rs): the .deb in the
+                   Debian images, man page, bash completion, rpm file list and rpmlint, tarball,
+                   the container image against the binary
 ";
 
 fn main() {
@@ -50,6 +56,8 @@ fn main() {
         }),
         Some("images") => images(),
         Some("conformance") => conformance(),
+        Some("dist") => dist::dist().map(|_| ()),
+        Some("dist-test") => dist_test(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{HELP}");
@@ -97,7 +105,81 @@ fn show(cmd: &Command) -> String {
 fn cargo() -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     c.current_dir(workspace());
+    // What `phipolicy --version --verbose` and every result document report as the commit
+    // (engine/src/build_info.rs); the same for every cargo run here, so none recompiles the
+    // engine for another value.
+    match build_commit() {
+        Some(commit) => c.env("PHIPOLICY_BUILD_COMMIT", commit),
+        None => c.env_remove("PHIPOLICY_BUILD_COMMIT"),
+    };
     c
+}
+
+/// The checked-out commit, with `-modified` appended when tracked or untracked files differ from
+/// it; `None` outside a git checkout (a source tarball).
+fn build_commit() -> Option<String> {
+    static COMMIT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    COMMIT
+        .get_or_init(|| {
+            let git = |args: &[&str]| {
+                Command::new("git")
+                    .args(args)
+                    .current_dir(workspace())
+                    .output()
+                    .ok()
+                    .filter(|o| o.status.success())
+                    .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            };
+            let commit = git(&["rev-parse", "--verify", "HEAD"])?;
+            let status = git(&["status", "--porcelain"])?;
+            Some(if status.is_empty() {
+                commit
+            } else {
+                format!("{commit}-modified")
+            })
+        })
+        .clone()
+}
+
+/// `apt-get install` of the packages not yet installed (none: nothing to do), updating the
+/// package lists first when a fresh machine has none.
+fn apt_install(packages: &[&str]) -> Result<()> {
+    if packages.is_empty() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing {}", packages.join(", "));
+    let install = || {
+        let mut c = Command::new("apt-get");
+        c.args(["install", "-y", "-qq"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    if run(&mut install()).is_ok() {
+        return Ok(());
+    }
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(&mut install())
+}
+
+/// `apt-get download` of the packages into `dir` (never installed), updating the package lists
+/// first when a fresh machine has none.
+fn apt_download(packages: &[&str], dir: &Path) -> Result<()> {
+    let download = || {
+        Command::new("apt-get")
+            .arg("download")
+            .args(packages)
+            .current_dir(dir)
+            .status()
+    };
+    if download().map(|s| s.success()).unwrap_or(false) {
+        return Ok(());
+    }
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .arg("download")
+        .args(packages)
+        .current_dir(dir))
 }
 
 /// Installs the wasm32-wasip2 standard library: rustup, or the local copy when rustup cannot
@@ -188,21 +270,7 @@ fn ensure_sshd_tools() -> Result<SshdTools> {
     }
     let debs = tools.join("debs");
     std::fs::create_dir_all(&debs)?;
-    let download = || {
-        Command::new("apt-get")
-            .arg("download")
-            .args(PACKAGES)
-            .current_dir(&debs)
-            .status()
-    };
-    if !download().map(|s| s.success()).unwrap_or(false) {
-        // A fresh machine has no package lists yet.
-        run(Command::new("apt-get").args(["update", "-qq"]))?;
-        run(Command::new("apt-get")
-            .arg("download")
-            .args(PACKAGES)
-            .current_dir(&debs))?;
-    }
+    apt_download(PACKAGES, &debs)?;
     for entry in std::fs::read_dir(&debs)? {
         let deb = entry?.path();
         if deb.extension().is_some_and(|x| x == "deb") {
@@ -247,7 +315,51 @@ fn test() -> Result<()> {
     // The conformance harness on real images, after the unit tests (needs Docker; an unreachable
     // engine fails the run with a message that says so).
     conformance()?;
+    // The packages and the image, installed and run the way users do.
+    dist_test()?;
     eprintln!("xtask: test suite passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+/// What the install tests use on the machine itself: `man` to render the packaged page, bash's
+/// completion loader, rpmlint.
+const INSTALL_TEST_TOOLS: &[(&str, &str)] =
+    &[("man", "man-db"), ("rpmlint", "rpmlint"), ("bash", "bash")];
+
+/// The bash-completion loader the completion test sources.
+const BASH_COMPLETION: &str = "/usr/share/bash-completion/bash_completion";
+
+/// `cargo xtask dist-test`: the Debian images and the artifacts, then harness/tests/install.rs.
+fn dist_test() -> Result<()> {
+    ensure_docker()?;
+    let started = Instant::now();
+    images()?;
+    let dist = dist::dist()?;
+    let mut missing: Vec<&str> = INSTALL_TEST_TOOLS
+        .iter()
+        .filter(|(tool, _)| !dist::on_path(tool))
+        .map(|(_, package)| *package)
+        .collect();
+    if !Path::new(BASH_COMPLETION).is_file() {
+        missing.push("bash-completion");
+    }
+    apt_install(&missing)?;
+    let t = Instant::now();
+    let mut tests = harness_test("install");
+    tests
+        .env("PHIPOLICY_BIN", target_dir().join("release/phipolicy"))
+        .env("PHIPOLICY_DIST_DIR", &dist.dir)
+        .env("PHIPOLICY_DIST_DEB", &dist.deb)
+        .env("PHIPOLICY_DIST_RPM", &dist.rpm)
+        .env("PHIPOLICY_DIST_TARBALL", &dist.tarball)
+        .env("PHIPOLICY_DIST_IMAGE", &dist.image)
+        .env("PHIPOLICY_BASH_COMPLETION", BASH_COMPLETION);
+    run(&mut tests)?;
+    eprintln!(
+        "xtask: dist-test passed in {:.0?} (install tests, with their build: {:.0?})",
+        started.elapsed(),
+        t.elapsed()
+    );
     Ok(())
 }
 
@@ -506,18 +618,10 @@ fn ensure_docker() -> Result<()> {
 }
 
 fn ensure_debootstrap() -> Result<()> {
-    let found = ["/usr/sbin/debootstrap", "/sbin/debootstrap"]
-        .iter()
-        .any(|p| Path::new(p).is_file());
-    if found {
+    if dist::on_path("debootstrap") {
         return Ok(());
     }
-    eprintln!("xtask: installing debootstrap");
-    if run(Command::new("apt-get").args(["install", "-y", "-qq", "debootstrap"])).is_ok() {
-        return Ok(());
-    }
-    run(Command::new("apt-get").args(["update", "-qq"]))?;
-    run(Command::new("apt-get").args(["install", "-y", "-qq", "debootstrap"]))
+    apt_install(&["debootstrap"])
 }
 
 /// Runs `cmd` with its output appended to `log`; on failure the error names the log.
@@ -670,6 +774,21 @@ fn images() -> Result<()> {
     Ok(())
 }
 
+/// `cargo test` of one test file of the harness crate (its tests need Docker).
+fn harness_test(file: &str) -> Command {
+    let mut c = cargo();
+    c.args([
+        "test",
+        "--release",
+        "--locked",
+        "-p",
+        "harness",
+        "--test",
+        file,
+    ]);
+    c
+}
+
 /// `cargo xtask conformance`: phipolicy and the images, then the container harness
 /// (`harness/tests/conformance.rs`), which writes the matrix under target/conformance/.
 fn conformance() -> Result<()> {
@@ -678,19 +797,9 @@ fn conformance() -> Result<()> {
     let bin = build()?;
     images()?;
     let out = target_dir().join("conformance");
-    let mut harness = cargo();
+    let mut harness = harness_test("conformance");
     harness
-        .args([
-            "test",
-            "--release",
-            "--locked",
-            "-p",
-            "harness",
-            "--test",
-            "conformance",
-            "--",
-            "--nocapture",
-        ])
+        .args(["--", "--nocapture"])
         .env("PHIPOLICY_BIN", &bin)
         .env("PHIPOLICY_CONFORMANCE_DIR", &out);
     let outcome = run(&mut harness);
