@@ -3,6 +3,9 @@
 # same steps as debian.sh in the RHEL layout (authselect with-faillock, /etc/bashrc, /var/log/secure,
 # /var/spool/cron/USER, crypto-policies). Installs what the stock container image lacks with dnf.
 # Not yet run by the harness on this machine: no registry is reachable to pull rockylinux images.
+# engine/tests/fixtures/rocky9-hardened is this script's result on Rocky 9's own files (see its
+# PROVENANCE); engine/tests/rhel_hardening.rs keeps the two on the same settings: every file written
+# here with `cat > FILE <<EOF` must be in that tree with the same text.
 set -eu
 
 PHI=/var/data/phi
@@ -23,15 +26,24 @@ done
 
 # --- emergency.procedure ----------------------------------------------------------------------------
 mkdir -p /etc/hipaa
-printf '# Emergency (break-glass) access\n\nSealed credentials in the safe; every use is audited and reviewed.\n' \
-    > /etc/hipaa/emergency-access.md
+cat > /etc/hipaa/emergency-access.md <<'EOF'
+# Emergency (break-glass) access
+
+Sealed credentials in the safe; every use is audited and reviewed.
+EOF
 
 # --- logoff.shell-timeout ---------------------------------------------------------------------------
-printf 'TMOUT=900\nreadonly TMOUT\nexport TMOUT\n' > /etc/profile.d/99-hipaa-timeout.sh
+cat > /etc/profile.d/99-hipaa-timeout.sh <<'EOF'
+TMOUT=900
+readonly TMOUT
+export TMOUT
+EOF
 chmod 0644 /etc/profile.d/99-hipaa-timeout.sh
 
 # --- sshd: Rocky 8's sshd_config has no Include, so the settings go at its top ------------------------
-printf 'Authorized users only. All activity on this system is monitored and recorded.\n' > /etc/issue.net
+cat > /etc/issue.net <<'EOF'
+Authorized users only. All activity on this system is monitored and recorded.
+EOF
 HIPAA_SSHD="PermitRootLogin no
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -49,6 +61,16 @@ else
     { printf '%s\n' "$HIPAA_SSHD"; cat /etc/ssh/sshd_config; } > /etc/ssh/sshd_config.new
     mv /etc/ssh/sshd_config.new /etc/ssh/sshd_config
 fi
+
+# --- crypto.in-transit: sshd's Ciphers/MACs come from the system crypto policy (Rocky 9: the Include
+# in 50-redhat.conf; Rocky 8: CRYPTO_POLICY on sshd's command line). DEFAULT offers hmac-sha1 (and CBC
+# on Rocky 8); a subpolicy drops them for SSH only. DEFAULT:NO-SHA1 would not: it keeps the MACs.
+mkdir -p /etc/crypto-policies/policies/modules
+cat > /etc/crypto-policies/policies/modules/NO-WEAK-SSH.pmod <<'EOF'
+mac@SSH = -HMAC-SHA1
+cipher@SSH = -*-CBC
+EOF
+update-crypto-policies --set DEFAULT:NO-WEAK-SSH >/dev/null
 
 # --- crypto.at-rest (configuration an image scan can see) --------------------------------------------
 mkdir -p /etc/luks-keys
@@ -83,9 +105,16 @@ cat > /etc/audit/rules.d/50-hipaa.rules <<EOF
 -a always,exit -F arch=b64 -S unlink,unlinkat,rename,renameat -k deletions
 -a always,exit -F arch=b32 -S unlink,unlinkat,rename,renameat -k deletions
 EOF
-printf -- '-e 2\n' > /etc/audit/rules.d/99-finalize.rules
+cat > /etc/audit/rules.d/99-finalize.rules <<'EOF'
+-e 2
+EOF
 
 # --- audit.forwarding ------------------------------------------------------------------------------------
+# rsyslog refuses TLS without its CA: the log server's CA certificate (PEM) goes where the config names it.
+# The harness has no log server, so it makes a stand-in CA; a real host installs the site's.
+[ -f /etc/pki/tls/certs/hipaa-log-ca.pem ] ||
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout /dev/null -days 3650 \
+        -subj "/CN=HIPAA harness log CA" -out /etc/pki/tls/certs/hipaa-log-ca.pem 2>/dev/null
 cat > /etc/rsyslog.d/90-hipaa-forward.conf <<'EOF'
 global(DefaultNetstreamDriver="gtls" DefaultNetstreamDriverCAFile="/etc/pki/tls/certs/hipaa-log-ca.pem")
 *.* action(type="omfwd" target="logs.internal.example.com" port="6514" protocol="tcp"
@@ -94,9 +123,17 @@ EOF
 
 # --- passwords.quality, lockout.failed-logins: authselect owns system-auth/password-auth -------------
 mkdir -p /etc/security/pwquality.conf.d
-printf 'minlen = 14\nminclass = 3\nmaxrepeat = 2\ngecoscheck = 1\ndictcheck = 1\n' \
-    > /etc/security/pwquality.conf.d/50-hipaa.conf
-printf 'deny = 5\nunlock_time = 1800\n' > /etc/security/faillock.conf
+cat > /etc/security/pwquality.conf.d/50-hipaa.conf <<'EOF'
+minlen = 14
+minclass = 3
+maxrepeat = 2
+gecoscheck = 1
+dictcheck = 1
+EOF
+cat > /etc/security/faillock.conf <<'EOF'
+deny = 5
+unlock_time = 1800
+EOF
 authselect select sssd with-faillock --force >/dev/null 2>&1 ||
     authselect select minimal with-faillock --force >/dev/null
 
@@ -112,19 +149,29 @@ umask 077
 [ -f /etc/restic/password ] || openssl rand -base64 32 > /etc/restic/password
 umask 022
 chmod 0600 /etc/restic/password
-printf '30 2 * * * root restic -r sftp:backup@backup.internal.example.com:/srv/restic/phi --password-file /etc/restic/password backup %s --quiet\n' \
-    "$PHI" > /etc/cron.d/hipaa-backup
+cat > /etc/cron.d/hipaa-backup <<EOF
+30 2 * * * root restic -r sftp:backup@backup.internal.example.com:/srv/restic/phi --password-file /etc/restic/password backup $PHI --quiet
+EOF
 mkdir -p /var/log/hipaa-restore-tests
-echo "Restore test 2026-11-01: OK" > /var/log/hipaa-restore-tests/2026-11-01-restore-test.txt
+cat > /var/log/hipaa-restore-tests/2026-11-01-restore-test.txt <<'EOF'
+Restore test 2026-11-01: OK
+EOF
 touch -d "$EVIDENCE_DATE" /var/log/hipaa-restore-tests/2026-11-01-restore-test.txt
 
 # --- incident.response, risk.evidence ---------------------------------------------------------------------
-printf '#!/bin/sh\nset -eu\nd=/var/log/hipaa-incidents/$(date -u +%%Y%%m%%dT%%H%%M%%SZ)\nmkdir -p "$d"\nausearch --start today > "$d/audit.txt" 2>/dev/null || true\n' \
-    > /usr/local/bin/hipaa-incident-response.sh
+cat > /usr/local/bin/hipaa-incident-response.sh <<'EOF'
+#!/bin/sh
+set -eu
+d=/var/log/hipaa-incidents/$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$d"
+ausearch --start today > "$d/audit.txt" 2>/dev/null || true
+EOF
 chmod 0750 /usr/local/bin/hipaa-incident-response.sh
 mkdir -p /var/log/hipaa-incidents
 chmod 0750 /var/log/hipaa-incidents
-echo "HIPAA risk assessment 2026-11-01" > /var/log/hipaa-risk-assessment-2026-11-01.txt
+cat > /var/log/hipaa-risk-assessment-2026-11-01.txt <<'EOF'
+HIPAA risk assessment 2026-11-01
+EOF
 touch -d "$EVIDENCE_DATE" /var/log/hipaa-risk-assessment-2026-11-01.txt
 
 echo "hardening applied"

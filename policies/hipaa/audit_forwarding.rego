@@ -16,6 +16,9 @@ metadata := {
 		"The hardening guide's `*.* @@logs.internal.example.com:6514` with no TLS directives is plain TCP and fails.",
 		"UDP forwarding (@host) fails: it is lossy and plaintext. StreamDriverAuthMode anon encrypts without authenticating the server and is reported as a warning.",
 		"Forwarding inside if/then, a property filter or a ruleset() is reported as conditional: when nothing else forwards, the status is manual.",
+		"A destination that is this host (127.0.0.0/8, ::1, localhost, the host's own name from /etc/hostname, or a name /etc/hosts maps to loopback) is not forwarding and fails.",
+		"TLS must be able to run: the stream driver's module (lmnsd_gtls.so from rsyslog-gnutls, lmnsd_ossl.so from rsyslog-openssl) must be in rsyslog's module directory,",
+		"and the CA file named by DefaultNetstreamDriverCAFile must exist and hold a PEM certificate; otherwise rsyslog refuses the action or the TLS session fails, and nothing is forwarded.",
 	]),
 	"parameters": ["log_forwarding_tls_required"],
 	# The facts this policy reads, with their JSON types: the engine checks them before judging.
@@ -36,6 +39,7 @@ remediation_tls := concat("\n", [
 	"  *.* action(type=\"omfwd\" target=\"logs.internal.example.com\" port=\"6514\" protocol=\"tcp\"",
 	"             StreamDriver=\"gtls\" StreamDriverMode=\"1\" StreamDriverAuthMode=\"x509/name\"",
 	"             StreamDriverPermittedPeers=\"logs.internal.example.com\")",
+	"The target must be the central log server, not this host (not 127.0.0.1, ::1, localhost or the host's own name). Install the driver (`apt install rsyslog-gnutls` / `dnf install rsyslog-gnutls`) and put the CA certificate (PEM) where DefaultNetstreamDriverCAFile points,",
 	"then `rsyslogd -N1 && systemctl restart rsyslog`. Alternatively enable systemd-journal-upload with URL=https://... in /etc/systemd/journal-upload.conf.",
 ])
 
@@ -81,6 +85,8 @@ qualifying contains f if {
 	rsyslog_running
 	some f in rsyslog.forwards
 	secure(f)
+	leaves_host(f)
+	tls_can_run(f)
 	f.conditional == null
 	covers(f)
 }
@@ -89,8 +95,52 @@ conditional_ok contains f if {
 	rsyslog_running
 	some f in rsyslog.forwards
 	secure(f)
+	leaves_host(f)
+	tls_can_run(f)
 	f.conditional != null
 }
+
+# A destination that is this host (loopback, localhost, its own name, an /etc/hosts loopback name).
+leaves_host(f) if f.destination.loopback == false
+
+# TLS that rsyslog can start: the driver's module installed, and the CA file it names holding a
+# certificate. Plain TCP (allowed when TLS is not required) needs neither.
+tls_can_run(f) if f.tls == false
+
+tls_can_run(f) if {
+	f.tls == true
+	count(tls_blockers(f)) == 0
+}
+
+module_checkable(f) if count(f.driver_module.module_dirs_present) > 0
+
+driver_not_installed(f) := {msg |
+	f.driver_module != null
+	module_checkable(f)
+	f.driver_module.found == null
+	msg := sprintf("its stream driver %s needs %s (package %s), which is not installed (searched %s): rsyslog refuses the action and forwards nothing", [f.driver_module.driver, f.driver_module.module, f.driver_module.package, concat(", ", f.driver_module.searched)])
+}
+
+driver_dir_missing(f) := {msg |
+	f.driver_module != null
+	not module_checkable(f)
+	msg := sprintf("its stream driver %s needs %s (package %s), and no rsyslog module directory exists in the target (searched %s), so the driver is not installed", [f.driver_module.driver, f.driver_module.module, f.driver_module.package, concat(", ", f.driver_module.searched)])
+}
+
+ca_missing(f) := {msg |
+	f.ca != null
+	f.ca.exists == false
+	msg := sprintf("the CA file %s (%s:%d) does not exist: rsyslog cannot verify the log server and the TLS session fails", [f.ca.path, f.ca_file.path, f.ca_file.line])
+}
+
+ca_not_pem(f) := {msg |
+	f.ca != null
+	f.ca.exists == true
+	f.ca.certificates == 0
+	msg := sprintf("the CA file %s (%s:%d) holds no PEM certificate (%s): rsyslog cannot verify the log server and the TLS session fails", [f.ca.path, f.ca_file.path, f.ca_file.line, f.ca.problem])
+}
+
+tls_blockers(f) := ((driver_not_installed(f) | driver_dir_missing(f)) | ca_missing(f)) | ca_not_pem(f)
 
 journal_url := journal.url.value
 
@@ -117,6 +167,22 @@ read_errors contains "the plugin did not report the rsyslog configuration, so no
 }
 
 # --- failures
+
+failures contains msg if {
+	some f in rsyslog.forwards
+	f.protocol in {"tcp", "udp"}
+	f.destination.loopback == true
+	msg := sprintf("%s forwards to %s, which is this host (%s): logs do not leave the host", [at(f), dest(f), f.destination.why])
+}
+
+failures contains msg if {
+	some f in rsyslog.forwards
+	secure(f)
+	f.tls == true
+	leaves_host(f)
+	some b in tls_blockers(f)
+	msg := sprintf("%s forwards to %s over TLS, but %s", [at(f), dest(f), b])
+}
 
 failures contains msg if {
 	some f in rsyslog.forwards
@@ -184,7 +250,7 @@ nothing_reasons contains msg if {
 	secure(f)
 	f.conditional == null
 	not covers(f)
-	msg := sprintf("%s forwards only `%v` to %s, which does not include all of auth,authpriv at info", [at(f), f.selector, dest(f)])
+	msg := sprintf("%s forwards only %s to %s, which does not include all of auth,authpriv at info", [at(f), what(f), dest(f)])
 }
 
 nothing_reasons contains msg if {
@@ -214,9 +280,21 @@ warnings contains msg if {
 	msg := sprintf("warning: %s uses StreamDriverAuthMode anon (%s:%d): traffic is encrypted but the log server is not authenticated, so anyone who can redirect %s receives the logs; use x509/name with StreamDriverPermittedPeers", [at(f), m.path, m.line, f.target])
 }
 
-good_text(f) := sprintf("%s forwards `%v` to %s over TLS (driver %s, mode %s)", [at(f), object.get(f, "selector", null), dest(f), f.stream_driver.value, f.stream_driver_mode.value]) if {
+# What an action forwards: its selector, or every message for an action with no filter.
+what(f) := sprintf("`%s`", [f.selector]) if {
+	is_string(f.selector)
+} else := "every message (an action with no filter)"
+
+good_text(f) := sprintf("%s forwards %s to %s over TLS (driver %s, mode %s%s)", [at(f), what(f), dest(f), f.stream_driver.value, f.stream_driver_mode.value, module_text(f)]) if {
 	f.tls == true
-} else := sprintf("%s forwards `%v` to %s over plain TCP (log_forwarding_tls_required is false)", [at(f), f.selector, dest(f)])
+} else := sprintf("%s forwards %s to %s over plain TCP (log_forwarding_tls_required is false)", [at(f), what(f), dest(f)])
+
+module_text(f) := sprintf(", module %s, CA %s with %d certificate(s)", [f.driver_module.found, f.ca.path, f.ca.certificates]) if {
+	f.ca != null
+	f.driver_module.found != null
+} else := sprintf(", module %s", [f.driver_module.found]) if {
+	f.driver_module.found != null
+} else := ""
 
 pass_reasons contains good_text(f) if some f in qualifying
 

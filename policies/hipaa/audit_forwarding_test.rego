@@ -14,10 +14,19 @@ legacy_tls := {
 	"target": "logs.internal.example.com", "port": "6514", "protocol": "tcp",
 	"stream_driver": loc("gtls", 2), "stream_driver_mode": loc("1", 3),
 	"stream_driver_auth_mode": loc("x509/name", 4), "ca_file": null, "tls": true,
+	"destination": {"host": "logs.internal.example.com", "loopback": false, "why": ""},
+	"driver_module": gtls_installed, "ca": null,
+}
+
+gtls_installed := {
+	"driver": "gtls", "module": "lmnsd_gtls.so", "package": "rsyslog-gnutls",
+	"found": "/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so",
+	"searched": ["/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so"],
+	"module_dirs_present": ["/usr/lib/x86_64-linux-gnu/rsyslog"],
 }
 
 # The hardening guide's line: no TLS directives at all.
-guide := object.union(legacy_tls, {"stream_driver": null, "stream_driver_mode": null, "stream_driver_auth_mode": null, "tls": false, "line": 2})
+guide := object.union(legacy_tls, {"stream_driver": null, "stream_driver_mode": null, "stream_driver_auth_mode": null, "tls": false, "line": 2, "driver_module": null})
 
 udp := object.union(guide, {"protocol": "udp", "port": "514", "text": "@logs.internal.example.com:514"})
 
@@ -72,7 +81,7 @@ test_metadata_names_the_control if {
 test_legacy_tls_passes if {
 	r := run([legacy_tls])
 	r.status == "pass"
-	any_reason(r, "over TLS (driver gtls, mode 1)")
+	any_reason(r, "over TLS (driver gtls, mode 1, module /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so)")
 	any_evidence(r, "TCP+TLS (driver gtls at /etc/rsyslog.d/60-hipaa-forward.conf:2, mode 1 at /etc/rsyslog.d/60-hipaa-forward.conf:3)")
 	any_evidence(r, "StreamDriverAuthMode x509/name")
 }
@@ -199,10 +208,45 @@ test_missing_forwards_fact_is_error if {
 }
 
 test_ca_file_and_issues_are_evidence if {
-	f := object.union(legacy_tls, {"ca_file": loc("/etc/ssl/certs/logs-ca.pem", 3)})
+	f := object.union(legacy_tls, {"ca_file": loc("/etc/ssl/certs/logs-ca.pem", 3), "ca": {"path": "/etc/ssl/certs/logs-ca.pem", "exists": true, "certificates": 1, "problem": null}})
 	r := run_with(rsyslog([f], {"issues": [{"path": dropin, "line": 9, "message": "selector without an action"}]}), no_journal, true)
 	r.status == "pass"
 	any_evidence(r, "CA file /etc/ssl/certs/logs-ca.pem")
 	any_evidence(r, "selector without an action")
 	any_evidence(r, "rsyslog.service enable link")
+}
+
+test_loopback_destination_is_not_forwarding if {
+	f := object.union(legacy_tls, {"target": "127.0.0.1", "destination": {"host": "127.0.0.1", "loopback": true, "why": "127.0.0.1 is a loopback address of this host"}})
+	r := run([f])
+	r.status == "fail"
+	some msg in r.reasons
+	contains(msg, "logs do not leave the host")
+}
+
+test_missing_tls_driver_fails_naming_the_package if {
+	f := object.union(legacy_tls, {"driver_module": object.union(gtls_installed, {"found": null})})
+	r := run([f])
+	r.status == "fail"
+	some msg in r.reasons
+	contains(msg, "rsyslog-gnutls")
+}
+
+test_missing_or_empty_ca_file_fails if {
+	ca_file := loc("/etc/ssl/certs/logs-ca.pem", 3)
+	missing := object.union(legacy_tls, {"ca_file": ca_file, "ca": {"path": "/etc/ssl/certs/logs-ca.pem", "exists": false, "certificates": 0, "problem": "does not exist"}})
+	run([missing]).status == "fail"
+	garbage := object.union(legacy_tls, {"ca_file": ca_file, "ca": {"path": "/etc/ssl/certs/logs-ca.pem", "exists": true, "certificates": 0, "problem": "no `-----BEGIN CERTIFICATE-----` block"}})
+	r := run([garbage])
+	r.status == "fail"
+	some msg in r.reasons
+	contains(msg, "holds no PEM certificate")
+}
+
+test_filterless_action_says_what_it_forwards if {
+	f := object.union(legacy_tls, {"syntax": "rainerscript", "selector": null})
+	r := run([f])
+	r.status == "pass"
+	some msg in r.reasons
+	contains(msg, "every message (an action with no filter)")
 }

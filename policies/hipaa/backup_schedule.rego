@@ -9,7 +9,8 @@ metadata := {
 	"title": "PHI is backed up on a schedule by restic to an off-host repository",
 	"severity": "high",
 	"description": concat(" ", [
-		"Checks that restic is installed (/usr/bin, /usr/local/bin, /bin, /usr/sbin, /usr/local/sbin, /opt/restic)",
+		"Checks that restic is installed (/usr/bin, /usr/local/bin, /bin, /usr/sbin, /usr/local/sbin, /opt/restic),",
+		"that a cron daemon (cron, cronie's crond) is installed when the job is a crontab entry or cron script,",
 		"and that a scheduled job runs `restic ... backup` over every phi_paths entry (a path argument, or a line of a --files-from file, equal to or above it).",
 		"Schedules read: /etc/crontab, /etc/cron.d/*, the user crontabs of the family (/var/spool/cron/crontabs/USER on Debian/Ubuntu, /var/spool/cron/USER on Rocky/RHEL),",
 		"executable /etc/cron.daily and /etc/cron.weekly scripts (names run-parts accepts), and enabled systemd .timer units with their service's ExecStart=, Environment= and EnvironmentFile=.",
@@ -21,7 +22,7 @@ metadata := {
 	]),
 	"parameters": ["phi_paths"],
 	# The facts this policy reads, with their JSON types: the engine checks them before judging.
-	"facts": {"inline_passwords": ["array"], "invocations": ["array"], "issues": ["array"], "not_followed": ["array"], "restic": ["object"], "timers": ["array"], "unreadable": ["array"]},
+	"facts": {"cron": ["object"], "inline_passwords": ["array"], "invocations": ["array"], "issues": ["array"], "not_followed": ["array"], "restic": ["object"], "timers": ["array"], "unreadable": ["array"]},
 	"remediation": concat("\n", [
 		"Install restic (`apt install restic` on Debian/Ubuntu, `dnf install restic` from EPEL on Rocky/RHEL), then:",
 		"  install -d -m 0700 /etc/restic && install -m 0600 /dev/null /etc/restic/password   # put the repository password in it",
@@ -84,6 +85,17 @@ problem contains [i, msg] if {
 disabled_reason(job) := job.disabled_reason if {
 	is_string(job.disabled_reason)
 } else := sprintf("the scheduler does not run %s", [job.path])
+
+problem contains [i, msg] if {
+	some i, inv in backups
+	inv.job.kind != "systemd-timer"
+	facts.cron.installed == false
+	msg := sprintf("no cron daemon is installed (none of %s), so nothing runs this %s; install cron (Debian/Ubuntu) or cronie (Rocky/RHEL), or use a systemd timer", [concat(", ", facts.cron.searched), job_kind_text(inv.job)])
+}
+
+job_kind_text(job) := "cron script" if job.kind == "cron-script"
+
+else := "crontab job"
 
 problem contains [i, msg] if {
 	some i, inv in backups

@@ -26,6 +26,7 @@ good := {
 facts(invocations, extra) := object.union(
 	{
 		"family": "debian", "restic": {"installed": true, "binary": "/usr/bin/restic"},
+		"cron": {"installed": true, "binary": "/usr/sbin/cron", "searched": ["/usr/sbin/cron", "/usr/sbin/crond"]},
 		"jobs": [], "invocations": invocations, "timers": [], "inline_passwords": [],
 		"not_followed": [], "files_read": [], "unreadable": [], "issues": [],
 	},
@@ -264,4 +265,11 @@ test_issues_are_evidence if {
 	r := run(facts([good], {"issues": [{"path": "/etc/cron.d/x", "line": 3, "message": "job line has too few fields"}]}))
 	r.status == "pass"
 	any_evidence(r, "too few fields")
+}
+
+test_a_crontab_job_without_a_cron_daemon_never_runs if {
+	r := run(facts([good], {"cron": {"installed": false, "binary": null, "searched": ["/usr/sbin/cron", "/usr/sbin/crond"]}}))
+	r.status == "fail"
+	some msg in r.reasons
+	contains(msg, "no cron daemon is installed")
 }

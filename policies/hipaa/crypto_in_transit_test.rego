@@ -563,3 +563,39 @@ test_nginx_main_context_named if {
 	r := run({"nginx": nginx([protocols(["TLSv1"], ["TLSv1"], [], "/etc/nginx/nginx.conf", 3, "")], [])})
 	any_reason(r, "(/etc/nginx/nginx.conf:3, main context)")
 }
+
+backend := "/etc/crypto-policies/back-ends/opensshserver.config"
+
+rhel9_default_macs := ["hmac-sha2-256-etm@openssh.com", "hmac-sha1-etm@openssh.com", "hmac-sha2-256", "hmac-sha1"]
+
+sshd_from_policy(macs) := object.union(sshd_default, {"algorithms": {
+	"ciphers": algo_default(default_ciphers),
+	"macs": {"configured": concat(",", macs), "path": backend, "line": 2, "effective": macs, "crypto_policy_backend": true},
+	"kexalgorithms": algo_default(default_kex),
+}})
+
+test_rhel9_default_policy_offers_hmac_sha1_and_the_fix_is_a_subpolicy if {
+	r := run_rhel({"crypto_policy": policy("DEFAULT", "DEFAULT", []), "sshd": sshd_from_policy(rhel9_default_macs)}, rocky9)
+	r.status == "fail"
+	any_reason(r, "set by the system crypto policy")
+	contains(r.remediation, "update-crypto-policies --set DEFAULT:NO-WEAK-SSH")
+	contains(r.remediation, "`DEFAULT:NO-SHA1` alone is not enough")
+	not contains(r.remediation, "remove CBC ciphers, arcfour")
+}
+
+local_module(name, protocol_lines) := {"name": name, "path": sprintf("/etc/crypto-policies/policies/modules/%s.pmod", [name]), "found": true, "protocol_lines": protocol_lines}
+
+test_a_local_subpolicy_without_protocol_lines_keeps_the_floor if {
+	p := object.union(policy("DEFAULT:NO-WEAK-SSH", "DEFAULT", ["NO-WEAK-SSH"]), {"subpolicy_modules": [local_module("NO-WEAK-SSH", [])]})
+	r := run_rhel({"crypto_policy": p, "sshd": sshd_from_policy(["hmac-sha2-256-etm@openssh.com", "hmac-sha2-256"])}, rocky9)
+	r.status == "pass"
+	any_reason(r, "subpolicies NO-WEAK-SSH keep the base policy's protocol floor")
+}
+
+test_a_local_subpolicy_that_sets_protocols_is_not_vouched_for if {
+	lines := [{"path": "/etc/crypto-policies/policies/modules/OLD-TLS.pmod", "line": 1, "text": "protocol@TLS = +TLS1.1"}]
+	p := object.union(policy("DEFAULT:OLD-TLS", "DEFAULT", ["OLD-TLS"]), {"subpolicy_modules": [local_module("OLD-TLS", lines)]})
+	r := run_rhel({"crypto_policy": p}, rocky9)
+	r.status == "fail"
+	any_reason(r, "not shipped with crypto-policies")
+}

@@ -24,6 +24,11 @@ metadata := {
 		"Rocky 9) removed it, so the hardening guide's pam_tally2 line there is a broken configuration, not a lockout.",
 		"Any line naming a module file that does not exist is reported; module presence is only asserted when",
 		"the family's module directory exists in the target.",
+		"The auth stack is also judged as libpam runs it (control flags, [value=action] jumps, done/die) for a local",
+		"user: a locked account with the right password must be refused (a `sufficient` or `optional`",
+		"pam_faillock preauth, or one a jump skips, lets it in), a wrong password must reach pam_faillock authfail,",
+		"whose control must make its failure count, and a correct password on an unlocked account must be accepted",
+		"(a `[success=N]` that lands on pam_deny refuses everyone).",
 	]),
 	"parameters": ["lockout_deny_max", "lockout_unlock_time_min_s"],
 	# The facts this policy reads, with their JSON types: the engine checks them before judging.
@@ -32,6 +37,7 @@ metadata := {
 		"- Debian/Ubuntu: in /etc/pam.d/common-auth put `auth required pam_faillock.so preauth` before the pam_unix.so line, change pam_unix's `[success=1 default=ignore]` to `[success=2 default=ignore]`, and add `auth [default=die] pam_faillock.so authfail` right after it; add `account required pam_faillock.so` to /etc/pam.d/common-account.",
 		"- Rocky/RHEL: `authselect enable-feature with-faillock` (or `authselect select sssd with-faillock --force`).",
 		"- Set the limits in /etc/security/faillock.conf: `deny = 5` and `unlock_time = 1800` (or 0: until an administrator runs `faillock --reset`), and remove weaker deny=/unlock_time= arguments from the pam_faillock.so lines (they override the file).",
+		"- Keep pam_faillock's preauth line `required` (authfail `required` or `[default=die]`) and count `[success=N]` jumps so that pam_unix's success lands past pam_deny (Debian: `[success=2 default=ignore]` with the authfail line between them).",
 		"- Remove pam_tally2.so lines on PAM >= 1.5 (Debian 12, Ubuntu 24.04, Rocky 9): the module no longer exists and PAM cannot load it.",
 	]),
 }
@@ -198,6 +204,79 @@ faillock_works if {
 	count(faillock_gaps) == 0
 }
 
+# --- the stack as PAM runs it (facts: runs of the auth stack for a local user) -------------------
+
+lockout_lines(s) := [e | some e in s.entries; e.module_name in {"pam_faillock.so", "pam_tally2.so"}]
+
+entry_at(s, i) := [e | some e in s.entries; e.index == i][0]
+
+last_run(s, run) := sprintf("; the last line PAM runs is %s %s at %s", [entry_at(s, i).control, entry_at(s, i).module, at(entry_at(s, i))]) if {
+	count(run.executed) > 0
+	i := run.executed[count(run.executed) - 1]
+} else := ""
+
+bad_jump(s, run) := sprintf("; the jump at %s runs past the end of the stack, which PAM fails", [at(entry_at(s, run.bad_jump_at))]) if {
+	run.bad_jump_at != null
+} else := ""
+
+lock_line_note(s, e) := sprintf("%s %s at %s is never reached", [e.module_name, mode_word(e), at(e)]) if {
+	not e.index in s.runs.locked_good_password.executed
+} else := sprintf("%s %s at %s is `%s`, which ignores its failure", [e.module_name, mode_word(e), at(e), e.control]) if {
+	not e.on_failure in {"bad", "die"}
+}
+
+mode_word(e) := e.faillock_mode if e.faillock_mode != null
+
+else := "(auth)"
+
+lock_checks(s) := [e | some e in lockout_lines(s); e.faillock_mode != "authfail"]
+
+execution_gaps contains msg if {
+	some s in auth_stacks
+	s.runs != null
+	count(lock_checks(s)) > 0
+	s.runs.locked_good_password.success
+	notes := [n | some e in lock_checks(s); n := lock_line_note(s, e)]
+	msg := sprintf("a locked account still logs in through the auth stack of %s: PAM runs the stack to success with the right password although the account is locked (%s)", [s.path, concat("; ", notes)])
+}
+
+execution_gaps contains msg if {
+	some s in auth_stacks
+	s.runs != null
+	count(faillock_lines(s, "authfail")) > 0
+	count([e | some e in faillock_lines(s, "authfail"); e.index in s.runs.wrong_password.executed]) == 0
+	msg := sprintf("a wrong password never reaches pam_faillock.so authfail in the auth stack of %s, so failures are not counted%s", [s.path, last_run(s, s.runs.wrong_password)])
+}
+
+execution_gaps contains msg if {
+	some s in auth_stacks
+	some e in faillock_lines(s, "authfail")
+	not e.on_failure in {"bad", "die"}
+	msg := sprintf("pam_faillock.so authfail at %s is `%s`: its result does not count, so it does not lock (use `required` or `[default=die]`)", [at(e), e.control])
+}
+
+execution_gaps contains msg if {
+	some s in auth_stacks
+	s.runs != null
+	s.runs.wrong_password.success
+	msg := sprintf("the auth stack of %s accepts a wrong password: PAM returns success without a correct password%s", [s.path, last_run(s, s.runs.wrong_password)])
+}
+
+execution_gaps contains msg if {
+	some s in auth_stacks
+	s.runs != null
+	not s.runs.good_password.success
+	msg := sprintf("the auth stack of %s refuses every correct password: a local user with the right password gets %s%s%s", [s.path, s.runs.good_password.result, last_run(s, s.runs.good_password), bad_jump(s, s.runs.good_password)])
+}
+
+notes contains msg if {
+	some s in auth_stacks
+	s.runs != null
+	some i in s.runs.good_password.unmodelled
+	e := entry_at(s, i)
+	msg := sprintf("note: %s at %s is taken to return `ignore` when the stack is run (its behaviour is not modelled)", [e.module, at(e)])
+}
+
 # --- lines PAM cannot load, missing files -------------------------------------------------------
 
 broken_tally2 contains msg if {
@@ -206,7 +285,7 @@ broken_tally2 contains msg if {
 	some e in tally2_lines_any(s)
 	e.module_exists == false
 	not e.ignore_if_missing
-	msg := sprintf("pam_tally2.so at %s is not installed (PAM >= 1.5, as on %s, removed it): this is a broken configuration, not a lockout, and PAM fails the stack when it cannot load the module; use pam_faillock.so", [at(e), os_name])
+	msg := sprintf("pam_tally2.so at %s is not installed on %s (PAM 1.5 removed it upstream, and Debian's pam 1.4.0-1, which Ubuntu 22.04 builds on, had already dropped it): this is a broken configuration, not a lockout, and PAM fails the stack when it cannot load the module; use pam_faillock.so", [at(e), os_name])
 }
 
 tally2_lines_any(s) := [e | some e in s.entries; e.module_name == "pam_tally2.so"]
@@ -281,7 +360,7 @@ lockout_failures := set() if {
 	tally2_referenced
 } else := faillock_gaps
 
-failures := structural | lockout_failures
+failures := (structural | lockout_failures) | execution_gaps
 
 status := "error" if {
 	count(read_errors) > 0

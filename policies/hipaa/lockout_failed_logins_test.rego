@@ -18,7 +18,7 @@ entry(index, path, line, type, module, argv, mode, lockout) := {
 	"index": index, "path": path, "line": line, "type": type, "control": "required",
 	"module": module, "module_name": module, "argv": argv, "ignore_if_missing": false,
 	"module_exists": true, "module_file": concat("/", ["/usr/lib/x86_64-linux-gnu/security", module]),
-	"via": [], "faillock_mode": mode, "faillock_conf": conf, "lockout": lockout,
+	"via": [], "faillock_mode": mode, "faillock_conf": conf, "lockout": lockout, "on_failure": "bad",
 }
 
 auth := "/etc/pam.d/common-auth"
@@ -37,7 +37,25 @@ module_file(true) := "/usr/lib/x86_64-linux-gnu/security/pam_tally2.so"
 
 module_file(false) := null
 
-stack(path, type, entries) := {"service": path, "path": path, "type": type, "exists": true, "real_path": null, "files": [], "unreadable": [], "entries": entries}
+stack(path, type, entries) := {"service": path, "path": path, "type": type, "exists": true, "real_path": null, "files": [], "unreadable": [], "entries": entries, "runs": runs_of(type, entries)}
+
+# The plugin's runs of an auth stack for a local user (a well-formed stack: every line runs, the
+# right password succeeds, a locked account is refused).
+run(success, executed) := {"success": success, "result": result_of(success), "executed": executed, "decided_at": null, "bad_jump_at": null, "unmodelled": []}
+
+result_of(true) := "success"
+
+result_of(false) := "auth_err"
+
+runs_of("auth", entries) := {
+	"good_password": run(true, [e.index | some e in entries]),
+	"wrong_password": run(false, [e.index | some e in entries]),
+	"locked_good_password": run(false, [e.index | some e in entries]),
+}
+
+runs_of("account", _) := null
+
+with_runs(facts, runs) := object.union(facts, {"stacks": [object.union(facts.stacks[0], {"runs": object.union(facts.stacks[0].runs, runs)}), facts.stacks[1]]})
 
 account_stack(with_faillock) := stack(account, "account", array.concat(
 	[entry(0, account, 17, "account", "pam_unix.so", [], null, null)],
@@ -149,7 +167,7 @@ test_tally2_missing_module_is_broken if {
 	f := object.union(facts_with([tally2(tally_values, false), unix_auth(1)], account_stack(false)), {"missing_modules": [{"path": auth, "line": 17, "type": "auth", "module": "pam_tally2.so", "ignore_if_missing": false, "searched": ["/usr/lib/x86_64-linux-gnu/security/pam_tally2.so"]}]})
 	r := eval(f)
 	r.status == "fail"
-	has_reason(r, "pam_tally2.so at /etc/pam.d/common-auth:17 is not installed (PAM >= 1.5, as on debian 12, removed it): this is a broken configuration, not a lockout")
+	has_reason(r, "pam_tally2.so at /etc/pam.d/common-auth:17 is not installed on debian 12 (PAM 1.5 removed it upstream")
 	{"path": auth, "line": 17, "detail": "module pam_tally2.so not found (searched /usr/lib/x86_64-linux-gnu/security/pam_tally2.so)"} in r.evidence
 }
 
@@ -249,4 +267,44 @@ test_metadata_is_complete if {
 	m.id == "lockout.failed-logins"
 	m.description != ""
 	m.remediation != ""
+}
+
+test_locked_account_that_still_logs_in_fails if {
+	f := with_runs(good, {"locked_good_password": run(true, [0, 1])})
+	r := eval(f)
+	r.status == "fail"
+	some msg in r.reasons
+	contains(msg, "a locked account still logs in")
+}
+
+test_wrong_password_that_never_reaches_authfail_fails if {
+	f := with_runs(good, {"wrong_password": run(false, [0, 1])})
+	r := eval(f)
+	r.status == "fail"
+	some msg in r.reasons
+	contains(msg, "never reaches pam_faillock.so authfail")
+}
+
+test_a_stack_that_refuses_every_good_password_fails if {
+	f := with_runs(good, {"good_password": run(false, [0, 1])})
+	r := eval(f)
+	r.status == "fail"
+	some msg in r.reasons
+	contains(msg, "refuses every correct password")
+}
+
+test_optional_authfail_does_not_count if {
+	f := facts_with([preauth(0, hardened), unix_auth(1), object.union(authfail(2, hardened), {"control": "optional", "on_failure": "ignore"})], account_stack(true))
+	r := eval(f)
+	r.status == "fail"
+	some msg in r.reasons
+	contains(msg, "its result does not count")
+}
+
+test_a_stack_that_accepts_a_wrong_password_fails if {
+	f := with_runs(good, {"wrong_password": run(true, [0])})
+	r := eval(f)
+	r.status == "fail"
+	some msg in r.reasons
+	contains(msg, "accepts a wrong password")
 }

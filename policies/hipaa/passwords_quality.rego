@@ -145,6 +145,44 @@ stack_failures contains msg if {
 	msg := sprintf("pam_pwquality.so named at %s:%v is not installed, and the leading '-' makes PAM skip it silently", [l.path, l.line])
 }
 
+# The password stack as libpam runs it (facts.pam.runs): a password pam_pwquality rejects must not
+# be set, and pam_pwquality must run before pam_unix writes the new password.
+run_line(l) := sprintf("%s %s at %s:%v", [l.control, l.module, l.path, l.line])
+
+stack_failures contains msg if {
+	some r in facts.pam.runs
+	count([l | some l in lines; l.service == r.service]) > 0
+	r.weak_password.success
+	ran := [run_line(l) | some l in r.weak_password.executed]
+	msg := sprintf("the password stack of %s sets a password pam_pwquality.so rejects: PAM runs %s and succeeds", [r.path, concat(", ", ran)])
+}
+
+stack_failures contains msg if {
+	some r in facts.pam.runs
+	count([l | some l in lines; l.service == r.service]) > 0
+	not r.weak_password.success
+	count([l | some l in r.weak_password.executed; l.module_name == "pam_pwquality.so"]) == 0
+	msg := sprintf("pam_pwquality.so is never reached in the password stack of %s (a jump or an earlier decision skips it)", [r.path])
+}
+
+stack_failures contains msg if {
+	some r in facts.pam.runs
+	some i, u in r.weak_password.executed
+	u.module_name == "pam_unix.so"
+	some j, q in r.weak_password.executed
+	q.module_name == "pam_pwquality.so"
+	i < j
+	msg := sprintf("pam_unix.so at %s:%v runs before pam_pwquality.so at %s:%v in the password stack of %s: the password is written before its quality is checked", [u.path, u.line, q.path, q.line, r.path])
+}
+
+stack_failures contains msg if {
+	some r in facts.pam.runs
+	count([l | some l in lines; l.service == r.service]) > 0
+	not r.strong_password.success
+	ran := [run_line(l) | some l in r.strong_password.executed]
+	msg := sprintf("the password stack of %s refuses every password change, even one pam_pwquality.so accepts (PAM runs %s and returns %s)", [r.path, concat(", ", ran), r.strong_password.result])
+}
+
 setting_findings contains {"msg": msg, "source": s.source} if {
 	some e in judged
 	s := e.minlen

@@ -76,6 +76,7 @@ debian_facts(effective) := {
 		"module_dirs_present": ["/usr/lib/x86_64-linux-gnu/security"],
 		"stacks": [stack("common-password")],
 		"pwquality_lines": [pw_line("common-password", "/etc/pam.d/common-password", effective)],
+		"runs": [pam_run(true, false)],
 	},
 	"effective": effective,
 	"unreadable": [],
@@ -347,4 +348,43 @@ test_lines_of_other_services_are_not_judged if {
 	other := pw_line("passwd", "/etc/pam.d/passwd", default_effective)
 	facts := object.union(hardened, {"pam": {"pwquality_lines": [hardened.pam.pwquality_lines[0], other]}})
 	result_for(facts).status == "pass"
+}
+
+ran(module, line, control) := {"index": line - 25, "path": "/etc/pam.d/common-password", "line": line, "control": control, "module": module, "module_name": module}
+
+pwquality_ran := ran("pam_pwquality.so", 25, "requisite")
+
+unix_ran := ran("pam_unix.so", 26, "[success=1 default=ignore]")
+
+# The plugin's runs of the password stack: a weak password (pam_pwquality rejects it) and a strong one.
+pam_run(strong_ok, weak_ok) := {
+	"service": "common-password", "path": "/etc/pam.d/common-password",
+	"weak_password": {"success": weak_ok, "result": "authtok_err", "executed": [pwquality_ran], "unmodelled": []},
+	"strong_password": {"success": strong_ok, "result": "success", "executed": [pwquality_ran, unix_ran], "unmodelled": []},
+}
+
+with_run(facts, r) := object.union(facts, {"pam": {"runs": [r]}})
+
+test_weak_password_set_anyway_fails if {
+	r := result_for(with_run(hardened, object.union(pam_run(true, true), {"weak_password": {"success": true, "result": "success", "executed": [unix_ran], "unmodelled": []}})))
+	r.status == "fail"
+	has_reason(r, "sets a password pam_pwquality.so rejects")
+}
+
+test_pwquality_after_unix_fails if {
+	r := result_for(with_run(hardened, object.union(pam_run(true, false), {"weak_password": {"success": false, "result": "authtok_err", "executed": [unix_ran, pwquality_ran], "unmodelled": []}})))
+	r.status == "fail"
+	has_reason(r, "runs before pam_pwquality.so")
+}
+
+test_pwquality_never_reached_fails if {
+	r := result_for(with_run(hardened, object.union(pam_run(true, false), {"weak_password": {"success": false, "result": "perm_denied", "executed": [], "unmodelled": []}})))
+	r.status == "fail"
+	has_reason(r, "never reached")
+}
+
+test_stack_refusing_every_change_fails if {
+	r := result_for(with_run(hardened, pam_run(false, false)))
+	r.status == "fail"
+	has_reason(r, "refuses every password change")
 }

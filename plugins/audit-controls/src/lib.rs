@@ -3,7 +3,8 @@
 //!
 //! Facts: `{"os", "family", "auditd": {installed, binary, unit, enabled_links, masked, config},
 //! "rules": <phipolicy_sdk::audit_rules::LoadedRules>, "forwarding": {"rsyslog": {installed,
-//! binary, enabled_links, <phipolicy_sdk::rsyslog::RsyslogConfig>}, "journal_upload": {installed,
+//! binary, enabled_links, <phipolicy_sdk::rsyslog::RsyslogConfig>, each forward with
+//! `destination`, `driver_module` and `ca` from [`forwarding`]}, "journal_upload": {installed,
 //! enabled_links, url, files, unreadable}}}`. The policies `audit.auditd`, `audit.rules` and
 //! `audit.forwarding` judge them.
 
@@ -177,6 +178,11 @@ fn journal_upload_facts(target: &dyn Target) -> Value {
 fn rsyslog_facts(target: &dyn Target) -> Value {
     let binary = first_existing(target, RSYSLOGD_BINARIES);
     let mut v = json!(rsyslog::load(target));
+    let mut unreadable = Vec::new();
+    forwarding::annotate(target, &mut v, &mut unreadable);
+    if let Some(list) = v.get_mut("unreadable").and_then(Value::as_array_mut) {
+        list.extend(unreadable.iter().map(|u| json!(u)));
+    }
     if let Some(obj) = v.as_object_mut() {
         obj.insert("installed".into(), json!(binary.is_some()));
         obj.insert("binary".into(), json!(binary));
@@ -213,6 +219,23 @@ impl Plugin for AuditControls {
                 "/etc/systemd/journal-upload.conf.d/**",
                 "/lib/systemd/systemd-journal-upload",
                 "/usr/lib/systemd/systemd-journal-upload",
+                // Where forwarding leads, and whether its TLS can run (see `forwarding`).
+                "/etc/hosts",
+                "/etc/hostname",
+                "/usr/lib/x86_64-linux-gnu/rsyslog",
+                "/usr/lib/x86_64-linux-gnu/rsyslog/**",
+                "/usr/lib/aarch64-linux-gnu/rsyslog",
+                "/usr/lib/aarch64-linux-gnu/rsyslog/**",
+                "/usr/lib64/rsyslog",
+                "/usr/lib64/rsyslog/**",
+                "/usr/lib/rsyslog",
+                "/usr/lib/rsyslog/**",
+                "/etc/ssl/certs/**",
+                "/etc/pki/tls/certs/**",
+                "/etc/pki/ca-trust/**",
+                "/etc/pki/rsyslog/**",
+                "/usr/local/share/ca-certificates/**",
+                "/usr/share/ca-certificates/**",
             ],
         }
     }
@@ -234,6 +257,8 @@ impl Plugin for AuditControls {
 }
 
 phipolicy_sdk::export_plugin!(AuditControls);
+
+pub mod forwarding;
 
 #[cfg(test)]
 mod tests {

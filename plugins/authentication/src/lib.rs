@@ -44,7 +44,7 @@ impl Plugin for Authentication {
             safeguard: "authentication",
             cfr: &["164.312(d)", "164.312(a)(1)"],
             controls: &["auth.ssh", "auth.banner"],
-            reads: &[
+            reads: phipolicy_sdk::reads_with_sshd![
                 "/etc/os-release",
                 "/usr/lib/os-release",
                 "/etc/ssh/**",

@@ -31,7 +31,7 @@ impl Plugin for AutomaticLogoff {
             safeguard: "automatic-logoff",
             cfr: &["164.312(a)(2)(iii)"],
             controls: &["logoff.shell-timeout", "logoff.ssh-idle"],
-            reads: &[
+            reads: phipolicy_sdk::reads_with_sshd![
                 "/etc/os-release",
                 "/usr/lib/os-release",
                 "/etc/profile",

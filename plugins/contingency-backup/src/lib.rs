@@ -20,6 +20,10 @@ use phipolicy_sdk::target::{file_name, join};
 use phipolicy_sdk::{FileKind, Manifest, Params, Plugin, ReadError, Target, TargetExt};
 use serde_json::{Value, json};
 
+/// The cron daemons that run crontabs and /etc/cron.{daily,weekly} (Debian/Ubuntu `cron`, RHEL
+/// `cronie`'s crond, busybox and cronie builds elsewhere): without one a cron job never runs.
+const CRON_DAEMONS: &[&str] = &["/usr/sbin/cron", "/usr/sbin/crond", "/sbin/cron", "/sbin/crond", "/usr/bin/crond"];
+
 /// Where a restic binary is looked for (distribution packages, manual installs, /opt bundles).
 const RESTIC_BINARIES: &[&str] = &[
     "/usr/bin/restic",
@@ -93,6 +97,11 @@ impl Plugin for ContingencyBackup {
                 "/usr/bin/restic",
                 "/bin/restic",
                 "/usr/sbin/restic",
+                "/usr/sbin/cron",
+                "/usr/sbin/crond",
+                "/sbin/cron",
+                "/sbin/crond",
+                "/usr/bin/crond",
                 "/usr/local/**",
                 "/opt/**",
                 "/root/**",
@@ -130,6 +139,10 @@ impl Plugin for ContingencyBackup {
             .iter()
             .find(|p| target.stat(p).is_ok_and(|s| s.kind == FileKind::Regular))
             .copied();
+        let cron = CRON_DAEMONS
+            .iter()
+            .find(|p| target.stat(p).is_ok_and(|s| s.kind == FileKind::Regular))
+            .copied();
         let inline: Vec<Value> = c
             .inline
             .iter()
@@ -148,6 +161,7 @@ impl Plugin for ContingencyBackup {
             "os": os,
             "family": family,
             "restic": {"installed": binary.is_some(), "binary": binary, "searched": RESTIC_BINARIES},
+            "cron": {"installed": cron.is_some(), "binary": cron, "searched": CRON_DAEMONS},
             "jobs": c.jobs,
             "invocations": c.invocations,
             "timers": c.timers,

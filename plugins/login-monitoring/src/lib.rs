@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use phipolicy_sdk::facts::{ParseIssue, Unreadable};
 use phipolicy_sdk::os_release::{Family, OsRelease};
 use phipolicy_sdk::pam::{self, PamEntry, PamStack, PamType};
+use phipolicy_sdk::pam_exec::{self, LocalUser};
 use phipolicy_sdk::{FileKind, Manifest, Params, Plugin, ReadError, Target, TargetExt};
 use serde_json::{Value, json};
 
@@ -170,8 +171,26 @@ pub fn collect_facts(target: &dyn Target) -> Value {
     })
 }
 
-fn stack_fact(target: &dyn Target, stack: &PamStack, entries: Vec<Value>) -> Value {
+/// The auth stack run as PAM runs it for a local user: a correct password, a wrong one, and a
+/// correct one on an account pam_faillock (or pam_tally2) already holds locked.
+fn auth_runs(stack: &PamStack) -> Value {
+    let run = |user: LocalUser| {
+        let (r, unmodelled) = pam_exec::run_local_user(&stack.entries, user);
+        let mut v = json!(r);
+        v["unmodelled"] = json!(unmodelled);
+        v
+    };
     json!({
+        "good_password": run(LocalUser { password_good: true, locked: false }),
+        "wrong_password": run(LocalUser { password_good: false, locked: false }),
+        "locked_good_password": run(LocalUser { password_good: true, locked: true }),
+    })
+}
+
+fn stack_fact(target: &dyn Target, stack: &PamStack, entries: Vec<Value>) -> Value {
+    let runs = (stack.kind == PamType::Auth && stack.exists).then(|| auth_runs(stack));
+    json!({
+        "runs": runs,
         "service": stack.service,
         "path": stack.path,
         "type": stack.kind,
@@ -235,6 +254,8 @@ fn entry_fact(
         "module_file": e.module_file,
         "via": e.via,
         "faillock_mode": mode,
+        // What the control does when the module fails (`bad`/`die` make the failure count).
+        "on_failure": pam_exec::action_name(&rule.control, "auth_err"),
         "faillock_conf": conf_path,
         "lockout": lockout,
     })

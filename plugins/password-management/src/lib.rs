@@ -11,6 +11,7 @@ use phipolicy_sdk::facts::{ParseIssue, Unreadable};
 use phipolicy_sdk::keyvalue::{Dialect, KeyValueFile, parse_c_integer};
 use phipolicy_sdk::os_release::{Family, OsRelease};
 use phipolicy_sdk::pam::{self, PamStack, PamType};
+use phipolicy_sdk::pam_exec::{self, LocalUser};
 use phipolicy_sdk::{Manifest, Params, Plugin, ReadError, Target, TargetExt};
 use serde_json::{Value, json};
 
@@ -144,6 +145,7 @@ fn pam_facts(
         })
         .collect();
     let mut stacks: Vec<PamStack> = Vec::new();
+    let mut runs = Vec::new();
     let mut lines = Vec::new();
     let mut top_effective = None;
     for service in &services {
@@ -188,9 +190,18 @@ fn pam_facts(
                 "effective": effective,
             }));
         }
+        if stack.exists {
+            runs.push(json!({
+                "service": service,
+                "path": stack.path,
+                "weak_password": password_run(&stack, false),
+                "strong_password": password_run(&stack, true),
+            }));
+        }
         stacks.push(stack);
     }
     let facts = json!({
+        "runs": runs,
         "services": services,
         "module_dirs": dirs,
         "module_dirs_present": dirs_present,
@@ -201,6 +212,34 @@ fn pam_facts(
         facts,
         top_effective.unwrap_or_else(|| config.effective_from_files()),
     )
+}
+
+/// The password stack run as libpam runs it for a local user changing their password, with
+/// pam_pwquality accepting (`strong`) or rejecting it: whether the change succeeds, and the lines
+/// reached, with their files and lines.
+fn password_run(stack: &PamStack, strong: bool) -> Value {
+    let user = LocalUser {
+        password_good: strong,
+        locked: false,
+    };
+    let (run, unmodelled) = pam_exec::run_local_user(&stack.entries, user);
+    let executed: Vec<Value> = run
+        .executed
+        .iter()
+        .map(|&i| {
+            let r = &stack.entries[i].rule;
+            json!({"index": i, "path": r.path, "line": r.line, "control": r.control, "module": r.module, "module_name": r.module_name()})
+        })
+        .collect();
+    json!({
+        "success": run.success,
+        "result": run.result,
+        "executed": executed,
+        "unmodelled": unmodelled.iter().map(|&i| {
+            let r = &stack.entries[i].rule;
+            json!({"path": r.path, "line": r.line, "module": r.module})
+        }).collect::<Vec<_>>(),
+    })
 }
 
 /// What libpam does with the stack when pam_pwquality rejects a password (`PAM_AUTHTOK_ERR`):

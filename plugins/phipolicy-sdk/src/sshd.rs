@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use crate::facts::{ParseIssue, Unreadable};
+use crate::sshd_cmdline::{CommandLineOption, SshdCommandLine};
 use crate::target::{FileKind, ReadError, Target, TargetExt};
 
 /// The server configuration sshd reads when started without `-f`.
@@ -277,6 +278,8 @@ pub struct EffectiveSshdConfig {
     /// configuration (`parse_server_match_config`, also run by `sshd -T`), so these override it.
     pub match_all: Vec<Directive>,
     pub match_blocks: Vec<MatchBlock>,
+    /// sshd's command line as its systemd unit starts it (only [`Self::load`] reads it).
+    pub command_line: SshdCommandLine,
 }
 
 /// Where a line sits: the current `Match` block (if any), whether its lines apply to the global
@@ -289,14 +292,37 @@ struct Scope {
 }
 
 impl EffectiveSshdConfig {
-    /// Reads `/etc/ssh/sshd_config` and everything it includes from the target.
+    /// Reads what sshd reads when its systemd unit starts it: the `-o` options of the unit's
+    /// command line (Rocky 8's crypto policy, see [`crate::sshd_cmdline`]), which come first and
+    /// so win, then `/etc/ssh/sshd_config` (or the unit's `-f` file) and everything it includes.
     pub fn load(target: &dyn Target) -> EffectiveSshdConfig {
-        Self::load_from(target, SSHD_CONFIG)
+        let command_line = SshdCommandLine::load(target);
+        let path = command_line
+            .config_file
+            .clone()
+            .unwrap_or_else(|| SSHD_CONFIG.to_string());
+        let mut config = Self::load_with(target, &path, &command_line.options);
+        config
+            .unreadable
+            .extend(command_line.unreadable.iter().cloned());
+        config.issues.extend(command_line.issues.iter().cloned());
+        config.command_line = command_line;
+        config
     }
 
     /// Reads the configuration starting at `path` (what `sshd -f path` reads; the differential
     /// test uses it). Relative includes still resolve against `/etc/ssh`, as in sshd.
     pub fn load_from(target: &dyn Target, path: &str) -> EffectiveSshdConfig {
+        Self::load_with(target, path, &[])
+    }
+
+    /// [`Self::load_from`] after `options` given on sshd's command line (`-o`), which sshd
+    /// processes before its configuration file.
+    pub fn load_with(
+        target: &dyn Target,
+        path: &str,
+        options: &[CommandLineOption],
+    ) -> EffectiveSshdConfig {
         let config = EffectiveSshdConfig {
             path: path.to_string(),
             ..EffectiveSshdConfig::default()
@@ -308,6 +334,14 @@ impl EffectiveSshdConfig {
             parsed: 0,
             halted: false,
         };
+        for option in options {
+            let mut scope = Scope {
+                block: None,
+                active: true,
+                never_match: false,
+            };
+            loader.parse_line(&option.path, option.line, &option.option, 0, &mut scope);
+        }
         match target.read_text(path) {
             Ok(text) => {
                 loader.config.config_found = true;
@@ -457,6 +491,12 @@ impl EffectiveSshdConfig {
             "issues": self.issues,
             "settings": settings,
             "match_blocks": blocks,
+            "command_line": {
+                "unit": self.command_line.unit,
+                "exec_start": self.command_line.exec_start,
+                "environment_files": self.command_line.environment_files,
+                "options": self.command_line.options,
+            },
         })
     }
 }
@@ -477,7 +517,8 @@ fn entries_json(lines: &[&Directive]) -> Value {
 /// {"config_found": bool, "files": [paths read in order], "unreadable": [{path, error}],
 ///  "issues": [{path, line, message}],
 ///  "settings": {"<keyword>": {"value", "path", "line", "default"}},
-///  "match_blocks": [{"criteria", "matches_all", "path", "line", "settings": {"<keyword>": {"value", "path", "line"}}}]}
+///  "match_blocks": [{"criteria", "matches_all", "path", "line", "settings": {"<keyword>": {"value", "path", "line"}}}],
+///  "command_line": {"unit", "exec_start", "environment_files", "options": [{option, path, line, variable}]}}
 /// ```
 ///
 /// `keywords` are sshd keywords in any case (aliases resolve: `challengeresponseauthentication`
@@ -1579,6 +1620,38 @@ mod tests {
     }
 
     #[test]
+    fn command_line_options_come_first_and_win() {
+        let (_root, t) = tree(&[
+            (
+                "/usr/lib/systemd/system/sshd.service",
+                "[Service]\nEnvironmentFile=-/etc/crypto-policies/back-ends/opensshserver.config\nExecStart=/usr/sbin/sshd -D $OPTIONS $CRYPTO_POLICY\n",
+            ),
+            (
+                "/etc/crypto-policies/back-ends/opensshserver.config",
+                "CRYPTO_POLICY='-oCiphers=aes256-ctr,aes128-cbc -oMACs=hmac-sha2-256,hmac-sha1'\n",
+            ),
+            (
+                "/etc/ssh/sshd_config",
+                "Ciphers aes256-gcm@openssh.com\nMACs hmac-sha2-512\n",
+            ),
+        ]);
+        let c = EffectiveSshdConfig::load(&t);
+        let ciphers = c.effective("ciphers").expect("ciphers");
+        assert_eq!(ciphers.value, "aes256-ctr,aes128-cbc");
+        assert_eq!(
+            ciphers.path,
+            "/etc/crypto-policies/back-ends/opensshserver.config"
+        );
+        assert_eq!(ciphers.line, 1);
+        // `sshd -f` (the differential test) reads no unit.
+        let plain = EffectiveSshdConfig::load_from(&t, SSHD_CONFIG);
+        assert_eq!(
+            plain.effective("ciphers").expect("ciphers").value,
+            "aes256-gcm@openssh.com"
+        );
+    }
+
+    #[test]
     fn facts_shape() {
         let (_root, t) = tree(&[
             (
@@ -1602,6 +1675,7 @@ mod tests {
         assert_eq!(
             f,
             json!({
+                "command_line": {"unit": null, "exec_start": null, "environment_files": [], "options": []},
                 "config_found": true,
                 "files": ["/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/50-cloud-init.conf"],
                 "unreadable": [],

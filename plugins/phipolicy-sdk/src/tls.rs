@@ -1078,6 +1078,32 @@ pub fn parse_dh_pem(text: &str) -> Result<DhParams, String> {
     parse_dh_der(&der)
 }
 
+/// The X.509 certificates of a PEM file (a CA bundle): how many `CERTIFICATE` blocks decode to a
+/// DER `SEQUENCE`, or why the text holds none (what rsyslog's TLS drivers need in a CA file).
+pub fn pem_certificates(text: &str) -> Result<usize, String> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut count = 0;
+    let mut rest = text;
+    while let Some(b) = rest.find(BEGIN) {
+        let after = rest.get(b + BEGIN.len()..).unwrap_or("");
+        let e = after
+            .find(END)
+            .ok_or_else(|| format!("`{BEGIN}` without `{END}`"))?;
+        let der = base64_decode(after.get(..e).unwrap_or(""))?;
+        let (tag, _, _) = der_tlv(&der)?;
+        if tag != 0x30 {
+            return Err("a CERTIFICATE block that is not a DER SEQUENCE".into());
+        }
+        count += 1;
+        rest = after.get(e + END.len()..).unwrap_or("");
+    }
+    if count == 0 {
+        return Err(format!("no `{BEGIN}` block"));
+    }
+    Ok(count)
+}
+
 fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let mut acc: u32 = 0;

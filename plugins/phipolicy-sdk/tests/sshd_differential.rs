@@ -129,7 +129,10 @@ impl Harness {
         let mut env = Vec::new();
         // Libraries sshd needs that the machine may lack (libwrap0), unpacked beside it by xtask.
         if let Some(libs) = std::env::var_os("PHIPOLICY_SSHD_LIBRARY_PATH") {
-            env.push(("LD_LIBRARY_PATH".into(), libs.to_string_lossy().into_owned()));
+            env.push((
+                "LD_LIBRARY_PATH".into(),
+                libs.to_string_lossy().into_owned(),
+            ));
         }
         let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
         if !passwd.lines().any(|l| l.starts_with("sshd:")) {
@@ -574,4 +577,103 @@ fn parser_agrees_with_sshd_t() {
         failures.join("\n=====\n")
     );
     assert!(compared > 1000, "only {compared} comparisons made");
+}
+
+/// Compared on the RHEL layouts besides [`COMPARED`]: the other algorithm lists the crypto policy sets.
+const POLICY_LISTS: &[&str] = &["macs", "kexalgorithms"];
+
+/// Copies a fixture's `/etc/ssh` and crypto-policies files under `dir`, with the absolute paths
+/// Rocky writes (`Include /etc/ssh/sshd_config.d/*.conf`, `Include /etc/crypto-policies/...`, the
+/// back-end symlink into /usr/share) rewritten to point inside `dir`, so sshd -T and the parser read
+/// the same files. Returns the main configuration file.
+fn rhel_layout(fixture: &str, dir: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../engine/tests/fixtures")
+        .join(fixture)
+        .join("root");
+    let prefix = dir.to_string_lossy().into_owned();
+    let rewrite = |text: String| text.replace("Include /etc/", &format!("Include {prefix}/etc/"));
+    for sub in [
+        "etc/ssh",
+        "etc/ssh/sshd_config.d",
+        "usr/share/crypto-policies/DEFAULT",
+        "etc/crypto-policies/back-ends",
+    ] {
+        fs::create_dir_all(dir.join(sub)).expect("mkdir");
+    }
+    let copy = |rel: &str| {
+        let from = root.join(rel);
+        if let Ok(target) = fs::read_link(&from) {
+            let to = format!("{prefix}{}", target.to_string_lossy());
+            std::os::unix::fs::symlink(to, dir.join(rel)).expect("symlink");
+        } else if from.is_file() {
+            fs::write(
+                dir.join(rel),
+                rewrite(fs::read_to_string(&from).expect("read")),
+            )
+            .expect("write");
+        }
+    };
+    copy("etc/ssh/sshd_config");
+    for entry in fs::read_dir(root.join("etc/ssh/sshd_config.d"))
+        .expect("sshd_config.d")
+        .flatten()
+    {
+        copy(&format!(
+            "etc/ssh/sshd_config.d/{}",
+            entry.file_name().to_string_lossy()
+        ));
+    }
+    copy("usr/share/crypto-policies/DEFAULT/opensshserver.txt");
+    copy("etc/crypto-policies/back-ends/opensshserver.config");
+    dir.join("etc/ssh/sshd_config")
+}
+
+/// Rocky 9's own layout (sshd_config's Include of sshd_config.d, 50-redhat.conf's Include of the
+/// crypto-policies back-end, a symlink into /usr/share/crypto-policies), stock and hardened by
+/// rhel.sh (a 00-hipaa.conf read first; the NO-WEAK-SSH back-end written as a file): the parser
+/// and sshd -T agree on every keyword the controls read, the crypto policy's lists included.
+#[test]
+fn rocky9_layout_agrees_with_sshd_t() {
+    let harness = Harness::new();
+    let host = DirTarget::new("/");
+    for fixture in ["rocky9-stock", "rocky9-hardened"] {
+        let dir = harness.dir.path().join(fixture);
+        let config = rhel_layout(fixture, &dir);
+        let parsed = EffectiveSshdConfig::load_from(&host, &config.to_string_lossy());
+        assert!(parsed.issues.is_empty(), "{fixture}: {:?}", parsed.issues);
+        assert_eq!(
+            parsed.files.len(),
+            3 + usize::from(fixture.ends_with("hardened")),
+            "{fixture}: {:?}",
+            parsed.files
+        );
+        let map = harness.sshd_t(&config).unwrap_or_else(|e| {
+            panic!(
+                "{fixture}: sshd -T refused Rocky 9's layout: {e}\n{}",
+                describe(&dir)
+            )
+        });
+        for keyword in COMPARED.iter().chain(POLICY_LISTS) {
+            // Unset keywords without a default known to the parser (allowgroups) are not compared.
+            let Some(ours) = parsed.effective(keyword).map(|e| e.value) else {
+                continue;
+            };
+            let theirs = sshd_value(&map, keyword);
+            assert_eq!(
+                Some(ours),
+                theirs,
+                "{fixture}: {keyword}: parser vs sshd -T\n{}",
+                describe(&dir)
+            );
+        }
+        let macs = parsed.effective("macs").expect("macs");
+        assert!(
+            macs.path
+                .ends_with("/etc/crypto-policies/back-ends/opensshserver.config"),
+            "{}",
+            macs.path
+        );
+        assert_eq!(macs.value.contains("hmac-sha1"), fixture == "rocky9-stock");
+    }
 }

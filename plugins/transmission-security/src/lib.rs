@@ -87,14 +87,12 @@ impl Plugin for TransmissionSecurity {
             safeguard: "transmission-security",
             cfr: &["164.312(e)(1)", "164.312(e)(2)(ii)"],
             controls: &["crypto.in-transit"],
-            reads: &[
+            reads: phipolicy_sdk::reads_with_sshd![
                 "/etc/os-release",
                 "/usr/lib/os-release",
                 "/etc/ssl/**",
                 "/usr/lib/ssl/**",
                 "/etc/pki/tls/**",
-                "/etc/crypto-policies/**",
-                "/usr/share/crypto-policies/**",
                 "/etc/nginx/**",
                 "/etc/apache2/**",
                 "/etc/httpd/**",
@@ -159,19 +157,67 @@ fn openssl_facts(target: &dyn Target) -> Value {
     })
 }
 
+/// Where update-crypto-policies looks for a subpolicy module, local first (crypto-policies(7)).
+const SUBPOLICY_DIRS: &[&str] = &[
+    "/etc/crypto-policies/policies/modules",
+    "/usr/share/crypto-policies/policies/modules",
+];
+
+/// The module file of each subpolicy of the policy in force, and the lines in it that set the
+/// protocol versions (`protocol`, `protocol@SCOPE`, `min_tls_version`, `min_dtls_version`): a
+/// module without such a line cannot lower the base policy's TLS floor.
+fn subpolicy_modules(target: &dyn Target, policy: Option<&CryptoPolicy>) -> Value {
+    let Some(policy) = policy else {
+        return json!([]);
+    };
+    let modules: Vec<Value> = policy
+        .subpolicies
+        .iter()
+        .map(|name| {
+            let found = SUBPOLICY_DIRS
+                .iter()
+                .map(|d| format!("{d}/{name}.pmod"))
+                .find_map(|p| target.read_text(&p).ok().map(|t| (p, t)));
+            match found {
+                Some((path, text)) => {
+                    let protocol_lines: Vec<Value> = text
+                        .lines()
+                        .zip(1u32..)
+                        .filter_map(|(l, n)| {
+                            let key = l.split('#').next()?.split('=').next()?.trim();
+                            let key = key.split('@').next().unwrap_or(key).to_ascii_lowercase();
+                            matches!(key.as_str(), "protocol" | "min_tls_version" | "min_dtls_version")
+                                .then(|| json!({"path": path, "line": n, "text": l.trim()}))
+                        })
+                        .collect();
+                    json!({"name": name, "path": path, "found": true, "protocol_lines": protocol_lines})
+                }
+                None => json!({"name": name, "path": null, "found": false, "protocol_lines": []}),
+            }
+        })
+        .collect();
+    Value::Array(modules)
+}
+
 fn crypto_policy_facts(target: &dyn Target) -> Value {
     match target.read_text(CRYPTO_POLICY_CONFIG) {
-        Ok(text) => json!({
-            "path": CRYPTO_POLICY_CONFIG,
-            "found": true,
-            "error": null,
-            "policy": CryptoPolicy::parse(CRYPTO_POLICY_CONFIG, &text),
-        }),
+        Ok(text) => {
+            let policy = CryptoPolicy::parse(CRYPTO_POLICY_CONFIG, &text);
+            json!({
+                "path": CRYPTO_POLICY_CONFIG,
+                "found": true,
+                "error": null,
+                "subpolicy_modules": subpolicy_modules(target, policy.as_ref()),
+                "policy": policy,
+            })
+        }
         Err(ReadError::NotFound) => json!({
             "path": CRYPTO_POLICY_CONFIG, "found": false, "error": null, "policy": null,
+            "subpolicy_modules": [],
         }),
         Err(e) => json!({
             "path": CRYPTO_POLICY_CONFIG, "found": false, "error": e.to_string(), "policy": null,
+            "subpolicy_modules": [],
         }),
     }
 }
@@ -430,6 +476,13 @@ pub fn resolve_algorithms(default: &str, configured: &str) -> Vec<String> {
     }
 }
 
+/// Whether `path` is a crypto-policies back-end (`/etc/crypto-policies/back-ends/*`, or the
+/// `/usr/share/crypto-policies/<POLICY>/*` file those link to).
+fn is_crypto_policy_backend(path: &str) -> bool {
+    path.starts_with("/etc/crypto-policies/back-ends/")
+        || path.starts_with("/usr/share/crypto-policies/")
+}
+
 fn sshd_facts(target: &dyn Target) -> Value {
     let binary = first_existing(target, SSHD_BINARIES);
     let cfg = EffectiveSshdConfig::load(target);
@@ -443,11 +496,15 @@ fn sshd_facts(target: &dyn Target) -> Value {
                     "path": d.path,
                     "line": d.line,
                     "effective": resolve_algorithms(default, &configured),
+                    // Set by the system crypto policy (a generated back-end): changed with
+                    // update-crypto-policies, never by editing the file.
+                    "crypto_policy_backend": is_crypto_policy_backend(&d.path),
                 })
             }
             None => json!({
                 "configured": null, "path": cfg.path, "line": 0,
                 "effective": resolve_algorithms(default, ""),
+                "crypto_policy_backend": false,
             }),
         };
         algorithms.insert((*keyword).to_string(), entry);
@@ -460,6 +517,11 @@ fn sshd_facts(target: &dyn Target) -> Value {
         "unreadable": cfg.unreadable,
         "issues": cfg.issues,
         "algorithms": algorithms,
+        "command_line": {
+            "unit": cfg.command_line.unit,
+            "environment_files": cfg.command_line.environment_files,
+            "options": cfg.command_line.options,
+        },
     })
 }
 
