@@ -3,6 +3,7 @@
 //! `fsview` serves the target, `runner` runs plugins, `policy` judges facts, `report` renders the
 //! result document; `eval` ties them together for one run. See ARCHITECTURE.md.
 
+pub mod budget;
 pub mod document;
 pub mod eval;
 pub mod fsview;

@@ -256,7 +256,9 @@ fn a_million_entry_phi_tree_stops_at_the_walk_limit() {
     let doc = eval(root.path());
     let took = started.elapsed();
     let (integrity, reasons) = status(&doc, "integrity.phi-permissions");
-    assert_eq!(integrity, Status::Manual, "{reasons}");
+    // A walk that could not finish cannot vouch for the rest: error (exit 2), not manual (exit 0).
+    assert_eq!(integrity, Status::Error, "{reasons}");
+    assert_eq!(doc.exit_code(), 2);
     assert!(
         reasons.contains("stopped after 100000 entries (limit of the walk)"),
         "{reasons}"
@@ -266,4 +268,82 @@ fn a_million_entry_phi_tree_stops_at_the_walk_limit() {
         "the bounded walk took {took:?}"
     );
     assert_ne!(status(&doc, "auth.ssh").0, Status::Error);
+}
+
+/// A world-readable file below the walk's 64 levels used to leave the control `manual` and the run
+/// exiting 0: what the walk could not reach is now an error, and the run exits 2.
+#[test]
+fn a_world_readable_file_below_the_walk_depth_makes_the_run_exit_2() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = planted("integrity-750");
+    let mut dir = root.path().join("var/data/phi");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750)).unwrap();
+    for level in 0..70 {
+        dir = dir.join(format!("l{level}"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750)).unwrap();
+    }
+    let record = dir.join("record.txt");
+    std::fs::write(&record, "patient\n").unwrap();
+    std::fs::set_permissions(&record, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let doc = eval(root.path());
+    let (integrity, reasons) = status(&doc, "integrity.phi-permissions");
+    assert_eq!(integrity, Status::Error, "{reasons}");
+    assert!(
+        reasons.contains("directories deeper than 64 levels were not listed"),
+        "{reasons}"
+    );
+    assert_eq!(doc.exit_code(), 2);
+    let o = Command::new(BIN)
+        .args(["eval", "--format", "json", "--controls", "integrity.phi-permissions", "--root"])
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// A PHI directory with more entries than one listing may return (200,000): the reason counts
+/// entries, not bytes.
+#[test]
+fn an_over_long_phi_listing_is_reported_in_entries() {
+    let root = planted("integrity-750");
+    let phi = root.path().join("var/data/phi");
+    let farm = phi.join("farm");
+    std::fs::create_dir(&farm).unwrap();
+    for i in 0..200_001 {
+        symlink("x", farm.join(format!("{i}"))).unwrap();
+    }
+    let doc = eval(root.path());
+    let (integrity, reasons) = status(&doc, "integrity.phi-permissions");
+    assert_eq!(integrity, Status::Error, "{reasons}");
+    assert!(
+        reasons.contains("/var/data/phi/farm (more entries than a listing may return (200000 entries))"),
+        "{reasons}"
+    );
+    assert!(!reasons.contains("bytes"), "{reasons}");
+}
+
+/// 100,000 sshd drop-ins: sshd reads them all (it has no cap on included files), so a compliant
+/// configuration stays compliant; phipolicy used to stop at 1,024 and call it something sshd
+/// rejects.
+#[test]
+fn a_hundred_thousand_sshd_drop_ins_are_read_like_sshd_reads_them() {
+    let root = planted("ssh-hardened");
+    let dropins = root.path().join("etc/ssh/sshd_config.d");
+    for i in 0..100_000 {
+        std::fs::write(
+            dropins.join(format!("50-fleet-{i:06}.conf")),
+            format!("# fleet drop-in {i}\nMaxSessions 10\n"),
+        )
+        .unwrap();
+    }
+    let doc = eval(root.path());
+    let clean = eval(&fixture("ssh-hardened"));
+    for control in ["auth.ssh", "logoff.ssh-idle", "auth.banner"] {
+        let (st, reasons) = status(&doc, control);
+        assert_eq!(st, status(&clean, control).0, "{control}: {reasons}");
+        assert!(!reasons.contains("rejects"), "{control}: {reasons}");
+        assert!(reasons.len() < 10_000, "{control}: {} bytes of reasons", reasons.len());
+    }
+    assert_eq!(status(&doc, "auth.ssh").0, Status::Pass);
 }

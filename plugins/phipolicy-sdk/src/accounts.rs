@@ -2,6 +2,9 @@
 //! keep their line numbers, with the questions controls ask of them (can this account log in, is
 //! its password usable, when must it change).
 
+use std::collections::HashMap;
+use std::hash::Hash;
+
 use serde::Serialize;
 
 use crate::facts::ParseIssue;
@@ -146,6 +149,31 @@ impl<T> Database<T> {
     /// Issues in line order (skipped lines are found before the records are checked).
     fn sort_issues(&mut self) {
         self.issues.sort_by_key(|i| i.line);
+    }
+
+    /// The first record for each value of `key`, as the C library's `getpwnam`/`getgrgid` find
+    /// it: an index built in one pass, for lookups that would otherwise scan every record.
+    pub fn first_by<'a, K: Eq + Hash>(&'a self, key: impl Fn(&'a T) -> K) -> HashMap<K, &'a T> {
+        let mut index = HashMap::with_capacity(self.entries.len());
+        for e in &self.entries {
+            index.entry(key(e)).or_insert(e);
+        }
+        index
+    }
+
+    /// Records sharing a value of `key`, grouped in one pass: each group lists every record with
+    /// that value in file order; groups come in the order of their first record.
+    pub fn duplicates_by<'a, K: Eq + Hash>(&'a self, key: impl Fn(&'a T) -> K) -> Vec<Vec<&'a T>> {
+        let mut groups: HashMap<K, Vec<usize>> = HashMap::with_capacity(self.entries.len());
+        for (i, e) in self.entries.iter().enumerate() {
+            groups.entry(key(e)).or_default().push(i);
+        }
+        let mut shared: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() > 1).collect();
+        shared.sort_unstable_by_key(|g| g[0]);
+        shared
+            .into_iter()
+            .map(|g| g.into_iter().filter_map(|i| self.entries.get(i)).collect())
+            .collect()
     }
 }
 
