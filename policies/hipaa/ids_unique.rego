@@ -126,8 +126,7 @@ reasons := array.concat(sort(read_errors), sort(failures)) if {
 } else := pass_reasons
 
 evidence_items contains {"path": facts.passwd.path, "line": e.line, "detail": sprintf("%s UID %v GID %v shell %s", [e.name, e.uid, e.gid, e.shell])} if {
-	some i, row in facts.login_accounts
-	i < max_listed_accounts
+	some row in array.slice(facts.login_accounts, 0, max_listed_accounts)
 	e := login_account(row)
 }
 

@@ -19,7 +19,8 @@ commands:
   eval [ARGS...]   build, then run `phipolicy eval ARGS` (default: the live host, table format)
   test             the whole test suite: unit and fixture tests, the sshd differential test,
                    the Rego unit tests, then the conformance harness (what CI runs)
-  bench [--runs N] median wall time and peak memory of `phipolicy eval --root` on a fixture tree
+  bench [--runs N] median wall time and peak memory of `phipolicy eval --root` on the merged
+                   hardened fixtures and on a tree of 50,000 accounts (ids.unique)
   images           build the Debian 12/13 images the harness runs on (debootstrap + docker
                    import), reusing existing tags and the rootfs tarballs under target/images
   fuzz [--seconds N] [--target NAME]
