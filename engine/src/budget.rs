@@ -228,10 +228,7 @@ mod tests {
             }
         })
         .unwrap_err();
-        assert!(
-            matches!(err, Stopped::Memory { limit: 32, .. }),
-            "{err:?}"
-        );
+        assert!(matches!(err, Stopped::Memory { limit: 32, .. }), "{err:?}");
     }
 
     #[test]

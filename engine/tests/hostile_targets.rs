@@ -307,11 +307,23 @@ fn a_world_readable_file_below_the_walk_depth_makes_the_run_exit_2() {
     );
     assert_eq!(doc.exit_code(), 2);
     let o = Command::new(BIN)
-        .args(["eval", "--format", "json", "--controls", "integrity.phi-permissions", "--root"])
+        .args([
+            "eval",
+            "--format",
+            "json",
+            "--controls",
+            "integrity.phi-permissions",
+            "--root",
+        ])
         .arg(root.path())
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// A PHI directory with more entries than one listing may return (200,000): the reason counts
@@ -329,7 +341,9 @@ fn an_over_long_phi_listing_is_reported_in_entries() {
     let (integrity, reasons) = status(&doc, "integrity.phi-permissions");
     assert_eq!(integrity, Status::Error, "{reasons}");
     assert!(
-        reasons.contains("/var/data/phi/farm (more entries than a listing may return (200000 entries))"),
+        reasons.contains(
+            "/var/data/phi/farm (more entries than a listing may return (200000 entries))"
+        ),
         "{reasons}"
     );
     assert!(!reasons.contains("bytes"), "{reasons}");
@@ -356,7 +370,11 @@ fn twenty_thousand_sshd_drop_ins_are_read_like_sshd_reads_them() {
         let (st, reasons) = status(&doc, control);
         assert_eq!(st, status(&clean, control).0, "{control}: {reasons}");
         assert!(!reasons.contains("rejects"), "{control}: {reasons}");
-        assert!(reasons.len() < 10_000, "{control}: {} bytes of reasons", reasons.len());
+        assert!(
+            reasons.len() < 10_000,
+            "{control}: {} bytes of reasons",
+            reasons.len()
+        );
     }
     assert_eq!(status(&doc, "auth.ssh").0, Status::Pass);
 }

@@ -286,7 +286,10 @@ fn sixty_thousand_accounts_are_joined_in_one_pass() {
     let accounts = f["accounts"].as_array().unwrap();
     assert_eq!(accounts.len(), 60_001);
     let last = account(&f, "u59999");
-    assert_eq!((last["max_days"].as_i64(), last["shadow_line"].as_u64()), (Some(90), Some(60_001)));
+    assert_eq!(
+        (last["max_days"].as_i64(), last["shadow_line"].as_u64()),
+        (Some(90), Some(60_001))
+    );
     assert_eq!(last["group"], "g59999");
     let size = f.to_string().len();
     eprintln!("{took:?}, {size} bytes of facts");

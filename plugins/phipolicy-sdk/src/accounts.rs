@@ -268,8 +268,7 @@ pub fn parse_passwd(path: &str, text: &str) -> Database<PasswdEntry> {
             db.issue(line, "empty user name".into());
             continue;
         }
-        let (Some(uid), Some(gid)) = (parse_id(raw(&fields, 2)), parse_id(raw(&fields, 3)))
-        else {
+        let (Some(uid), Some(gid)) = (parse_id(raw(&fields, 2)), parse_id(raw(&fields, 3))) else {
             db.issue(line, format!("user {name}: UID or GID is not a number"));
             continue;
         };

@@ -129,7 +129,10 @@ impl Harness {
         let mut env = Vec::new();
         // Libraries sshd needs that the machine may lack (libwrap0), unpacked beside it by xtask.
         if let Some(libs) = std::env::var_os("PHIPOLICY_SSHD_LIBRARY_PATH") {
-            env.push(("LD_LIBRARY_PATH".into(), libs.to_string_lossy().into_owned()));
+            env.push((
+                "LD_LIBRARY_PATH".into(),
+                libs.to_string_lossy().into_owned(),
+            ));
         }
         let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
         if !passwd.lines().any(|l| l.starts_with("sshd:")) {
@@ -592,8 +595,11 @@ fn thousands_of_drop_ins_agree_with_sshd_t() {
         )
         .expect("write drop-in");
     }
-    fs::write(dropins.join("99999-last.conf"), "PermitRootLogin no\nClientAliveInterval 300\n")
-        .expect("write drop-in");
+    fs::write(
+        dropins.join("99999-last.conf"),
+        "PermitRootLogin no\nClientAliveInterval 300\n",
+    )
+    .expect("write drop-in");
     let config = dir.join("sshd_config");
     fs::write(
         &config,
@@ -607,13 +613,24 @@ fn thousands_of_drop_ins_agree_with_sshd_t() {
     assert!(parsed.issues.is_empty(), "{:?}", parsed.issues);
     assert!(parsed.incomplete.is_empty(), "{:?}", parsed.incomplete);
     assert_eq!(parsed.files.len(), 5_002);
-    let map = harness.sshd_t(&config).expect("sshd -T accepts 5,000 drop-ins");
+    let map = harness
+        .sshd_t(&config)
+        .expect("sshd -T accepts 5,000 drop-ins");
     for keyword in COMPARED {
         let Some(ours) = parsed.effective(keyword).map(|e| e.value) else {
             continue;
         };
         assert_eq!(Some(&ours), sshd_value(&map, keyword).as_ref(), "{keyword}");
     }
-    assert_eq!(parsed.effective("maxauthtries").map(|e| e.value).as_deref(), Some("3"));
-    assert_eq!(parsed.effective("permitrootlogin").map(|e| e.value).as_deref(), Some("no"));
+    assert_eq!(
+        parsed.effective("maxauthtries").map(|e| e.value).as_deref(),
+        Some("3")
+    );
+    assert_eq!(
+        parsed
+            .effective("permitrootlogin")
+            .map(|e| e.value)
+            .as_deref(),
+        Some("no")
+    );
 }

@@ -155,7 +155,11 @@ fn duplicates(
     if let Some(p) = passwd {
         let record = |e: &&PasswdEntry| sharer(&e.name, PASSWD, e.line);
         for g in p.duplicates_by(|e| e.name.as_str()) {
-            push("user name", json!(g[0].name), g.iter().map(record).collect());
+            push(
+                "user name",
+                json!(g[0].name),
+                g.iter().map(record).collect(),
+            );
         }
         for g in p.duplicates_by(|e| e.uid) {
             push("UID", json!(g[0].uid), g.iter().map(record).collect());
@@ -164,7 +168,11 @@ fn duplicates(
     if let Some(gr) = group {
         let record = |e: &&GroupEntry| sharer(&e.name, GROUP, e.line);
         for g in gr.duplicates_by(|e| e.name.as_str()) {
-            push("group name", json!(g[0].name), g.iter().map(record).collect());
+            push(
+                "group name",
+                json!(g[0].name),
+                g.iter().map(record).collect(),
+            );
         }
         for g in gr.duplicates_by(|e| e.gid) {
             push("GID", json!(g[0].gid), g.iter().map(record).collect());
@@ -201,9 +209,7 @@ fn empty_passwords(
     passwd: Option<&Database<PasswdEntry>>,
     shadow: Option<&Database<ShadowEntry>>,
 ) -> Value {
-    let account = |p: &PasswdEntry| {
-        json!({"shell": p.shell, "login_shell": p.has_login_shell(), "path": PASSWD, "line": p.line})
-    };
+    let account = |p: &PasswdEntry| json!({"shell": p.shell, "login_shell": p.has_login_shell(), "path": PASSWD, "line": p.line});
     let shadow_by_name = shadow.map(|s| s.first_by(|e| e.name.as_str()));
     let mut out: Vec<Value> = Vec::new();
     let mut seen_in_passwd = HashSet::new();

@@ -37,7 +37,10 @@ fn debian_clean() {
     assert_eq!(f["unreadable"], json!([]));
     assert_eq!(f["issues"], json!([]));
     assert_eq!(f["passwd"]["count"], 20);
-    assert_eq!(f["login_account_columns"], json!(["name", "uid", "gid", "shell", "line"]));
+    assert_eq!(
+        f["login_account_columns"],
+        json!(["name", "uid", "gid", "shell", "line"])
+    );
     assert_eq!(login(&f, "root"), &json!(["root", 0, 0, "/bin/bash", 1]));
     assert_eq!(f["uid_zero"][0]["name"], "root");
     assert_eq!(f["uid_zero"].as_array().unwrap().len(), 1);
@@ -182,5 +185,9 @@ fn duplicates_among_sixty_thousand_accounts_are_grouped_in_one_pass() {
         ])
     );
     // The facts fit the engine's output cap (8 MiB) with room to spare.
-    assert!(f.to_string().len() < 6 << 20, "{} bytes", f.to_string().len());
+    assert!(
+        f.to_string().len() < 6 << 20,
+        "{} bytes",
+        f.to_string().len()
+    );
 }
