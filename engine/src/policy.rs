@@ -30,6 +30,15 @@ pub mod limits {
     pub const REGO_MAX_INSTRUCTIONS: usize = 1 << 40;
     /// Size of one policy file: Rego for a control is a few KiB.
     pub const MAX_POLICY_BYTES: u64 = 1 << 20;
+    /// Memory one evaluation may allocate (its input is converted before, outside the budget):
+    /// the built-in policies judging 60,000 accounts allocate a few tens of MiB; a builtin asked
+    /// for more (`numbers.range(1, 400000000)` wants 10 GB at once) is stopped before the system
+    /// allocator sees the request, and the control is `error`.
+    pub const REGO_EVAL_MEMORY: u64 = 512 << 20;
+    /// How long the policy layer waits for one evaluation: regorus' own timers stop it after
+    /// [`REGO_BYTECODE_TIME`] plus [`REGO_EVAL_TIME`]; this catches a builtin that never checks
+    /// them (the evaluation is abandoned and the control is `error`).
+    pub const REGO_EVAL_DEADLINE: Duration = Duration::from_secs(8);
 }
 
 /// Policy errors (bad input: exit 2). regorus messages carry `file:line:col`.
@@ -188,7 +197,9 @@ enum Evaluator {
 struct Module {
     path: String,
     package: String,
-    evaluator: std::sync::Mutex<Evaluator>,
+    /// `None` once an evaluation was stopped at its memory or time limit (its thread keeps the
+    /// evaluator; see [`crate::budget`]).
+    evaluator: std::sync::Mutex<Option<Evaluator>>,
 }
 
 /// Which evaluator [`PolicySet::for_source`] uses.
@@ -313,7 +324,7 @@ impl PolicySet {
                 .map(|_| Module {
                     path: f.path.clone(),
                     package: package_line(&f.text).unwrap_or_default(),
-                    evaluator: std::sync::Mutex::new(Evaluator::Interpreter(engine)),
+                    evaluator: std::sync::Mutex::new(Some(Evaluator::Interpreter(engine))),
                 })
                 .map_err(|e| PolicyError::Parse {
                     path: f.path.clone(),
@@ -365,7 +376,7 @@ impl PolicySet {
                     regorus::rvm::program::DeserializationResult::Complete(program) => Ok(Module {
                         path: path.to_string(),
                         package: package.to_string(),
-                        evaluator: std::sync::Mutex::new(Evaluator::Bytecode {
+                        evaluator: std::sync::Mutex::new(Some(Evaluator::Bytecode {
                             vm: new_vm(program),
                             source: (backend == Backend::Fastest)
                                 .then(|| {
@@ -377,7 +388,7 @@ impl PolicySet {
                                 })
                                 .flatten(),
                             interpreter: None,
-                        }),
+                        })),
                     }),
                     regorus::rvm::program::DeserializationResult::Partial(_) => {
                         Err(bad("embedded RVM program is incomplete".into()))
@@ -403,51 +414,40 @@ impl PolicySet {
         PolicySet::load(profile, files)
     }
 
-    /// Evaluates `rule` with `input` (or an empty input) on module `index`.
+    /// Evaluates `rule` with `input` (or an empty input) on module `index`, on a thread of its
+    /// own under the memory budget [`limits::REGO_EVAL_MEMORY`] (see [`crate::budget`]).
     fn eval(
         &self,
         index: usize,
         rule: String,
         input: Option<&serde_json::Value>,
     ) -> Result<regorus::Value, String> {
-        let mut evaluator = self.modules[index]
+        let module = &self.modules[index];
+        let mut slot = module
             .evaluator
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(mut evaluator) = slot.take() else {
+            return Err("not evaluated: an earlier evaluation of this policy was stopped at its memory or time limit".into());
+        };
         let input = input
             .map(to_rego)
             .unwrap_or_else(regorus::Value::new_object);
-        match &mut *evaluator {
-            Evaluator::Interpreter(engine) => {
-                engine.set_input(input);
-                engine.eval_rule(rule).map_err(|e| format!("{e:#}"))
+        let path = module.path.clone();
+        let outcome = crate::budget::run_bounded(
+            limits::REGO_EVAL_MEMORY,
+            limits::REGO_EVAL_DEADLINE,
+            move || {
+                let result = evaluate(&mut evaluator, &path, rule, input);
+                (evaluator, result)
+            },
+        );
+        match outcome {
+            Ok((evaluator, result)) => {
+                *slot = Some(evaluator);
+                result
             }
-            Evaluator::Bytecode {
-                vm,
-                source,
-                interpreter,
-            } => {
-                vm.set_input(input.clone());
-                let vm_error = match vm.execute_entry_point_by_name(&rule) {
-                    Ok(v) => return Ok(v),
-                    Err(e) => format!("{e:#}"),
-                };
-                let Some(text) = source else {
-                    return Err(vm_error);
-                };
-                let path = &self.modules[index].path;
-                tracing::warn!(policy = %path, rule = %rule, error = %vm_error, "the policy bytecode failed; the interpreter judges this control");
-                if interpreter.is_none() {
-                    let mut engine = new_engine();
-                    engine
-                        .add_policy(path.clone(), text.clone())
-                        .map_err(|e| format!("{e:#}"))?;
-                    *interpreter = Some(engine);
-                }
-                let engine = interpreter.as_mut().expect("set above");
-                engine.set_input(input);
-                engine.eval_rule(rule).map_err(|e| format!("{e:#}"))
-            }
+            Err(stopped) => Err(stopped.to_string()),
         }
     }
 
@@ -546,6 +546,46 @@ impl PolicySet {
     }
 }
 
+/// One evaluation of `rule`: the interpreter, or the VM with the interpreter behind it.
+fn evaluate(
+    evaluator: &mut Evaluator,
+    path: &str,
+    rule: String,
+    input: regorus::Value,
+) -> Result<regorus::Value, String> {
+    match evaluator {
+        Evaluator::Interpreter(engine) => {
+            engine.set_input(input);
+            engine.eval_rule(rule).map_err(|e| format!("{e:#}"))
+        }
+        Evaluator::Bytecode {
+            vm,
+            source,
+            interpreter,
+        } => {
+            vm.set_input(input.clone());
+            let vm_error = match vm.execute_entry_point_by_name(&rule) {
+                Ok(v) => return Ok(v),
+                Err(e) => format!("{e:#}"),
+            };
+            let Some(text) = source else {
+                return Err(vm_error);
+            };
+            tracing::warn!(policy = %path, rule = %rule, error = %vm_error, "the policy bytecode failed; the interpreter judges this control");
+            if interpreter.is_none() {
+                let mut engine = new_engine();
+                engine
+                    .add_policy(path.to_string(), text.clone())
+                    .map_err(|e| format!("{e:#}"))?;
+                *interpreter = Some(engine);
+            }
+            let engine = interpreter.as_mut().expect("set above");
+            engine.set_input(input);
+            engine.eval_rule(rule).map_err(|e| format!("{e:#}"))
+        }
+    }
+}
+
 /// The outcome of one Rego unit test.
 #[derive(Debug, Clone, Serialize)]
 pub struct TestOutcome {
@@ -619,6 +659,10 @@ pub fn run_tests(files: Vec<RegoFile>, filter: Option<&str>) -> Result<TestRepor
             })?;
     }
     let mut tests = Vec::new();
+    // Each test runs on a thread of its own under the evaluation memory budget; a test stopped
+    // at a limit keeps the engine, and the tests after it are reported as not run.
+    let mut engine = Some(engine);
+    let mut stopped: Option<String> = None;
     for f in files.iter().filter(|f| f.path.ends_with("_test.rego")) {
         let Some((package, names)) = test_rules(f) else {
             continue;
@@ -628,7 +672,30 @@ pub fn run_tests(files: Vec<RegoFile>, filter: Option<&str>) -> Result<TestRepor
                 continue;
             }
             let started = std::time::Instant::now();
-            let outcome = engine.eval_rule(format!("data.{package}.{name}"));
+            let rule = format!("data.{package}.{name}");
+            let outcome = match engine.take() {
+                Some(mut e) => match crate::budget::run_bounded(
+                    limits::REGO_EVAL_MEMORY,
+                    limits::REGO_EVAL_DEADLINE,
+                    move || {
+                        let r = e.eval_rule(rule);
+                        (e, r)
+                    },
+                ) {
+                    Ok((e, r)) => {
+                        engine = Some(e);
+                        r.map_err(|e| format!("{e:#}"))
+                    }
+                    Err(why) => {
+                        stopped = Some(format!("{package}.{name}"));
+                        Err(why.to_string())
+                    }
+                },
+                None => Err(format!(
+                    "not run: test {} was stopped at a limit and kept the engine",
+                    stopped.as_deref().unwrap_or("?")
+                )),
+            };
             let (passed, error) = match outcome {
                 Ok(v) if v == regorus::Value::from(true) => (true, None),
                 Ok(regorus::Value::Undefined) => (
@@ -642,7 +709,7 @@ pub fn run_tests(files: Vec<RegoFile>, filter: Option<&str>) -> Result<TestRepor
                         from_rego(&v).map(|j| j.to_string()).unwrap_or_default()
                     )),
                 ),
-                Err(e) => (false, Some(format!("{e:#}"))),
+                Err(e) => (false, Some(e)),
             };
             tests.push(TestOutcome {
                 package: package.clone(),
@@ -654,6 +721,13 @@ pub fn run_tests(files: Vec<RegoFile>, filter: Option<&str>) -> Result<TestRepor
             });
         }
     }
+    let Some(engine) = engine else {
+        // No coverage without the engine; the stopped test already fails the run.
+        return Ok(TestReport {
+            tests,
+            coverage: Vec::new(),
+        });
+    };
     let report = engine
         .get_coverage_report()
         .map_err(|e| PolicyError::Parse {
@@ -723,11 +797,11 @@ result := "a" if { count([1 | ok]) > 0 } else := "b"
             modules: vec![Module {
                 path: "t.rego".into(),
                 package: "phipolicy.t.c".into(),
-                evaluator: std::sync::Mutex::new(Evaluator::Bytecode {
+                evaluator: std::sync::Mutex::new(Some(Evaluator::Bytecode {
                     vm: new_vm(program),
                     source: fallback.then(|| text.to_string()),
                     interpreter: None,
-                }),
+                })),
             }],
             profile: "t".into(),
         }

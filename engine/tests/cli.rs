@@ -465,16 +465,49 @@ fn unreadable_files_are_reported_not_passed() {
     assert_eq!(quality["status"], "pass", "{quality}");
 }
 
-/// A policy whose `result` has the wrong shape turns its control into `error` naming the policy
-/// file; the run exits 2 and the JSON document says which control errored.
-#[test]
-fn policy_returning_the_wrong_shape_errors_naming_the_file() {
+/// A copy of the built-in policy directory, to break one module of.
+fn builtin_policies_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let builtin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/hipaa");
     for entry in std::fs::read_dir(&builtin).unwrap() {
         let path = entry.unwrap().path();
         std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
     }
+    dir
+}
+
+/// Every control of `doc` (an eval of ssh-hardened with a broken auth_banner.rego) but auth.banner
+/// is as a clean run judges it; auth.banner is not `error` there.
+fn only_auth_banner_changed(doc: &serde_json::Value) {
+    let clean = phipolicy(&[
+        "eval",
+        "--root",
+        fixture("ssh-hardened").to_str().unwrap(),
+        "--now",
+        NOW,
+        "--format",
+        "json",
+    ]);
+    let clean: serde_json::Value = serde_json::from_slice(&clean.stdout).unwrap();
+    for (c, r) in clean["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(doc["results"].as_array().unwrap())
+    {
+        if r["control"] != "auth.banner" {
+            assert_eq!(c, r, "only auth.banner changes");
+        } else {
+            assert_ne!(c["status"], "error");
+        }
+    }
+}
+
+/// A policy whose `result` has the wrong shape turns its control into `error` naming the policy
+/// file; the run exits 2 and the JSON document says which control errored.
+#[test]
+fn policy_returning_the_wrong_shape_errors_naming_the_file() {
+    let dir = builtin_policies_copy();
     let module = dir.path().join("auth_banner.rego");
     let text = std::fs::read_to_string(&module).unwrap();
     let start = text
@@ -509,28 +542,58 @@ fn policy_returning_the_wrong_shape_errors_naming_the_file() {
             && reason.contains("maybe"),
         "{reason}"
     );
-    let clean = phipolicy(&[
+    only_auth_banner_changed(&doc);
+}
+
+/// A `--policies` module whose builtin asks for ~10 GB (`numbers.range(1, 400000000)`) used to
+/// abort the whole process (exit 134). Now its evaluation is stopped at the memory budget: that
+/// control is `error` with a message saying so, every other control is judged as without it, and
+/// the run exits 2 with the whole document.
+#[test]
+fn a_policy_builtin_that_allocates_without_bound_is_stopped_not_aborted() {
+    let dir = builtin_policies_copy();
+    let module = dir.path().join("auth_banner.rego");
+    let text = std::fs::read_to_string(&module).unwrap();
+    let bomb = text.replacen(
+        "\nresult := {",
+        "\nhuge := count(numbers.range(1, 400000000))\n\nresult := {\n\t\"huge\": huge,",
+        1,
+    );
+    assert_ne!(bomb, text, "auth_banner.rego defines result");
+    std::fs::write(&module, bomb).unwrap();
+    let started = std::time::Instant::now();
+    let o = phipolicy(&[
         "eval",
         "--root",
         fixture("ssh-hardened").to_str().unwrap(),
+        "--policies",
+        dir.path().to_str().unwrap(),
         "--now",
         NOW,
         "--format",
         "json",
     ]);
-    let clean: serde_json::Value = serde_json::from_slice(&clean.stdout).unwrap();
-    for (c, r) in clean["results"]
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("a whole JSON document");
+    let banner = doc["results"]
         .as_array()
         .unwrap()
         .iter()
-        .zip(doc["results"].as_array().unwrap())
-    {
-        if r["control"] != "auth.banner" {
-            assert_eq!(c, r, "only auth.banner changes");
-        } else {
-            assert_ne!(c["status"], "error");
-        }
-    }
+        .find(|r| r["control"] == "auth.banner")
+        .unwrap();
+    assert_eq!(banner["status"], "error");
+    let reason = banner["reasons"][0].as_str().unwrap();
+    assert!(
+        reason.contains("auth_banner.rego")
+            && reason.contains("exceeded the memory limit of 512 MiB"),
+        "{reason}"
+    );
+    only_auth_banner_changed(&doc);
 }
 
 /// Every character a terminal would obey: C0 (but the newline that ends a line), DEL, C1.

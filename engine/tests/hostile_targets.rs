@@ -20,8 +20,10 @@ fn fixture(case: &str) -> std::path::PathBuf {
         .join("root")
 }
 
-/// A copy of a real fixture to plant things in.
+/// A copy of a real fixture to plant things in, with the exact modes of its `modes.yaml` (git
+/// keeps only the executable bit, so a fresh checkout has 0644 files where the case needs 0640).
 fn planted(from: &str) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let status = Command::new("cp")
         .arg("-a")
@@ -30,6 +32,16 @@ fn planted(from: &str) -> tempfile::TempDir {
         .status()
         .unwrap();
     assert!(status.success());
+    let modes = fixture(from).with_file_name("modes.yaml");
+    if modes.is_file() {
+        let modes: std::collections::BTreeMap<String, String> =
+            serde_yaml::from_str(&std::fs::read_to_string(&modes).unwrap()).unwrap();
+        for (path, mode) in modes {
+            let mode = u32::from_str_radix(&mode, 8).unwrap();
+            let target = dir.path().join(path.trim_start_matches('/'));
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+    }
     dir
 }
 
@@ -297,7 +309,9 @@ fn a_million_entry_phi_tree_stops_at_the_walk_limit() {
     let doc = eval(root.path());
     let took = started.elapsed();
     let (integrity, reasons) = status(&doc, "integrity.phi-permissions");
-    assert_eq!(integrity, Status::Manual, "{reasons}");
+    // A walk that could not finish cannot vouch for the rest: error (exit 2), not manual (exit 0).
+    assert_eq!(integrity, Status::Error, "{reasons}");
+    assert_eq!(doc.exit_code(), 2);
     assert!(
         reasons.contains("stopped after 100000 entries (limit of the walk)"),
         "{reasons}"
@@ -601,4 +615,124 @@ fn hard_links_and_mounts_inside_the_target_are_reported() {
         "{:?}",
         doc.target.mounts
     );
+/// A world-readable file below the walk's 64 levels used to leave the control `manual` and the run
+/// exiting 0: what the walk could not reach is now an error, and the run exits 2.
+#[test]
+fn a_world_readable_file_below_the_walk_depth_makes_the_run_exit_2() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = planted("integrity-750");
+    let mut dir = root.path().join("var/data/phi");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750)).unwrap();
+    for level in 0..70 {
+        dir = dir.join(format!("l{level}"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750)).unwrap();
+    }
+    let record = dir.join("record.txt");
+    std::fs::write(&record, "patient\n").unwrap();
+    std::fs::set_permissions(&record, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let doc = eval(root.path());
+    let (integrity, reasons) = status(&doc, "integrity.phi-permissions");
+    assert_eq!(integrity, Status::Error, "{reasons}");
+    assert!(
+        reasons.contains("directories deeper than 64 levels were not listed"),
+        "{reasons}"
+    );
+    assert_eq!(doc.exit_code(), 2);
+    let o = Command::new(BIN)
+        .args([
+            "eval",
+            "--format",
+            "json",
+            "--controls",
+            "integrity.phi-permissions",
+            "--root",
+        ])
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A PHI directory with more entries than one listing may return (200,000): the reason counts
+/// entries, not bytes.
+#[test]
+fn an_over_long_phi_listing_is_reported_in_entries() {
+    let root = planted("integrity-750");
+    let phi = root.path().join("var/data/phi");
+    let farm = phi.join("farm");
+    std::fs::create_dir(&farm).unwrap();
+    for i in 0..200_001 {
+        symlink("x", farm.join(format!("{i}"))).unwrap();
+    }
+    let doc = eval(root.path());
+    let (integrity, reasons) = status(&doc, "integrity.phi-permissions");
+    assert_eq!(integrity, Status::Error, "{reasons}");
+    assert!(
+        reasons.contains(
+            "/var/data/phi/farm (more entries than a listing may return (200000 entries))"
+        ),
+        "{reasons}"
+    );
+    assert!(!reasons.contains("bytes"), "{reasons}");
+}
+
+/// 20,000 sshd drop-ins: sshd reads them all (it has no cap on included files), so a compliant
+/// configuration stays compliant; phipolicy used to stop at 1,024 and call it something sshd
+/// rejects. (100,000 pass as well, in ~5 s for auth.ssh alone; three plugins reading them at once
+/// on a loaded two-core machine come too close to the plugin wall-time limit for a test.)
+#[test]
+fn twenty_thousand_sshd_drop_ins_are_read_like_sshd_reads_them() {
+    let root = planted("ssh-hardened");
+    let dropins = root.path().join("etc/ssh/sshd_config.d");
+    for i in 0..20_000 {
+        std::fs::write(
+            dropins.join(format!("50-fleet-{i:06}.conf")),
+            format!("# fleet drop-in {i}\nMaxSessions 10\n"),
+        )
+        .unwrap();
+    }
+    let doc = eval(root.path());
+    let clean = eval(&fixture("ssh-hardened"));
+    for control in ["auth.ssh", "logoff.ssh-idle", "auth.banner"] {
+        let (st, reasons) = status(&doc, control);
+        assert_eq!(st, status(&clean, control).0, "{control}: {reasons}");
+        assert!(!reasons.contains("rejects"), "{control}: {reasons}");
+        assert!(
+            reasons.len() < 10_000,
+            "{control}: {} bytes of reasons",
+            reasons.len()
+        );
+    }
+    assert_eq!(status(&doc, "auth.ssh").0, Status::Pass);
+}
+
+/// A directory-backed host's 60,000 local accounts: ids.unique used to compare every pair of
+/// records (2,000 accounts already ran into the Rego time limit) and its plugin ran out of memory
+/// building the facts; now both account controls get verdicts, naming the duplicate planted at
+/// the end.
+#[test]
+fn sixty_thousand_accounts_get_verdicts() {
+    let root = planted("ids-debian-clean");
+    let (mut passwd, shadow, group) = phipolicy_sdk::testing::many_accounts(60_000);
+    passwd.push_str("late:x:10007:10007::/home/late:/bin/bash\n");
+    let etc = root.path().join("etc");
+    std::fs::write(etc.join("passwd"), passwd).unwrap();
+    std::fs::write(etc.join("shadow"), shadow).unwrap();
+    std::fs::write(etc.join("group"), group).unwrap();
+    let doc = eval(root.path());
+    let (unique, reasons) = status(&doc, "ids.unique");
+    assert_eq!(unique, Status::Fail, "{reasons}");
+    assert_eq!(
+        reasons,
+        "UID 10007 is shared by u7 (/etc/passwd:9) and late (/etc/passwd:60002)"
+    );
+    let (phi_group, reasons) = status(&doc, "ids.phi-group");
+    assert_eq!(phi_group, Status::Fail, "{reasons}");
+    assert!(reasons.contains("phi-access does not exist"), "{reasons}");
 }

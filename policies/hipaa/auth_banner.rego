@@ -35,13 +35,23 @@ setting := sshd.settings.banner
 
 phrases := input.params.banner_required_phrases
 
-files_read := concat(", ", sshd.files)
+# The files sshd reads, each named up to a dozen; past that the first ten, the last and the count
+# (a host may have thousands of drop-ins).
+files_read := concat(", ", sshd.files) if {
+	count(sshd.files) <= 12
+} else := sprintf("%s, ..., %s (%v files)", [concat(", ", array.slice(sshd.files, 0, 10)), sshd.files[count(sshd.files) - 1], count(sshd.files)])
 
 where := sprintf("OpenSSH default: no Banner line in %s", [files_read]) if {
 	setting["default"]
 } else := sprintf("first set in %s:%d", [setting.path, setting.line])
 
 # --- errors: the banner in force, or its text, cannot be known.
+
+# phipolicy stopped reading includes at its bound on work (sshd itself reads on).
+read_errors contains msg if {
+	some i in object.get(sshd, "incomplete", [])
+	msg := sprintf("%s:%v: %s", [i.path, i.line, i.message])
+}
 
 read_errors contains msg if {
 	some u in sshd.unreadable
@@ -55,7 +65,7 @@ read_errors contains msg if {
 }
 
 # Read failures that say nothing about the file's contents (not-found and not-regular do: they fail).
-unknown_kinds := {"undeclared", "permission-denied", "too-large", "invalid-path", "budget-exhausted", "io"}
+unknown_kinds := {"undeclared", "permission-denied", "too-large", "too-many-entries", "invalid-path", "budget-exhausted", "io"}
 
 read_errors contains msg if {
 	banner.error_kind == "undeclared"

@@ -189,3 +189,10 @@ test_missing_sshd_config_is_error if {
 	r.status == "error"
 	some_reason_contains(r, "/etc/ssh/sshd_config does not exist")
 }
+
+test_includes_past_the_work_bound_are_an_error if {
+	f := object.union(sshd(banner_set, []), {"incomplete": [{"path": main, "line": 12, "message": "phipolicy stopped reading includes here"}]})
+	r := result_for(f, banner_file(text))
+	r.status == "error"
+	some_reason_contains(r, "/etc/ssh/sshd_config:12: phipolicy stopped reading includes here")
+}

@@ -74,7 +74,11 @@ why := {
 	"pubkeyauthentication": "key-based login, the only method that may remain, is off",
 }
 
-files_read := concat(", ", sshd.files)
+# The files sshd reads, each named up to a dozen; past that the first ten, the last and the count
+# (a host may have thousands of drop-ins).
+files_read := concat(", ", sshd.files) if {
+	count(sshd.files) <= 12
+} else := sprintf("%s, ..., %s (%v files)", [concat(", ", array.slice(sshd.files, 0, 10)), sshd.files[count(sshd.files) - 1], count(sshd.files)])
 
 # Where a global value comes from.
 where(s) := sprintf("OpenSSH default: no line sets it in %s", [files_read]) if {
@@ -97,6 +101,12 @@ too_many_tries(v) if {
 }
 
 # --- errors: the effective configuration cannot be known.
+
+# phipolicy stopped reading includes at its bound on work (sshd itself reads on).
+read_errors contains msg if {
+	some i in object.get(sshd, "incomplete", [])
+	msg := sprintf("%s:%v: %s", [i.path, i.line, i.message])
+}
 
 read_errors contains msg if {
 	some u in sshd.unreadable

@@ -311,3 +311,22 @@ test_every_failure_is_listed_once if {
 	r := result_for(debian_defaults, [office])
 	count(r.reasons) == 5
 }
+
+incomplete_facts := object.union(sshd(hardened, []), {"incomplete": [{"path": main, "line": 12, "message": "phipolicy stopped reading includes here after parsing 250000 files"}]})
+
+test_includes_past_the_work_bound_are_an_error_not_a_rejection if {
+	r := data.phipolicy.hipaa.auth_ssh.result with input as input_for(incomplete_facts)
+	r.status == "error"
+	some msg in r.reasons
+	startswith(msg, "/etc/ssh/sshd_config:12: phipolicy stopped reading includes")
+	not contains(concat(" ", r.reasons), "sshd rejects")
+}
+
+many_files := array.concat([main], [sprintf("/etc/ssh/sshd_config.d/%v.conf", [i]) | some i in numbers.range(1, 20)])
+
+test_a_long_file_list_is_summarised if {
+	r := data.phipolicy.hipaa.auth_ssh.result with input as input_for(object.union(sshd(hardened, []), {"files": many_files}))
+	r.status == "pass"
+	some msg in r.reasons
+	contains(msg, "/etc/ssh/sshd_config.d/9.conf, ..., /etc/ssh/sshd_config.d/20.conf (21 files)")
+}

@@ -19,7 +19,7 @@ metadata := {
 	]),
 	"parameters": [],
 	# The facts this policy reads, with their JSON types: the engine checks them before judging.
-	"facts": {"group": ["object"], "issues": ["array"], "passwd": ["object"], "shadow": ["object"], "unreadable": ["array"]},
+	"facts": {"duplicates": ["array"], "empty_passwords": ["array"], "group": ["object"], "issues": ["array"], "login_accounts": ["array"], "passwd": ["object"], "shadow": ["object"], "uid_zero": ["array"], "unreadable": ["array"]},
 	"remediation": concat("\n", [
 		"- Give every person their own account: rename or remove duplicate user and group entries (`vipw`, `vigr`; check with `pwck -r` and `grpck -r`).",
 		"- Give extra UID 0 accounts their own UID or remove them; use sudo for administration instead.",
@@ -44,83 +44,49 @@ read_errors contains msg if {
 
 at(e) := sprintf("%s:%v", [e.path, e.line])
 
-# Duplicates: every entry after the first with the same key.
-duplicates(entries, key) := {[j, i] |
-	some i, e in entries
-	some j, first in entries
-	j < i
-	first[key] == e[key]
-	not earlier_match(entries, key, j, e[key])
+# Names and ids recorded more than once: the plugin groups the records (one pass over the
+# databases); every record after the first is reported against the first.
+failures contains msg if {
+	some d in facts.duplicates
+	first := d.entries[0]
+	some i, e in d.entries
+	i > 0
+	msg := duplicate_message(d.field, d.value, first, e)
 }
 
-earlier_match(entries, key, j, value) if {
-	some k, other in entries
-	k < j
-	other[key] == value
-}
+duplicate_message("user name", value, first, e) := sprintf("user name %s appears twice: %s and %s", [value, at(first), at(e)])
+
+duplicate_message("UID", value, first, e) := sprintf("UID %v is shared by %s (%s) and %s (%s)", [value, first.name, at(first), e.name, at(e)])
+
+duplicate_message("group name", value, first, e) := sprintf("group name %s appears twice: %s and %s", [value, at(first), at(e)])
+
+duplicate_message("GID", value, first, e) := sprintf("GID %v is shared by groups %s (%s) and %s (%s)", [value, first.name, at(first), e.name, at(e)])
 
 failures contains msg if {
-	some pair in duplicates(facts.passwd.entries, "name")
-	first := facts.passwd.entries[pair[0]]
-	e := facts.passwd.entries[pair[1]]
-	msg := sprintf("user name %s appears twice: %s and %s", [e.name, at(first), at(e)])
-}
-
-failures contains msg if {
-	some pair in duplicates(facts.passwd.entries, "uid")
-	first := facts.passwd.entries[pair[0]]
-	e := facts.passwd.entries[pair[1]]
-	msg := sprintf("UID %v is shared by %s (%s) and %s (%s)", [e.uid, first.name, at(first), e.name, at(e)])
-}
-
-failures contains msg if {
-	some pair in duplicates(facts.group.entries, "name")
-	first := facts.group.entries[pair[0]]
-	e := facts.group.entries[pair[1]]
-	msg := sprintf("group name %s appears twice: %s and %s", [e.name, at(first), at(e)])
-}
-
-failures contains msg if {
-	some pair in duplicates(facts.group.entries, "gid")
-	first := facts.group.entries[pair[0]]
-	e := facts.group.entries[pair[1]]
-	msg := sprintf("GID %v is shared by groups %s (%s) and %s (%s)", [e.gid, first.name, at(first), e.name, at(e)])
-}
-
-failures contains msg if {
-	some e in facts.passwd.entries
-	e.uid == 0
+	some e in facts.uid_zero
 	e.name != "root"
 	msg := sprintf("%s has UID 0 (%s): only root may, otherwise root's actions cannot be told apart", [e.name, at(e)])
 }
 
-shadow_entry(name) := s if {
-	some s in facts.shadow.entries
-	s.name == name
+failures contains msg if {
+	some p in facts.empty_passwords
+	p.field == "shadow"
+	p.account.login_shell
+	msg := sprintf("%s can log in (shell %s, %s) and its password field in /etc/shadow is empty (%s): no password is needed", [p.name, shell_name(p.account), at(p.account), at(p)])
 }
 
 failures contains msg if {
-	some e in facts.passwd.entries
-	e.login_shell
-	e.password_in_shadow
-	s := shadow_entry(e.name)
-	s.password_state == "empty"
-	msg := sprintf("%s can log in (shell %s, %s) and its password field in /etc/shadow is empty (%s): no password is needed", [e.name, shell_name(e), at(e), at(s)])
+	some p in facts.empty_passwords
+	p.field == "passwd"
+	p.account.login_shell
+	msg := sprintf("%s can log in (shell %s) and its password field in /etc/passwd is empty (%s): no password is needed", [p.name, shell_name(p.account), at(p)])
 }
 
 failures contains msg if {
-	some e in facts.passwd.entries
-	e.login_shell
-	not e.password_in_shadow
-	e.passwd_password_state == "empty"
-	msg := sprintf("%s can log in (shell %s) and its password field in /etc/passwd is empty (%s): no password is needed", [e.name, shell_name(e), at(e)])
-}
-
-failures contains msg if {
-	some e in facts.passwd.entries
-	e.login_shell
-	e.name in generic_names
-	msg := sprintf("generic account %s has a login shell (%s, %s): a shared name does not identify a person", [e.name, shell_name(e), at(e)])
+	some row in facts.login_accounts
+	row[0] in generic_names
+	e := login_account(row)
+	msg := sprintf("generic account %s has a login shell (%s, %s:%v): a shared name does not identify a person", [e.name, shell_name(e), facts.passwd.path, e.line])
 }
 
 shell_name(e) := e.shell if e.shell != ""
@@ -132,7 +98,15 @@ parse_issues contains msg if {
 	msg := sprintf("%s:%v: %s (the line was not used)", [i.path, i.line, i.message])
 }
 
-login_accounts := [e | some e in facts.passwd.entries; e.login_shell]
+# Accounts with a login shell: the plugin sends rows of [name, uid, gid, shell, line] (a
+# directory-backed host has tens of thousands, so only the rows needed become objects).
+login_account([name, uid, gid, shell, line]) := {"name": name, "uid": uid, "gid": gid, "shell": shell, "line": line}
+
+login_count := count(facts.login_accounts)
+
+# Login accounts cited one by one in the evidence; the rest are counted (a directory-backed host
+# has tens of thousands).
+max_listed_accounts := 20
 
 status := "error" if {
 	count(read_errors) > 0
@@ -141,7 +115,7 @@ status := "error" if {
 } else := "pass"
 
 pass_reasons := array.concat(
-	[sprintf("%v users, %v groups: names, UIDs and GIDs are unique; only root has UID 0; %v accounts with a login shell, none with an empty password or a generic name", [count(facts.passwd.entries), count(facts.group.entries), count(login_accounts)])],
+	[sprintf("%v users, %v groups: names, UIDs and GIDs are unique; only root has UID 0; %v accounts with a login shell, none with an empty password or a generic name", [facts.passwd.count, facts.group.count, login_count])],
 	sort(parse_issues),
 )
 
@@ -151,19 +125,23 @@ reasons := array.concat(sort(read_errors), sort(failures)) if {
 	status == "fail"
 } else := pass_reasons
 
-evidence_items contains {"path": e.path, "line": e.line, "detail": sprintf("%s UID %v GID %v shell %s", [e.name, e.uid, e.gid, e.shell])} if {
-	some e in login_accounts
+evidence_items contains {"path": facts.passwd.path, "line": e.line, "detail": sprintf("%s UID %v GID %v shell %s", [e.name, e.uid, e.gid, e.shell])} if {
+	some row in array.slice(facts.login_accounts, 0, max_listed_accounts)
+	e := login_account(row)
+}
+
+evidence_items contains {"path": facts.passwd.path, "line": 0, "detail": sprintf("%v accounts with a login shell; the first %v are listed", [login_count, max_listed_accounts])} if {
+	login_count > max_listed_accounts
 }
 
 evidence_items contains {"path": e.path, "line": e.line, "detail": sprintf("%s UID 0", [e.name])} if {
-	some e in facts.passwd.entries
-	e.uid == 0
+	some e in facts.uid_zero
 	not e.login_shell
 }
 
-evidence_items contains {"path": s.path, "line": s.line, "detail": sprintf("%s password field empty", [s.name])} if {
-	some s in facts.shadow.entries
-	s.password_state == "empty"
+evidence_items contains {"path": p.path, "line": p.line, "detail": sprintf("%s password field empty", [p.name])} if {
+	some p in facts.empty_passwords
+	p.field == "shadow"
 }
 
 evidence_items contains {"path": db.path, "line": 0, "detail": sprintf("%s: %s", [db.path, u.error])} if {

@@ -16,7 +16,7 @@ shadow(name, state, line) := {"name": name, "password_state": state, "path": "/e
 
 grp(name, gid, line) := {"name": name, "gid": gid, "members": [], "path": "/etc/group", "line": line}
 
-db(path, entries) := {"path": path, "exists": true, "readable": true, "entries": entries}
+db(path, entries) := {"path": path, "exists": true, "readable": true, "count": count(entries)}
 
 clean_passwd := [
 	user("root", 0, 0, "/bin/bash", 1),
@@ -28,14 +28,48 @@ clean_shadow := [shadow("root", "none", 1), shadow("daemon", "none", 2), shadow(
 
 clean_group := [grp("root", 0, 1), grp("daemon", 1, 2), grp("alice", 1000, 3)]
 
+# The facts the plugin derives from these records (derived here the slow, obvious way).
 facts_with(passwd, shadow_entries, group) := {
 	"family": "debian",
 	"passwd": db("/etc/passwd", passwd),
 	"shadow": db("/etc/shadow", shadow_entries),
 	"group": db("/etc/group", group),
+	"duplicates": array.concat(
+		array.concat(dups("user name", passwd, "name"), dups("UID", passwd, "uid")),
+		array.concat(dups("group name", group, "name"), dups("GID", group, "gid")),
+	),
+	"uid_zero": [{"name": e.name, "shell": e.shell, "login_shell": e.login_shell, "path": e.path, "line": e.line} |
+		some e in passwd
+		e.uid == 0
+	],
+	"login_accounts": [[e.name, e.uid, e.gid, e.shell, e.line] |
+		some e in passwd
+		e.login_shell
+	],
+	"empty_passwords": array.concat(
+		[{"name": e.name, "field": "shadow", "path": s.path, "line": s.line, "account": account(e)} |
+			some e in passwd
+			e.password_in_shadow
+			some s in shadow_entries
+			s.name == e.name
+			s.password_state == "empty"
+		],
+		[{"name": e.name, "field": "passwd", "path": e.path, "line": e.line, "account": account(e)} |
+			some e in passwd
+			not e.password_in_shadow
+			e.passwd_password_state == "empty"
+		],
+	),
 	"unreadable": [],
 	"issues": [],
 }
+
+account(e) := {"shell": e.shell, "login_shell": e.login_shell, "path": e.path, "line": e.line}
+
+dups(field, entries, key) := [{"field": field, "value": v, "entries": [{"name": e.name, "path": e.path, "line": e.line} | some e in entries; e[key] == v]} |
+	some v in {x[key] | some x in entries}
+	count([1 | some e in entries; e[key] == v]) > 1
+]
 
 eval(facts) := r if {
 	r := data.phipolicy.hipaa.ids_unique.result with input as {"facts": facts, "params": {}}
@@ -122,7 +156,7 @@ test_generic_name_without_login_shell_passes if {
 
 test_missing_shadow_is_error if {
 	f := object.union(facts_with(clean_passwd, [], clean_group), {
-		"shadow": {"path": "/etc/shadow", "exists": false, "readable": false, "entries": []},
+		"shadow": {"path": "/etc/shadow", "exists": false, "readable": false, "count": 0},
 		"unreadable": [{"path": "/etc/shadow", "error": "not found"}],
 	})
 	r := eval(f)
@@ -142,4 +176,23 @@ test_metadata_is_complete if {
 	m.id == "ids.unique"
 	m.description != ""
 	m.remediation != ""
+}
+
+many_logins := [user(sprintf("u%v", [i]), 1000 + i, 1000 + i, "/bin/bash", i) | some i in numbers.range(1, 30)]
+
+test_login_accounts_beyond_the_listed_ones_are_counted if {
+	r := eval(facts_with(many_logins, [], []))
+	r.status == "pass"
+	has_reason(r, "30 users, 0 groups")
+	count([e | some e in r.evidence; e.line > 0]) == 20
+	some e in r.evidence
+	e.detail == "30 accounts with a login shell; the first 20 are listed"
+}
+
+test_a_shadow_record_without_account_is_evidence_not_a_failure if {
+	f := object.union(facts_with(clean_passwd, clean_shadow, clean_group), {"empty_passwords": [{"name": "ghost", "field": "shadow", "path": "/etc/shadow", "line": 9, "account": null}]})
+	r := eval(f)
+	r.status == "pass"
+	some e in r.evidence
+	e.detail == "ghost password field empty"
 }

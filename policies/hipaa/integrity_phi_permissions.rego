@@ -16,7 +16,7 @@ metadata := {
 		"Then a walk beneath it, which never follows symlinks, looks for entries readable or writable by others",
 		"and reports how many there are and the first 20.",
 		"The walk stops after 100,000 entries (and does not list directories deeper than 64 levels); a walk",
-		"that stopped cannot vouch for the rest, so a tree that large is 'manual' unless something already failed.",
+		"that stopped cannot vouch for the rest, so a tree that large or deep is an error (exit 2) unless something already failed.",
 		"Symlinks beneath the directory that point outside it are reported as evidence.",
 		"A directory that cannot be read or listed makes the check an error; no phi_paths at all makes it manual.",
 	]),
@@ -96,11 +96,13 @@ truncated_note(d) := sprintf(" in the first %v entries walked", [d.walk.entries]
 
 else := ""
 
-incomplete contains msg if {
+# A walk that a limit stopped did not look at everything: whether something beyond it is
+# world-readable is unknown, which is an error (exit 2), never a manual note a CI run passes with.
+walk_incomplete contains msg if {
 	some d in dirs
 	d.walk != null
 	d.walk.truncated
-	msg := sprintf("the walk of %s %s; the entries beyond it were not checked (run `find %s -perm /o+rw -not -type l` to settle it)", [d.path, d.walk.truncated_reason, d.path])
+	msg := sprintf("the walk of %s %s; the entries beyond it were not checked, so whether any is world-readable is unknown (run `find %s -perm /o+rw -not -type l` to settle it)", [d.path, d.walk.truncated_reason, d.path])
 }
 
 incomplete contains "phi_paths is empty: no PHI directory to check (set the parameter to where PHI is stored)" if {
@@ -131,6 +133,8 @@ status := "error" if {
 	count(read_errors) > 0
 } else := "fail" if {
 	count(failures) > 0
+} else := "error" if {
+	count(walk_incomplete) > 0
 } else := "manual" if {
 	count(incomplete) > 0
 } else := "pass"
@@ -140,9 +144,9 @@ pass_reasons contains msg if {
 	msg := sprintf("%s: mode %s, %s; %v entries beneath it walked, none world-readable or world-writable", [d.path, d.mode_octal, owner_text(d), d.walk.entries])
 }
 
-reasons := array.concat(sort(read_errors), sort(notes)) if {
+reasons := array.concat(array.concat(sort(read_errors), sort(walk_incomplete)), sort(notes)) if {
 	status == "error"
-} else := array.concat(array.concat(sort(failures), sort(incomplete)), sort(notes)) if {
+} else := array.concat(array.concat(sort(failures), sort(walk_incomplete)), sort(notes)) if {
 	status == "fail"
 } else := array.concat(sort(incomplete), sort(notes)) if {
 	status == "manual"

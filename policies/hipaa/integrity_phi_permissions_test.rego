@@ -95,9 +95,9 @@ test_world_writable_only_entry_fails if {
 
 truncated := walked({"entries": 100000, "truncated": true, "truncated_reason": "stopped after 100000 entries (limit of the walk)"})
 
-test_truncated_walk_is_manual_and_says_so if {
+test_truncated_walk_is_an_error_and_says_so if {
 	r := eval([dir(488, "0750", truncated)])
-	r.status == "manual"
+	r.status == "error"
 	has_reason(r, "the walk of /var/data/phi stopped after 100000 entries (limit of the walk)")
 	{"path": "/var/data/phi", "line": 0, "detail": "walk truncated after 100000 entries: stopped after 100000 entries (limit of the walk)"} in r.evidence
 }

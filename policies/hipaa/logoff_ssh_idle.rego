@@ -61,6 +61,12 @@ count_value := integer(settings.clientalivecountmax.value)
 
 installed if sshd.installed == true
 
+# phipolicy stopped reading includes at its bound on work (sshd itself reads on).
+read_errors contains msg if {
+	some i in object.get(sshd, "incomplete", [])
+	msg := sprintf("%s:%v: %s", [i.path, i.line, i.message])
+}
+
 read_errors contains msg if {
 	some u in sshd.unreadable
 	msg := sprintf("%s could not be read (%s): sshd would refuse to start and the idle settings in force are unknown", [u.path, u.error])

@@ -208,3 +208,10 @@ test_parse_issues_are_evidence if {
 	e.line == 5
 	contains(e.detail, "invalid integer")
 }
+
+test_includes_past_the_work_bound_are_an_error if {
+	i := [{"path": config, "line": 12, "message": "phipolicy stopped reading includes here after parsing 250000 files"}]
+	r := run(sshd(hardened, {"incomplete": i}))
+	r.status == "error"
+	any_reason(r, "/etc/ssh/sshd_config:12: phipolicy stopped reading includes")
+}

@@ -135,6 +135,7 @@ fn error_kind(e: &ReadError) -> &'static str {
         ReadError::PermissionDenied => "permission-denied",
         ReadError::NotRegular(_) => "not-regular",
         ReadError::TooLarge(_) => "too-large",
+        ReadError::TooManyEntries(_) => "too-many-entries",
         ReadError::InvalidPath(_) => "invalid-path",
         ReadError::BudgetExhausted => "budget-exhausted",
         ReadError::Io(_) => "io",

@@ -324,17 +324,22 @@ fn account_facts(
     let Some(passwd) = passwd else {
         return json!([]);
     };
+    // Indexed once (first record wins, as getspnam and getgrgid read them): a lookup per account
+    // in a scan of every record was quadratic, which tens of thousands of accounts turned into
+    // the plugin's wall-time limit.
+    let shadow_by_name = shadow.as_ref().map(|s| s.first_by(|e| e.name.as_str()));
+    let group_by_gid = group.as_ref().map(|g| g.first_by(|e| e.gid));
     let entries: Vec<Value> = passwd
         .entries
         .iter()
         .map(|p| {
             account(
                 p,
-                shadow.as_ref().and_then(|s| s.by_name(&p.name)),
-                shadow.is_some(),
-                group
+                shadow_by_name
                     .as_ref()
-                    .and_then(|g| g.entries.iter().find(|e| e.gid == p.gid)),
+                    .and_then(|m| m.get(p.name.as_str()).copied()),
+                shadow.is_some(),
+                group_by_gid.as_ref().and_then(|m| m.get(&p.gid).copied()),
             )
         })
         .collect();

@@ -1,7 +1,7 @@
 //! Native tests of the password-management plugin on the `passwords-*` fixture trees and on small
 //! variations of them.
 
-use phipolicy_sdk::testing::{DirTarget, tree};
+use phipolicy_sdk::testing::{DirTarget, many_accounts, tree};
 use phipolicy_sdk::{Params, Plugin};
 use serde_json::{Value, json};
 
@@ -270,4 +270,27 @@ fn several_pwquality_lines_and_weak_controls() {
         alice["login_shell"], true,
         "an empty shell field is /bin/sh"
     );
+}
+
+#[test]
+fn sixty_thousand_accounts_are_joined_in_one_pass() {
+    let (passwd, shadow, group) = many_accounts(60_000);
+    let (_root, target) = tree(&[
+        ("/etc/passwd", passwd.as_str()),
+        ("/etc/shadow", shadow.as_str()),
+        ("/etc/group", group.as_str()),
+    ]);
+    let started = std::time::Instant::now();
+    let f = PasswordManagement::collect(&target, &Params::default()).expect("collect");
+    let took = started.elapsed();
+    let accounts = f["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 60_001);
+    let last = account(&f, "u59999");
+    assert_eq!(
+        (last["max_days"].as_i64(), last["shadow_line"].as_u64()),
+        (Some(90), Some(60_001))
+    );
+    assert_eq!(last["group"], "g59999");
+    let size = f.to_string().len();
+    eprintln!("{took:?}, {size} bytes of facts");
 }

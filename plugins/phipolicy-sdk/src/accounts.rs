@@ -2,6 +2,9 @@
 //! keep their line numbers, with the questions controls ask of them (can this account log in, is
 //! its password usable, when must it change).
 
+use std::collections::HashMap;
+use std::hash::Hash;
+
 use serde::Serialize;
 
 use crate::facts::ParseIssue;
@@ -147,6 +150,46 @@ impl<T> Database<T> {
     fn sort_issues(&mut self) {
         self.issues.sort_by_key(|i| i.line);
     }
+
+    /// The first record for each value of `key`, as the C library's `getpwnam`/`getgrgid` find
+    /// it: an index built in one pass, for lookups that would otherwise scan every record.
+    pub fn first_by<'a, K: Eq + Hash>(&'a self, key: impl Fn(&'a T) -> K) -> HashMap<K, &'a T> {
+        let mut index = HashMap::with_capacity(self.entries.len());
+        for e in &self.entries {
+            index.entry(key(e)).or_insert(e);
+        }
+        index
+    }
+
+    /// Records sharing a value of `key`, grouped in one pass: each group lists every record with
+    /// that value in file order; groups come in the order of their first record.
+    pub fn duplicates_by<'a, K: Eq + Hash>(&'a self, key: impl Fn(&'a T) -> K) -> Vec<Vec<&'a T>> {
+        // The first record of each key, and every later record with the index of its first:
+        // no allocation per key, so tens of thousands of distinct keys cost one table.
+        let mut first: HashMap<K, usize> = HashMap::with_capacity(self.entries.len());
+        let mut later: Vec<(usize, usize)> = Vec::new();
+        for (i, e) in self.entries.iter().enumerate() {
+            match first.entry(key(e)) {
+                std::collections::hash_map::Entry::Occupied(f) => later.push((*f.get(), i)),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(i);
+                }
+            }
+        }
+        // Stable sort by first record: each group's later records stay in file order.
+        later.sort_by_key(|(f, _)| *f);
+        let mut groups: Vec<Vec<&'a T>> = Vec::new();
+        for (f, i) in later {
+            let (Some(fe), Some(ie)) = (self.entries.get(f), self.entries.get(i)) else {
+                continue;
+            };
+            match groups.last_mut() {
+                Some(g) if g.first().is_some_and(|x| std::ptr::eq(*x, fe)) => g.push(ie),
+                _ => groups.push(vec![fe, ie]),
+            }
+        }
+        groups
+    }
 }
 
 impl Database<PasswdEntry> {
@@ -170,7 +213,7 @@ impl Database<GroupEntry> {
 /// The lines of an account file worth looking at: (line number, fields). Blank lines are skipped;
 /// NIS compat lines (`+`/`-`) and comments are reported, since the C library does not treat them
 /// as local accounts.
-fn record_lines<T>(db: &mut Database<T>, text: &str) -> Vec<(u32, Vec<String>)> {
+fn record_lines<'t, T>(db: &mut Database<T>, text: &'t str) -> Vec<(u32, Vec<&'t str>)> {
     let mut out = Vec::new();
     for (idx, raw) in text.lines().enumerate() {
         let line = u32::try_from(idx + 1).unwrap_or(u32::MAX);
@@ -191,13 +234,18 @@ fn record_lines<T>(db: &mut Database<T>, text: &str) -> Vec<(u32, Vec<String>)> 
             );
             continue;
         }
-        out.push((line, raw.split(':').map(String::from).collect()));
+        // Fields borrow from the text: only the ones a record keeps are copied.
+        out.push((line, raw.split(':').collect()));
     }
     out
 }
 
-fn field(fields: &[String], i: usize) -> String {
-    fields.get(i).cloned().unwrap_or_default()
+fn raw<'t>(fields: &[&'t str], i: usize) -> &'t str {
+    fields.get(i).copied().unwrap_or("")
+}
+
+fn field(fields: &[&str], i: usize) -> String {
+    raw(fields, i).to_string()
 }
 
 fn parse_id(s: &str) -> Option<u32> {
@@ -220,8 +268,7 @@ pub fn parse_passwd(path: &str, text: &str) -> Database<PasswdEntry> {
             db.issue(line, "empty user name".into());
             continue;
         }
-        let (Some(uid), Some(gid)) = (parse_id(&field(&fields, 2)), parse_id(&field(&fields, 3)))
-        else {
+        let (Some(uid), Some(gid)) = (parse_id(raw(&fields, 2)), parse_id(raw(&fields, 3))) else {
             db.issue(line, format!("user {name}: UID or GID is not a number"));
             continue;
         };
@@ -260,7 +307,7 @@ pub fn parse_shadow(path: &str, text: &str) -> Database<ShadowEntry> {
                 format!("user {name}: {} fields, expected 9", fields.len()),
             );
         }
-        let mut days = |i: usize, what: &str| match parse_days(&field(&fields, i)) {
+        let mut days = |i: usize, what: &str| match parse_days(raw(&fields, i)) {
             Ok(v) => v,
             Err(e) => {
                 db.issues.push(ParseIssue {
@@ -307,11 +354,11 @@ pub fn parse_group(path: &str, text: &str) -> Database<GroupEntry> {
             db.issue(line, "empty group name".into());
             continue;
         }
-        let Some(gid) = parse_id(&field(&fields, 2)) else {
+        let Some(gid) = parse_id(raw(&fields, 2)) else {
             db.issue(line, format!("group {name}: GID is not a number"));
             continue;
         };
-        let members = field(&fields, 3)
+        let members = raw(&fields, 3)
             .split(',')
             .map(str::trim)
             .filter(|m| !m.is_empty())

@@ -343,7 +343,7 @@ const SSHD_KEYWORDS: &[&str] = &[
 /// `/etc/ssh/sshd_config`, then drop-ins under `/etc/ssh/sshd_config.d/` (Debian's stock config
 /// includes `*.conf` there).
 pub fn sshd(data: &[u8]) {
-    use crate::sshd::{EffectiveSshdConfig, MAX_PARSED_FILES, SSHD_CONFIG};
+    use crate::sshd::{EffectiveSshdConfig, MAX_PARSES, SSHD_CONFIG};
     let t = target_of(data, SSHD_CONFIG, |i| {
         format!("/etc/ssh/sshd_config.d/{i:02}.conf")
     });
@@ -352,7 +352,7 @@ pub fn sshd(data: &[u8]) {
     assert!(c.config_found, "the main file exists");
     assert_eq!(c.files.first().map(String::as_str), Some(SSHD_CONFIG));
     no_duplicates("sshd files", &c.files);
-    assert!(c.files.len() <= MAX_PARSED_FILES);
+    assert!(c.files.len() <= MAX_PARSES);
     for f in &c.files {
         lines.file("sshd file", f);
     }

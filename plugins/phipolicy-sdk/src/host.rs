@@ -57,7 +57,12 @@ impl Target for HostTarget {
                     })
                     .collect()
             })
-            .map_err(error)
+            .map_err(|e| match error(e) {
+                // The interface reports an over-long listing as `too-large` with the cap, which
+                // counts entries here, not bytes.
+                ReadError::TooLarge(n) => ReadError::TooManyEntries(n),
+                other => other,
+            })
     }
     fn stat(&self, path: &str) -> Result<FileStat, ReadError> {
         wit::stat(path).map(stat).map_err(error)

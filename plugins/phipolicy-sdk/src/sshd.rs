@@ -23,9 +23,18 @@ pub const SSH_DIR: &str = "/etc/ssh";
 /// ("Too many recursive configuration includes"), which is how it stops include loops.
 pub const MAX_INCLUDE_DEPTH: usize = 16;
 
-/// Files parsed for one configuration (counting re-parses of the same file): sshd has no such cap,
-/// but a fan-out of globs nested 16 deep would be exponential; past this the config is hostile.
-pub const MAX_PARSED_FILES: usize = 1024;
+/// Files parsed for one configuration, counting re-parses of a file included again. sshd itself
+/// has no such cap (`servconf.c` loads every file an `Include` glob matches, and re-parses cached
+/// ones), so this is phipolicy's bound on its own work: 100,000 drop-ins parse once each, and only
+/// a fan-out of nested includes (exponential in the 16 levels sshd allows) goes past it. When it
+/// is reached the configuration is reported incomplete (the control cannot be decided), never as
+/// something sshd rejects.
+pub const MAX_PARSES: usize = 250_000;
+
+/// Bytes of configuration text parsed for one configuration, counting re-parses: the same bound
+/// on work for fan-outs of large files (each read is capped at 16 MiB, but a cached file parses
+/// again at every `Include` that names it).
+pub const MAX_PARSED_BYTES: usize = 64 << 20;
 
 /// Keywords whose lines accumulate instead of first-wins (`servconf.c` appends to a list).
 const ACCUMULATING: &[&str] = &[
@@ -271,6 +280,9 @@ pub struct EffectiveSshdConfig {
     pub unreadable: Vec<Unreadable>,
     /// Lines sshd would reject, dangling includes, include loops.
     pub issues: Vec<ParseIssue>,
+    /// Where phipolicy stopped reading before sshd would have ([`MAX_PARSES`],
+    /// [`MAX_PARSED_BYTES`]): the effective configuration is then unknown. sshd accepts it.
+    pub incomplete: Vec<ParseIssue>,
     /// Directives in force for the global configuration, in the order sshd reads them (lines of
     /// `Match all` blocks included: sshd's global pass applies them too).
     pub global: Vec<Directive>,
@@ -331,7 +343,9 @@ impl EffectiveSshdConfig {
             target,
             config,
             cache: HashMap::new(),
+            globs: HashMap::new(),
             parsed: 0,
+            parsed_bytes: 0,
             halted: false,
         };
         for option in options {
@@ -489,6 +503,7 @@ impl EffectiveSshdConfig {
             "files": self.files,
             "unreadable": self.unreadable,
             "issues": self.issues,
+            "incomplete": self.incomplete,
             "settings": settings,
             "match_blocks": blocks,
             "command_line": {
@@ -515,7 +530,7 @@ fn entries_json(lines: &[&Directive]) -> Value {
 ///
 /// ```text
 /// {"config_found": bool, "files": [paths read in order], "unreadable": [{path, error}],
-///  "issues": [{path, line, message}],
+///  "issues": [{path, line, message}], "incomplete": [{path, line, message}],
 ///  "settings": {"<keyword>": {"value", "path", "line", "default"}},
 ///  "match_blocks": [{"criteria", "matches_all", "path", "line", "settings": {"<keyword>": {"value", "path", "line"}}}],
 ///  "command_line": {"unit", "exec_start", "environment_files", "options": [{option, path, line, variable}]}}
@@ -534,8 +549,13 @@ struct Loader<'t> {
     config: EffectiveSshdConfig,
     /// File contents by path (sshd caches included files the same way).
     cache: HashMap<String, String>,
+    /// What each `Include` pattern matched, by pattern: sshd globs a selector once and re-parses
+    /// its cached files when the same pattern is included again.
+    globs: HashMap<String, Vec<String>>,
     parsed: usize,
-    /// Set when sshd would have stopped with a fatal error (include depth, hostile fan-out).
+    parsed_bytes: usize,
+    /// Set when sshd would have stopped with a fatal error (include depth), or phipolicy stopped
+    /// at its own bound on work.
     halted: bool,
 }
 
@@ -550,6 +570,7 @@ impl Loader<'_> {
 
     fn parse_text(&mut self, path: &str, text: &str, depth: usize, scope: Scope) {
         self.parsed += 1;
+        self.parsed_bytes += text.len();
         // sshd copies the file into a C string: nothing after a NUL byte is seen.
         let text = text.split('\0').next().unwrap_or("");
         let mut scope = scope;
@@ -641,8 +662,19 @@ impl Loader<'_> {
             } else {
                 format!("{SSH_DIR}/{arg}")
             };
-            self.check_glob_base(&pattern);
-            for file in self.target.glob("/", &pattern) {
+            let files = match self.globs.get(&pattern) {
+                Some(files) => files.clone(),
+                None => {
+                    self.check_glob_base(&pattern);
+                    let files = self.target.glob("/", &pattern);
+                    self.globs.insert(pattern.clone(), files.clone());
+                    files
+                }
+            };
+            for file in files {
+                if self.halted {
+                    return;
+                }
                 if depth + 1 > MAX_INCLUDE_DEPTH {
                     self.issue(
                         path,
@@ -652,12 +684,15 @@ impl Loader<'_> {
                     self.halted = true;
                     return;
                 }
-                if self.parsed >= MAX_PARSED_FILES {
-                    self.issue(
-                        path,
+                if self.parsed >= MAX_PARSES || self.parsed_bytes >= MAX_PARSED_BYTES {
+                    self.config.incomplete.push(ParseIssue {
+                        path: path.to_string(),
                         line,
-                        format!("more than {MAX_PARSED_FILES} included files parsed; stopped"),
-                    );
+                        message: format!(
+                            "phipolicy stopped reading includes here after parsing {} files ({} bytes, counting files included again): its bound on work is {MAX_PARSES} files or {MAX_PARSED_BYTES} bytes. sshd has no such limit and reads on, so the effective configuration is unknown",
+                            self.parsed, self.parsed_bytes
+                        ),
+                    });
                     self.halted = true;
                     return;
                 }
@@ -1582,6 +1617,71 @@ mod tests {
         assert_eq!(c.issues.len(), 1, "{:?}", c.issues);
     }
 
+    fn owned_tree(files: &[(String, String)]) -> (crate::testing::TempRoot, DirTarget) {
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect();
+        tree(&refs)
+    }
+
+    /// sshd reads every file an `Include` glob matches (`servconf.c` has no cap on their number):
+    /// 2,000 drop-ins, past the 1,024 phipolicy used to stop at, are all read, and the
+    /// configuration is complete.
+    #[test]
+    fn thousands_of_drop_ins_are_read_like_sshd_reads_them() {
+        let mut files: Vec<(String, String)> = vec![(
+            SSHD_CONFIG.to_string(),
+            "Include /etc/ssh/sshd_config.d/*.conf\n".to_string(),
+        )];
+        for i in 0..2_000 {
+            files.push((
+                format!("/etc/ssh/sshd_config.d/{i:05}.conf"),
+                format!("# drop-in {i}\nMaxSessions {}\n", 10 + i),
+            ));
+        }
+        files.push((
+            "/etc/ssh/sshd_config.d/99999-last.conf".to_string(),
+            "PermitRootLogin no\n".to_string(),
+        ));
+        let (_root, t) = owned_tree(&files);
+        let c = EffectiveSshdConfig::load(&t);
+        assert_eq!(c.files.len(), 2_002);
+        assert!(c.issues.is_empty(), "{:?}", c.issues);
+        assert!(c.incomplete.is_empty(), "{:?}", c.incomplete);
+        assert_eq!(eff(&c, "maxsessions").0, "10");
+        assert_eq!(eff(&c, "permitrootlogin").0, "no");
+    }
+
+    /// A fan-out of nested includes (8 files a level, 6 levels: 8^6 parses) stops at phipolicy's
+    /// bound on work and says the configuration is incomplete: not an issue sshd has with it.
+    #[test]
+    fn an_include_fan_out_stops_at_the_work_bound_as_incomplete() {
+        let mut files: Vec<(String, String)> = vec![(
+            SSHD_CONFIG.to_string(),
+            "Include /etc/ssh/l0/*.conf\n".to_string(),
+        )];
+        for level in 0..6 {
+            for i in 0..8 {
+                files.push((
+                    format!("/etc/ssh/l{level}/{i}.conf"),
+                    format!("Include /etc/ssh/l{}/*.conf\n", level + 1),
+                ));
+            }
+        }
+        let (_root, t) = owned_tree(&files);
+        let c = EffectiveSshdConfig::load(&t);
+        assert!(c.issues.is_empty(), "{:?}", c.issues);
+        assert_eq!(c.incomplete.len(), 1, "{:?}", c.incomplete);
+        assert!(
+            c.incomplete[0].message.contains("sshd has no such limit"),
+            "{}",
+            c.incomplete[0].message
+        );
+        let f = c.facts(&["permitrootlogin"]);
+        assert_eq!(f["incomplete"].as_array().map(Vec::len), Some(1));
+    }
+
     #[test]
     fn lines_sshd_rejects_are_issues() {
         let (_root, t) = tree(&[(
@@ -1680,6 +1780,7 @@ mod tests {
                 "files": ["/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/50-cloud-init.conf"],
                 "unreadable": [],
                 "issues": [],
+                "incomplete": [],
                 "settings": {
                     "clientaliveinterval": {"value": "300", "path": "/etc/ssh/sshd_config", "line": 2, "default": false},
                     "clientalivecountmax": {"value": "3", "path": "/etc/ssh/sshd_config", "line": 0, "default": true},

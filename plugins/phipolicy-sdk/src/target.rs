@@ -64,6 +64,8 @@ pub enum ReadError {
     PermissionDenied,
     NotRegular(FileKind),
     TooLarge(u64),
+    /// A directory listing longer than the engine's cap (the cap, in entries).
+    TooManyEntries(u64),
     InvalidPath(String),
     BudgetExhausted,
     Io(String),
@@ -77,6 +79,9 @@ impl fmt::Display for ReadError {
             ReadError::PermissionDenied => f.write_str("permission denied"),
             ReadError::NotRegular(k) => write!(f, "not a regular file ({k})"),
             ReadError::TooLarge(n) => write!(f, "larger than the read cap ({n} bytes)"),
+            ReadError::TooManyEntries(n) => {
+                write!(f, "more entries than a listing may return ({n} entries)")
+            }
             ReadError::InvalidPath(why) => write!(f, "invalid path: {why}"),
             ReadError::BudgetExhausted => f.write_str("request budget exhausted"),
             ReadError::Io(msg) => write!(f, "I/O error: {msg}"),

@@ -189,6 +189,22 @@ pub fn tree(files: &[(&str, &str)]) -> (TempRoot, DirTarget) {
     (root, target)
 }
 
+/// `/etc/passwd`, `/etc/shadow` and `/etc/group` of root and `n` login accounts `u0`.. (UID and
+/// GID from 10,000, password hash usable, maximum age 90 days, each with a group `gN`): the local
+/// databases of a directory-backed host, for tests of scale.
+pub fn many_accounts(n: u32) -> (String, String, String) {
+    let mut passwd = String::from("root:x:0:0:root:/root:/bin/bash\n");
+    let mut shadow = String::from("root:*:19800:0:99999:7:::\n");
+    let mut group = String::from("root:x:0:\n");
+    for i in 0..n {
+        let id = 10_000 + i;
+        passwd.push_str(&format!("u{i}:x:{id}:{id}:User {i}:/home/u{i}:/bin/bash\n"));
+        shadow.push_str(&format!("u{i}:$6$salt$hash{i}:19800:7:90:14:::\n"));
+        group.push_str(&format!("g{i}:x:{id}:u{i}\n"));
+    }
+    (passwd, shadow, group)
+}
+
 /// A temporary fixture root, removed on drop.
 #[derive(Debug)]
 pub struct TempRoot(PathBuf);

@@ -676,4 +676,58 @@ fn rocky9_layout_agrees_with_sshd_t() {
         );
         assert_eq!(macs.value.contains("hmac-sha1"), fixture == "rocky9-stock");
     }
+/// sshd has no cap on the files an `Include` glob matches: with 5,000 drop-ins (the parser used to
+/// stop at 1,024 and call the configuration one sshd rejects), `sshd -T` accepts it, the parser
+/// reports nothing, and both agree on every keyword, set by the first and by the last drop-in.
+#[test]
+fn thousands_of_drop_ins_agree_with_sshd_t() {
+    let harness = Harness::new();
+    let dir = harness.dir.path().join("many-drop-ins");
+    let dropins = dir.join("sshd_config.d");
+    fs::create_dir_all(&dropins).expect("mkdir");
+    for i in 0..5_000 {
+        fs::write(
+            dropins.join(format!("{i:05}.conf")),
+            format!("# fleet drop-in {i}\nMaxAuthTries {}\n", 3 + i % 4),
+        )
+        .expect("write drop-in");
+    }
+    fs::write(
+        dropins.join("99999-last.conf"),
+        "PermitRootLogin no\nClientAliveInterval 300\n",
+    )
+    .expect("write drop-in");
+    let config = dir.join("sshd_config");
+    fs::write(
+        &config,
+        format!(
+            "Include {}/*.conf\nPasswordAuthentication no\nMaxAuthTries 9\n",
+            dropins.display()
+        ),
+    )
+    .expect("write config");
+    let parsed = EffectiveSshdConfig::load_from(&DirTarget::new("/"), &config.to_string_lossy());
+    assert!(parsed.issues.is_empty(), "{:?}", parsed.issues);
+    assert!(parsed.incomplete.is_empty(), "{:?}", parsed.incomplete);
+    assert_eq!(parsed.files.len(), 5_002);
+    let map = harness
+        .sshd_t(&config)
+        .expect("sshd -T accepts 5,000 drop-ins");
+    for keyword in COMPARED {
+        let Some(ours) = parsed.effective(keyword).map(|e| e.value) else {
+            continue;
+        };
+        assert_eq!(Some(&ours), sshd_value(&map, keyword).as_ref(), "{keyword}");
+    }
+    assert_eq!(
+        parsed.effective("maxauthtries").map(|e| e.value).as_deref(),
+        Some("3")
+    );
+    assert_eq!(
+        parsed
+            .effective("permitrootlogin")
+            .map(|e| e.value)
+            .as_deref(),
+        Some("no")
+    );
 }

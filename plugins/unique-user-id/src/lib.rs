@@ -1,6 +1,10 @@
 //! The unique-user-id safeguard (45 CFR 164.312(a)(2)(i)): gathers the account records behind
-//! `ids.unique` (passwd, shadow and group entries, with login shells and password states, never the
-//! hashes) and `ids.phi-group` (the `phi_group` group and who belongs to it).
+//! `ids.unique` (names and ids recorded twice, UID 0 accounts, accounts with a login shell, empty
+//! password fields; never the hashes) and `ids.phi-group` (the `phi_group` group and who belongs
+//! to it). Every step is one pass over the databases, so tens of thousands of accounts cost
+//! milliseconds, and the facts grow with the findings and the login accounts, not with pairs.
+
+use std::collections::HashSet;
 
 use phipolicy_sdk::accounts::{
     self, Database, GroupEntry, PasswdEntry, PasswordState, ShadowEntry,
@@ -110,68 +114,125 @@ pub fn collect_facts(target: &dyn Target, phi_group: &str) -> Value {
         &mut issues,
     );
 
-    let passwd_entries: Vec<Value> = passwd
-        .db
-        .as_ref()
-        .map(|db| db.entries.iter().map(passwd_fact).collect())
-        .unwrap_or_default();
-    let shadow_entries: Vec<Value> = shadow
-        .db
-        .as_ref()
-        .map(|db| db.entries.iter().map(shadow_fact).collect())
-        .unwrap_or_default();
-    let group_entries: Vec<Value> = group
-        .db
-        .as_ref()
-        .map(|db| db.entries.iter().map(group_fact).collect())
-        .unwrap_or_default();
-
+    let (passwd_db, shadow_db, group_db) =
+        (passwd.db.as_ref(), shadow.db.as_ref(), group.db.as_ref());
+    let count = |n: Option<usize>| n.unwrap_or(0);
     json!({
         "os": os.as_ref().map(|o| json!({
             "id": o.id, "version_id": o.version_id, "family": o.family, "path": o.path,
         })),
         "family": family,
-        "passwd": {"path": PASSWD, "exists": passwd.exists, "readable": passwd.readable, "entries": passwd_entries},
-        "shadow": {"path": SHADOW, "exists": shadow.exists, "readable": shadow.readable, "entries": shadow_entries},
-        "group": {"path": GROUP, "exists": group.exists, "readable": group.readable, "entries": group_entries},
-        "phi_group": phi_group_fact(phi_group, passwd.db.as_ref(), group.db.as_ref()),
+        "passwd": {"path": PASSWD, "exists": passwd.exists, "readable": passwd.readable, "count": count(passwd_db.map(|d| d.entries.len()))},
+        "shadow": {"path": SHADOW, "exists": shadow.exists, "readable": shadow.readable, "count": count(shadow_db.map(|d| d.entries.len()))},
+        "group": {"path": GROUP, "exists": group.exists, "readable": group.readable, "count": count(group_db.map(|d| d.entries.len()))},
+        "duplicates": duplicates(passwd_db, group_db),
+        "uid_zero": passwd_db.map_or_else(Vec::new, |p| p.entries.iter().filter(|e| e.uid == 0).map(uid_zero_fact).collect()),
+        "login_account_columns": LOGIN_COLUMNS,
+        "login_accounts": passwd_db.map_or_else(Vec::new, |p| p.entries.iter().filter(|e| e.has_login_shell()).map(login_fact).collect()),
+        "empty_passwords": empty_passwords(passwd_db, shadow_db),
+        "phi_group": phi_group_fact(phi_group, passwd_db, group_db),
         "unreadable": unreadable,
         "issues": issues,
     })
 }
 
-fn passwd_fact(p: &PasswdEntry) -> Value {
+/// One record of a set sharing a name or id.
+fn sharer(name: &str, path: &str, line: u32) -> Value {
+    json!({"name": name, "path": path, "line": line})
+}
+
+/// Names and ids recorded more than once, each with every record carrying it (file order), found
+/// by grouping in one pass: a host with tens of thousands of accounts costs a hash table, not a
+/// comparison of every pair.
+fn duplicates(
+    passwd: Option<&Database<PasswdEntry>>,
+    group: Option<&Database<GroupEntry>>,
+) -> Value {
+    let mut out: Vec<Value> = Vec::new();
+    let mut push = |field: &str, value: Value, entries: Vec<Value>| {
+        out.push(json!({"field": field, "value": value, "entries": entries}));
+    };
+    if let Some(p) = passwd {
+        let record = |e: &&PasswdEntry| sharer(&e.name, PASSWD, e.line);
+        for g in p.duplicates_by(|e| e.name.as_str()) {
+            push(
+                "user name",
+                json!(g[0].name),
+                g.iter().map(record).collect(),
+            );
+        }
+        for g in p.duplicates_by(|e| e.uid) {
+            push("UID", json!(g[0].uid), g.iter().map(record).collect());
+        }
+    }
+    if let Some(gr) = group {
+        let record = |e: &&GroupEntry| sharer(&e.name, GROUP, e.line);
+        for g in gr.duplicates_by(|e| e.name.as_str()) {
+            push(
+                "group name",
+                json!(g[0].name),
+                g.iter().map(record).collect(),
+            );
+        }
+        for g in gr.duplicates_by(|e| e.gid) {
+            push("GID", json!(g[0].gid), g.iter().map(record).collect());
+        }
+    }
+    Value::Array(out)
+}
+
+fn uid_zero_fact(p: &PasswdEntry) -> Value {
     json!({
         "name": p.name,
-        "uid": p.uid,
-        "gid": p.gid,
         "shell": p.shell,
         "login_shell": p.has_login_shell(),
-        // `x`: the hash is in /etc/shadow; anything else is the password itself (never shown).
-        "password_in_shadow": p.password == "x",
-        "passwd_password_state": PasswordState::of(&p.password),
         "path": PASSWD,
         "line": p.line,
     })
 }
 
-fn shadow_fact(s: &ShadowEntry) -> Value {
-    json!({
-        "name": s.name,
-        "password_state": s.password_state(),
-        "path": SHADOW,
-        "line": s.line,
-    })
+/// The columns of a `login_accounts` row.
+const LOGIN_COLUMNS: [&str; 5] = ["name", "uid", "gid", "shell", "line"];
+
+/// An account with a login shell, as a row of [`LOGIN_COLUMNS`] (its path is `passwd.path`):
+/// a directory-backed host has tens of thousands, and an object each cost the plugin four times
+/// the memory.
+fn login_fact(p: &PasswdEntry) -> Value {
+    json!([p.name, p.uid, p.gid, p.shell, p.line])
 }
 
-fn group_fact(g: &GroupEntry) -> Value {
-    json!({
-        "name": g.name,
-        "gid": g.gid,
-        "members": g.members,
-        "path": GROUP,
-        "line": g.line,
-    })
+/// Every account whose password field is empty: the `/etc/shadow` field when `/etc/passwd` says
+/// `x` (the first shadow record of that name, as the C library reads it), else the passwd field
+/// itself; and shadow records with an empty field that no passwd account points to. `account` is
+/// the passwd record (`null` when there is none).
+fn empty_passwords(
+    passwd: Option<&Database<PasswdEntry>>,
+    shadow: Option<&Database<ShadowEntry>>,
+) -> Value {
+    let account = |p: &PasswdEntry| json!({"shell": p.shell, "login_shell": p.has_login_shell(), "path": PASSWD, "line": p.line});
+    let shadow_by_name = shadow.map(|s| s.first_by(|e| e.name.as_str()));
+    let mut out: Vec<Value> = Vec::new();
+    let mut seen_in_passwd = HashSet::new();
+    for p in passwd.map_or(&[][..], |d| &d.entries[..]) {
+        seen_in_passwd.insert(p.name.as_str());
+        if p.password != "x" {
+            if PasswordState::of(&p.password) == PasswordState::Empty {
+                out.push(json!({"name": p.name, "field": "passwd", "path": PASSWD, "line": p.line, "account": account(p)}));
+            }
+            continue;
+        }
+        if let Some(s) = shadow_by_name.as_ref().and_then(|m| m.get(p.name.as_str()))
+            && s.password_state() == PasswordState::Empty
+        {
+            out.push(json!({"name": p.name, "field": "shadow", "path": SHADOW, "line": s.line, "account": account(p)}));
+        }
+    }
+    for s in shadow.map_or(&[][..], |d| &d.entries[..]) {
+        if s.password_state() == PasswordState::Empty && !seen_in_passwd.contains(s.name.as_str()) {
+            out.push(json!({"name": s.name, "field": "shadow", "path": SHADOW, "line": s.line, "account": null}));
+        }
+    }
+    Value::Array(out)
 }
 
 /// The PHI group: its line, its listed members and the accounts whose primary GID it is, each member
@@ -182,8 +243,9 @@ fn phi_group_fact(
     group: Option<&Database<GroupEntry>>,
 ) -> Value {
     let entry = group.and_then(|g| g.by_name(name));
+    let by_name = passwd.map(|p| p.first_by(|e| e.name.as_str()));
     let account = |user: &str| {
-        passwd.and_then(|p| p.by_name(user)).map(|p| {
+        by_name.as_ref().and_then(|m| m.get(user)).map(|p| {
             json!({"uid": p.uid, "shell": p.shell, "login_shell": p.has_login_shell(), "path": PASSWD, "line": p.line})
         })
     };
@@ -198,9 +260,10 @@ fn phi_group_fact(
                 "account": account(user),
             }));
         }
+        let listed: HashSet<&str> = g.members.iter().map(String::as_str).collect();
         if let Some(p) = passwd {
             for user in p.entries.iter().filter(|p| p.gid == g.gid) {
-                if g.members.contains(&user.name) {
+                if listed.contains(user.name.as_str()) {
                     continue;
                 }
                 members.push(json!({

@@ -1,6 +1,6 @@
 //! Native tests of the unique-user-id plugin on the `ids-*` fixture trees and small variations.
 
-use phipolicy_sdk::testing::{DirTarget, tree};
+use phipolicy_sdk::testing::{DirTarget, many_accounts, tree};
 use phipolicy_sdk::{Params, Plugin};
 use serde_json::{Value, json};
 
@@ -14,12 +14,12 @@ fn fixture(case: &str) -> Value {
     UniqueUserId::collect(&DirTarget::new(root), &Params::default()).expect("collect")
 }
 
-fn entry<'a>(facts: &'a Value, db: &str, name: &str) -> &'a Value {
-    facts[db]["entries"]
+fn login<'a>(facts: &'a Value, name: &str) -> &'a Value {
+    facts["login_accounts"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["name"] == name)
+        .find(|e| e[0] == name)
         .unwrap()
 }
 
@@ -36,14 +36,17 @@ fn debian_clean() {
     assert_eq!(f["family"], "debian");
     assert_eq!(f["unreadable"], json!([]));
     assert_eq!(f["issues"], json!([]));
-    assert_eq!(f["passwd"]["entries"].as_array().unwrap().len(), 20);
-    let root = entry(&f, "passwd", "root");
+    assert_eq!(f["passwd"]["count"], 20);
     assert_eq!(
-        (root["uid"].as_u64(), root["login_shell"].as_bool()),
-        (Some(0), Some(true))
+        f["login_account_columns"],
+        json!(["name", "uid", "gid", "shell", "line"])
     );
-    assert_eq!(entry(&f, "shadow", "root")["password_state"], "none");
-    assert_eq!(entry(&f, "shadow", "alice")["password_state"], "usable");
+    assert_eq!(login(&f, "root"), &json!(["root", 0, 0, "/bin/bash", 1]));
+    assert_eq!(f["uid_zero"][0]["name"], "root");
+    assert_eq!(f["uid_zero"].as_array().unwrap().len(), 1);
+    assert_eq!(f["duplicates"], json!([]));
+    // root's shadow field is `*` and alice's a hash: neither is empty.
+    assert_eq!(f["empty_passwords"], json!([]));
     let phi = &f["phi_group"];
     assert_eq!(phi["exists"], true);
     assert_eq!(phi["gid"], 1500);
@@ -66,10 +69,32 @@ fn facts_never_carry_password_hashes() {
 #[test]
 fn debian_problems_are_reported_as_facts() {
     let f = fixture("ids-debian-problems");
-    assert_eq!(entry(&f, "passwd", "toor")["uid"], 0);
-    assert_eq!(entry(&f, "passwd", "carol")["uid"], 1000);
-    assert_eq!(entry(&f, "shadow", "carol")["password_state"], "empty");
-    assert_eq!(entry(&f, "passwd", "guest")["login_shell"], false);
+    assert_eq!(login(&f, "toor")[1], 0);
+    assert_eq!(
+        f["duplicates"],
+        json!([
+            {"field": "UID", "value": 0, "entries": [
+                {"name": "root", "path": "/etc/passwd", "line": 1},
+                {"name": "toor", "path": "/etc/passwd", "line": 21},
+            ]},
+            {"field": "UID", "value": 1000, "entries": [
+                {"name": "alice", "path": "/etc/passwd", "line": 19},
+                {"name": "carol", "path": "/etc/passwd", "line": 20},
+            ]},
+        ])
+    );
+    assert_eq!(
+        f["empty_passwords"],
+        json!([{"name": "carol", "field": "shadow", "path": "/etc/shadow", "line": 20,
+                "account": {"shell": "/bin/bash", "login_shell": true, "path": "/etc/passwd", "line": 20}}])
+    );
+    let logins: Vec<&Value> = f["login_accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e[0])
+        .collect();
+    assert!(!logins.contains(&&json!("guest")));
     assert_eq!(f["phi_group"]["exists"], false);
     assert_eq!(f["phi_group"]["members"], json!([]));
 }
@@ -119,7 +144,8 @@ fn missing_and_garbage_files() {
     let f = collect_facts(&target, "phi-access");
     assert_eq!(f["shadow"]["exists"], false);
     assert_eq!(f["group"]["readable"], false);
-    assert_eq!(f["passwd"]["entries"], json!([]));
+    assert_eq!(f["passwd"]["count"], 0);
+    assert_eq!(f["login_accounts"], json!([]));
     assert!(f["issues"].as_array().unwrap().len() >= 2);
     let missing: Vec<_> = f["unreadable"]
         .as_array()
@@ -129,4 +155,39 @@ fn missing_and_garbage_files() {
         .collect();
     assert!(missing.contains(&json!("/etc/shadow")));
     assert!(missing.contains(&json!("/etc/group")));
+}
+
+#[test]
+fn duplicates_among_sixty_thousand_accounts_are_grouped_in_one_pass() {
+    let (mut passwd, shadow, mut group) = many_accounts(60_000);
+    // The last account reuses the first one's UID and the last group the first one's name.
+    passwd.push_str("late:x:10000:10000::/home/late:/bin/bash\n");
+    group.push_str("g0:x:99999:\n");
+    let (_root, target) = tree(&[
+        ("/etc/passwd", passwd.as_str()),
+        ("/etc/shadow", shadow.as_str()),
+        ("/etc/group", group.as_str()),
+    ]);
+    let f = collect_facts(&target, "phi-access");
+    assert_eq!(f["passwd"]["count"], 60_002);
+    assert_eq!(f["login_accounts"].as_array().unwrap().len(), 60_002);
+    assert_eq!(
+        f["duplicates"],
+        json!([
+            {"field": "UID", "value": 10000, "entries": [
+                {"name": "u0", "path": "/etc/passwd", "line": 2},
+                {"name": "late", "path": "/etc/passwd", "line": 60002},
+            ]},
+            {"field": "group name", "value": "g0", "entries": [
+                {"name": "g0", "path": "/etc/group", "line": 2},
+                {"name": "g0", "path": "/etc/group", "line": 60002},
+            ]},
+        ])
+    );
+    // The facts fit the engine's output cap (8 MiB) with room to spare.
+    assert!(
+        f.to_string().len() < 6 << 20,
+        "{} bytes",
+        f.to_string().len()
+    );
 }
