@@ -614,3 +614,34 @@ fn restic_password_files_are_never_copied() {
         assert!(f["sha256"].is_string());
     }
 }
+
+/// A third-party plugin, above all one that replaced a built-in plugin or runs unverified, is
+/// named in every format, not only in the JSON document (SECURITY.md, issue 9).
+#[test]
+fn third_party_plugins_are_shown_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut doc = failing_doc();
+    let plugin = doc["plugins"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|p| p["id"] == "authentication")
+        .expect("authentication plugin");
+    plugin["origin"] = json!("/opt/plugins/authentication.wasm");
+    plugin["verification"] = json!("unverified");
+    plugin["replaces_builtin"] = json!(true);
+    plugin["sha256"] = json!("ab".repeat(32));
+    for format in FORMATS {
+        let out = render(dir.path(), &doc, format);
+        assert!(
+            out.contains("/opt/plugins/authentication.wasm") && out.contains("unverified"),
+            "{format} does not name the third-party plugin"
+        );
+        if *format != "json" {
+            assert!(
+                out.contains("replaces the built-in plugin"),
+                "{format} does not say the plugin replaced a built-in one"
+            );
+        }
+    }
+}

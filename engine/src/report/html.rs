@@ -130,7 +130,7 @@ pub fn render(doc: &Report) -> String {
         .plugins
         .iter()
         .filter(|p| p.verification != "builtin")
-        .map(|p| serde_json::json!({"id": p.id, "version": p.version, "verification": p.verification, "origin": p.origin}))
+        .map(|p| serde_json::json!({"id": p.id, "version": p.version, "verification": p.verification, "origin": p.origin, "line": p.third_party_line()}))
         .collect();
     let template = env.get_template("report.html").expect("template registered");
     let mut html = template

@@ -181,6 +181,9 @@ pub fn render(doc: &Report) -> String {
     for (k, v) in &doc.parameters {
         props.push(("parameter", format!("{k} = {v}")));
     }
+    for p in doc.third_party_plugins() {
+        props.push(("plugin", p.third_party_line()));
+    }
     for (name, value) in props {
         let _ = writeln!(
             out,

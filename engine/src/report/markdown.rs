@@ -111,6 +111,9 @@ pub(crate) fn render_limited(doc: &Report, limit: usize) -> String {
         "| pass | fail | error | not applicable | manual | waived |\n|---:|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} | {} |\n",
         s.pass, s.fail, s.error, s.not_applicable, s.manual, s.waived
     );
+    for p in doc.third_party_plugins() {
+        let _ = writeln!(head, "> {}\n", md(&p.third_party_line()));
+    }
     let _ = writeln!(head, "| status | control | CFR | title |\n|---|---|---|---|");
     for c in &doc.results {
         let _ = writeln!(

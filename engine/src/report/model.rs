@@ -63,6 +63,37 @@ pub struct Plugin {
     pub controls: Vec<String>,
     #[serde(default)]
     pub error: Option<String>,
+    /// A third-party plugin that took a built-in plugin's id.
+    #[serde(default)]
+    pub replaces_builtin: bool,
+}
+
+impl Plugin {
+    /// One line naming a plugin that is not built in, for every format: which plugin, from where,
+    /// how it was trusted, and whether it replaced a built-in one (SECURITY.md: every format shows
+    /// replaced and unverified plugins).
+    pub fn third_party_line(&self) -> String {
+        format!(
+            "third-party plugin {} {} from {} ({}{}) feeds {}",
+            self.id,
+            self.version,
+            self.origin,
+            self.verification,
+            if self.replaces_builtin {
+                ", replaces the built-in plugin of that id"
+            } else {
+                ""
+            },
+            self.controls.join(", ")
+        )
+    }
+}
+
+impl Report {
+    /// The plugins that are not built in.
+    pub fn third_party_plugins(&self) -> impl Iterator<Item = &Plugin> {
+        self.plugins.iter().filter(|p| p.verification != "builtin")
+    }
 }
 
 /// The result document as the reporters read it.

@@ -196,6 +196,10 @@ pub fn render(doc: &Report) -> String {
     if !risks.is_empty() {
         result["risks"] = json!(risks);
     }
+    let plugins: Vec<String> = doc.third_party_plugins().map(|p| p.third_party_line()).collect();
+    if !plugins.is_empty() {
+        result["remarks"] = json!(plugins.join("\n"));
+    }
     let ar = json!({"assessment-results": {
         "uuid": uuid(doc, "assessment-results"),
         "metadata": {

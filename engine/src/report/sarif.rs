@@ -226,6 +226,7 @@ pub fn render(doc: &Report, profile: Profile) -> String {
                 "profile": doc.profile,
                 "target": {"kind": doc.target.kind, "root": doc.target.root, "hostname": doc.target.hostname},
                 "summary": doc.raw.get("summary").cloned().unwrap_or(Value::Null),
+                "thirdPartyPlugins": doc.third_party_plugins().map(|p| p.third_party_line()).collect::<Vec<_>>(),
             },
         }],
     });

@@ -60,15 +60,8 @@ pub fn table(doc: &Report) -> String {
             );
         }
     }
-    for p in doc.plugins.iter().filter(|p| p.verification != "builtin") {
-        let _ = writeln!(
-            out,
-            "\nplugin {} {} from {}: {}",
-            Clean(&p.id),
-            Clean(&p.version),
-            Clean(&p.origin),
-            Clean(&p.verification)
-        );
+    for p in doc.third_party_plugins() {
+        let _ = writeln!(out, "\n{}", Clean(&p.third_party_line()));
     }
     let s = &doc.summary;
     let _ = writeln!(
