@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, UNIX_EPOCH};
 
+mod common;
+
 use engine::document::{ResultDocument, Status};
 use engine::eval::{EvalRequest, prepare};
 use engine::profile::ProfileSource;
@@ -20,7 +22,8 @@ fn fixture(case: &str) -> std::path::PathBuf {
         .join("root")
 }
 
-/// A copy of a real fixture to plant things in.
+/// A copy of a real fixture to plant things in, with its sidecars (modes, mtimes, empty
+/// directories) applied to the copy.
 fn planted(from: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let status = Command::new("cp")
@@ -30,6 +33,8 @@ fn planted(from: &str) -> tempfile::TempDir {
         .status()
         .unwrap();
     assert!(status.success());
+    let case = fixture(from);
+    common::apply_sidecars(case.parent().unwrap(), dir.path());
     dir
 }
 
