@@ -456,13 +456,14 @@ impl HostState {
     /// requested path is served wherever its links lead inside the root (distributions link
     /// configuration into /usr/share and /etc/alternatives), except that the *contents* of
     /// secret material ([`crate::secrets`]) are served only to a plugin that declared that exact
-    /// path (`contents` is true for reads of file contents).
-    fn admit_resolved(&mut self, resolved: &str, contents: bool) -> Result<(), ViewError> {
-        if contents {
-            let secret = if crate::secrets::is_secret_path(resolved) {
+    /// path (`contents`: the bytes about to be served, for reads of file contents).
+    fn admit_resolved(&mut self, resolved: &str, contents: Option<&[u8]>) -> Result<(), ViewError> {
+        if let Some(bytes) = contents {
+            let secret = if crate::secrets::is_secret(resolved, bytes) {
                 Some(resolved.to_string())
             } else {
                 self.linked_secret(resolved)
+                    .filter(|s| crate::secrets::is_secret(s, bytes))
             };
             if let Some(secret) = secret
                 && !self.grant.declares_exactly(&secret)
@@ -592,7 +593,7 @@ impl wit::Host for HostState {
         let remaining = fsview::limits::MAX_TOTAL_BYTES.saturating_sub(self.bytes_read);
         let cap = fsview::limits::MAX_FILE_BYTES.min(remaining);
         let (bytes, resolved) = self.view()?.read_file(&path, cap).map_err(wit_error)?;
-        self.admit_resolved(&resolved, true).map_err(wit_error)?;
+        self.admit_resolved(&resolved, Some(&bytes)).map_err(wit_error)?;
         self.bytes_read += bytes.len() as u64;
         self.read_sources.insert(norm);
         self.read_sources.insert(resolved);
@@ -605,7 +606,7 @@ impl wit::Host for HostState {
             .view()?
             .list_dir(&path, fsview::limits::MAX_DIR_ENTRIES)
             .map_err(wit_error)?;
-        self.admit_resolved(&resolved, false).map_err(wit_error)?;
+        self.admit_resolved(&resolved, None).map_err(wit_error)?;
         // Listings count against the request budget by size, like one stat per entry.
         self.requests += entries.len() as u64 / 8;
         Ok(entries
@@ -620,21 +621,21 @@ impl wit::Host for HostState {
     fn stat(&mut self, path: String) -> Result<wit::FileStat, wit::ReadError> {
         self.admit(&path).map_err(wit_error)?;
         let (st, resolved) = self.view()?.stat(&path, true).map_err(wit_error)?;
-        self.admit_resolved(&resolved, false).map_err(wit_error)?;
+        self.admit_resolved(&resolved, None).map_err(wit_error)?;
         Ok(wit_stat(st))
     }
 
     fn lstat(&mut self, path: String) -> Result<wit::FileStat, wit::ReadError> {
         self.admit(&path).map_err(wit_error)?;
         let (st, resolved) = self.view()?.stat(&path, false).map_err(wit_error)?;
-        self.admit_resolved(&resolved, false).map_err(wit_error)?;
+        self.admit_resolved(&resolved, None).map_err(wit_error)?;
         Ok(wit_stat(st))
     }
 
     fn read_link(&mut self, path: String) -> Result<String, wit::ReadError> {
         self.admit(&path).map_err(wit_error)?;
         let (link, resolved) = self.view()?.read_link(&path).map_err(wit_error)?;
-        self.admit_resolved(&resolved, false).map_err(wit_error)?;
+        self.admit_resolved(&resolved, None).map_err(wit_error)?;
         Ok(link)
     }
 

@@ -16,7 +16,7 @@ pub const SECRET_FILES: &[&str] = &[
     "/etc/security/opasswd.old",
 ];
 
-/// Directories whose every file is a secret.
+/// Directories whose every file is a secret (except DH parameters, see [`is_secret`]).
 const SECRET_DIRS: &[&str] = &["/etc/ssl/private/", "/etc/pki/tls/private/"];
 
 /// Whether `path` (absolute, normalised, inside the target) holds secret material by its name:
@@ -31,9 +31,45 @@ pub fn is_secret_path(path: &str) -> bool {
         .is_some_and(|rest| rest.ends_with("_key") && !rest.contains('/'))
 }
 
+/// Whether a file read at `path` with `contents` is secret material: [`is_secret_path`], except
+/// a file under a private-key directory whose contents are only DH parameters (public values
+/// that Debian's and RHEL's guides put beside the keys, and that the TLS checks must read).
+pub fn is_secret(path: &str, contents: &[u8]) -> bool {
+    if !is_secret_path(path) {
+        return false;
+    }
+    let in_private_dir = SECRET_DIRS.iter().any(|d| path.starts_with(d));
+    !(in_private_dir && only_dh_parameters(contents))
+}
+
+/// PEM text holding DH parameters and nothing else (no other PEM block, no key).
+fn only_dh_parameters(contents: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(contents);
+    let mut blocks = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("-----BEGIN "))
+        .peekable();
+    blocks.peek().is_some()
+        && blocks.all(|b| b == "DH PARAMETERS-----" || b == "X9.42 DH PARAMETERS-----")
+        && !text.contains("PRIVATE KEY")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_secret_path;
+    use super::{is_secret, is_secret_path};
+
+    #[test]
+    fn dh_parameters_beside_the_keys_are_not_secret() {
+        let dh = b"-----BEGIN DH PARAMETERS-----\nMIIBCAKCAQEA\n-----END DH PARAMETERS-----\n";
+        assert!(!is_secret("/etc/ssl/private/dhparams.pem", dh));
+        let key = b"-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
+        assert!(is_secret("/etc/ssl/private/server.key", key));
+        let both = [&dh[..], &key[..]].concat();
+        assert!(is_secret("/etc/ssl/private/dhparams.pem", &both));
+        assert!(is_secret("/etc/ssl/private/empty", b""));
+        // Fixed secret files are secret whatever they hold.
+        assert!(is_secret("/etc/shadow", dh));
+    }
 
     #[test]
     fn secrets_by_name() {

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
+mod common;
+
 use engine::eval::{EvalRequest, prepare};
 use engine::policy::Backend;
 use engine::profile::ProfileSource;
@@ -55,66 +57,6 @@ fn cases() -> Vec<PathBuf> {
     cases
 }
 
-/// Creates the empty directories `dirs.yaml` lists (git keeps no empty directory, and an empty
-/// `sshd_config.d` or `rsyslog.d` is not the same target as a missing one).
-fn apply_dirs(case: &Path) {
-    let file = case.join("dirs.yaml");
-    if !file.is_file() {
-        return;
-    }
-    let dirs: Vec<String> = serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap())
-        .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    for dir in dirs {
-        let target = case.join("root").join(dir.trim_start_matches('/'));
-        std::fs::create_dir_all(&target)
-            .unwrap_or_else(|e| panic!("{}: mkdir {}: {e}", file.display(), target.display()));
-    }
-}
-
-/// Applies `modes.yaml` (in-root path -> octal mode) to the checked-out fixture: git keeps only
-/// the executable bit, and permission checks need exact modes. Idempotent.
-fn apply_modes(case: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let file = case.join("modes.yaml");
-    if !file.is_file() {
-        return;
-    }
-    let modes: BTreeMap<String, String> =
-        serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    for (path, mode) in modes {
-        let mode = u32::from_str_radix(mode.trim_start_matches("0o"), 8)
-            .unwrap_or_else(|_| panic!("{}: bad mode {mode:?}", file.display()));
-        let target = case.join("root").join(path.trim_start_matches('/'));
-        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode))
-            .unwrap_or_else(|e| panic!("{}: chmod {}: {e}", file.display(), target.display()));
-    }
-}
-
-/// Applies `mtimes.yaml` (in-root path -> RFC 3339 time): a checkout stamps every file with the
-/// checkout time, and age checks (restore tests, risk evidence) need fixed times. Idempotent.
-fn apply_mtimes(case: &Path) {
-    let file = case.join("mtimes.yaml");
-    if !file.is_file() {
-        return;
-    }
-    let times: BTreeMap<String, String> =
-        serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    for (path, time) in times {
-        let when = humantime::parse_rfc3339(&time)
-            .unwrap_or_else(|e| panic!("{}: {time:?}: {e}", file.display()));
-        let target = case.join("root").join(path.trim_start_matches('/'));
-        std::fs::File::options()
-            .write(true)
-            .open(&target)
-            .and_then(|f| f.set_modified(when))
-            .unwrap_or_else(|e| {
-                panic!("{}: set mtime of {}: {e}", file.display(), target.display())
-            });
-    }
-}
-
 /// Evaluates one case: asserts `expect.yaml` and the snapshot.
 fn check(case: &Path) {
     let name = case
@@ -125,9 +67,7 @@ fn check(case: &Path) {
     let expect: BTreeMap<String, String> =
         serde_yaml::from_str(&expect_text).expect("expect.yaml is a map");
     assert!(!expect.is_empty(), "{name}: expect.yaml names no control");
-    apply_dirs(case);
-    apply_modes(case);
-    apply_mtimes(case);
+    common::apply_sidecars(case, &case.join("root"));
     let params = case.join("params.yaml");
     let params = params.is_file().then_some(params.as_path());
     let doc = evaluate(&case.join("root"), params, Backend::BytecodeOnly);
@@ -209,9 +149,7 @@ fn merged_hardened_tree_judged_identically() {
         .collect();
     assert!(hardened.len() >= 5, "hardened fixtures went missing");
     for case in &hardened {
-        apply_dirs(case);
-        apply_modes(case);
-        apply_mtimes(case);
+        common::apply_sidecars(case, &case.join("root"));
         let status = std::process::Command::new("cp")
             .arg("-a")
             .arg(format!("{}/.", case.join("root").display()))

@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, UNIX_EPOCH};
 
+mod common;
+
 use engine::document::{ResultDocument, Status};
 use engine::eval::{EvalRequest, prepare};
 use engine::profile::ProfileSource;
@@ -20,10 +22,9 @@ fn fixture(case: &str) -> std::path::PathBuf {
         .join("root")
 }
 
-/// A copy of a real fixture to plant things in, with the exact modes of its `modes.yaml` (git
-/// keeps only the executable bit, so a fresh checkout has 0644 files where the case needs 0640).
+/// A copy of a real fixture to plant things in, with its sidecars (modes, mtimes, empty
+/// directories) applied to the copy.
 fn planted(from: &str) -> tempfile::TempDir {
-    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let status = Command::new("cp")
         .arg("-a")
@@ -32,16 +33,8 @@ fn planted(from: &str) -> tempfile::TempDir {
         .status()
         .unwrap();
     assert!(status.success());
-    let modes = fixture(from).with_file_name("modes.yaml");
-    if modes.is_file() {
-        let modes: std::collections::BTreeMap<String, String> =
-            serde_yaml::from_str(&std::fs::read_to_string(&modes).unwrap()).unwrap();
-        for (path, mode) in modes {
-            let mode = u32::from_str_radix(&mode, 8).unwrap();
-            let target = dir.path().join(path.trim_start_matches('/'));
-            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode)).unwrap();
-        }
-    }
+    let case = fixture(from);
+    common::apply_sidecars(case.parent().unwrap(), dir.path());
     dir
 }
 
