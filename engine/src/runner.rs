@@ -294,6 +294,8 @@ struct HostState {
     files_seen: std::collections::HashSet<String>,
     denials: Vec<String>,
     denied_count: u64,
+    /// Attempts per recorded denial (so a later citation can take them back).
+    denial_counts: std::collections::HashMap<String, u64>,
     /// Configuration files served that have more than one link, and served paths on another
     /// filesystem than the target root (reported in the document's target section).
     hard_links: Vec<String>,
@@ -518,6 +520,11 @@ impl HostState {
         {
             self.denials.push(recorded.clone());
         }
+        if let Some(n) = self.denial_counts.get_mut(&recorded) {
+            *n += 1;
+        } else if self.denials.contains(&recorded) {
+            self.denial_counts.insert(recorded.clone(), 1);
+        }
         ViewError::Undeclared(recorded)
     }
 
@@ -569,6 +576,15 @@ impl HostState {
             path,
             granted_by: format!("{file}:{line}"),
         });
+        // A request refused before the citation that grants it was not, in the end, refused.
+        let cited = &self.cited;
+        let (granted, kept): (Vec<String>, Vec<String>) =
+            self.denials.drain(..).partition(|d| cited.allows(d));
+        self.denials = kept;
+        for d in granted {
+            let n = self.denial_counts.remove(&d).unwrap_or(0);
+            self.denied_count = self.denied_count.saturating_sub(n);
+        }
         Ok(())
     }
 }
@@ -1163,6 +1179,7 @@ fn new_store(
         files_seen: std::collections::HashSet::new(),
         denials: Vec::new(),
         denied_count: 0,
+        denial_counts: std::collections::HashMap::new(),
         hard_links: Vec::new(),
         mounts: Vec::new(),
     };

@@ -205,6 +205,8 @@ fn commands() -> Vec<String> {
     section
         .lines()
         .take_while(|l| l.starts_with("  "))
+        // A command's own line is indented two spaces; a wrapped description, more.
+        .filter(|l| !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next())
         .filter(|c| *c != "help")
         .map(str::to_string)

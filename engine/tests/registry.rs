@@ -217,6 +217,11 @@ fn builtin_artifacts_are_cached_by_sha256_and_stale_copies_removed() {
         );
         r.facts.expect("facts")
     };
+    std::fs::set_permissions(
+        cache.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
     let private = engine::cache::PrivateCache::open(cache.path(), None).unwrap();
     let cached = run(Runner::new().unwrap().with_artifact_cache(Some(private)));
     let embedded = run(Runner::new().unwrap());

@@ -316,19 +316,10 @@ fn visit_symlink(target: &dyn Target, root: &str, path: &str, summary: &mut Walk
     }
 }
 
-/// Removes `.` and `..` lexically (`..` stops at the root) and trailing slashes.
+/// Removes `.` and `..` lexically (`..` stops at the root) and trailing slashes; a relative path
+/// is taken from `/`.
 pub fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for comp in path.split('/') {
-        match comp {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    format!("/{}", parts.join("/"))
+    phipolicy_sdk::referenced::normalize(&format!("/{path}")).unwrap_or_else(|| "/".into())
 }
 
 #[cfg(test)]

@@ -74,22 +74,7 @@ pub struct MemTarget {
 }
 
 /// `path` with `.`, `..` and empty components removed; `None` when it is not absolute.
-pub fn normalize(path: &str) -> Option<String> {
-    if !path.starts_with('/') {
-        return None;
-    }
-    let mut parts: Vec<&str> = Vec::new();
-    for comp in path.split('/') {
-        match comp {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    Some(format!("/{}", parts.join("/")))
-}
+pub use crate::referenced::normalize;
 
 impl MemTarget {
     pub fn new() -> Self {

@@ -553,19 +553,9 @@ pub fn real_path(target: &dyn Target, path: &str) -> Option<String> {
     (current != path).then_some(current)
 }
 
-/// Removes `.` and `..` lexically (`..` stops at the root).
+/// Removes `.` and `..` lexically (`..` stops at the root); a relative path is taken from `/`.
 fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for comp in path.split('/') {
-        match comp {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    format!("/{}", parts.join("/"))
+    crate::referenced::normalize(&format!("/{path}")).unwrap_or_else(|| "/".into())
 }
 
 /// The result of looking a module up in the target.

@@ -676,6 +676,8 @@ fn rocky9_layout_agrees_with_sshd_t() {
         );
         assert_eq!(macs.value.contains("hmac-sha1"), fixture == "rocky9-stock");
     }
+}
+
 /// sshd has no cap on the files an `Include` glob matches: with 5,000 drop-ins (the parser used to
 /// stop at 1,024 and call the configuration one sshd rejects), `sshd -T` accepts it, the parser
 /// reports nothing, and both agree on every keyword, set by the first and by the last drop-in.
