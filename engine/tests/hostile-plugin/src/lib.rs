@@ -81,6 +81,19 @@ fn deep(n: u64) -> u64 {
     }
 }
 
+/// `wasi:clocks/monotonic-clock.subscribe-duration(i64::MAX)` then `pollable.block`.
+#[cfg(target_arch = "wasm32")]
+fn block_on_a_timer_that_never_fires() {
+    let timer = wasi::clocks::monotonic_clock::subscribe_duration(i64::MAX as u64);
+    timer.block();
+}
+
+/// The native build (workspace tests compile every crate) never runs the modes.
+#[cfg(not(target_arch = "wasm32"))]
+fn block_on_a_timer_that_never_fires() {
+    std::thread::park();
+}
+
 /// The manifest's version: 20 MiB of it in `long-manifest` mode.
 fn version() -> &'static str {
     if MODE == "long-manifest" {
@@ -226,9 +239,7 @@ impl Plugin for Hostile {
                 Ok(serde_json::json!({ "mode": MODE, "slept": true }))
             }
             "block" => {
-                // `subscribe-duration(i64::MAX)` then `pollable.block`: a timer that never fires.
-                let timer = wasi::clocks::monotonic_clock::subscribe_duration(i64::MAX as u64);
-                timer.block();
+                block_on_a_timer_that_never_fires();
                 Ok(serde_json::json!({ "mode": MODE, "blocked": "returned" }))
             }
             "denial-flood" => {
