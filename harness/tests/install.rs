@@ -71,6 +71,8 @@ fn commands() -> Vec<String> {
         .expect("a Commands section in --help")
         .lines()
         .take_while(|l| l.starts_with("  "))
+        // A command's own line is indented two spaces; a wrapped description, more.
+        .filter(|l| !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next())
         .filter(|c| *c != "help")
         .map(str::to_string)
@@ -359,7 +361,9 @@ printf '%s\n' "${{COMPREPLY[@]}}"
             .map(str::to_string)
             .collect::<Vec<_>>()
     };
-    assert_eq!(complete("phipolicy ev"), ["eval"]);
+    // `ev` is the start of two commands (eval, evidence): both are offered; `eva` completes.
+    assert_eq!(complete("phipolicy ev"), ["eval", "evidence"]);
+    assert_eq!(complete("phipolicy eva"), ["eval"]);
     assert_eq!(complete("phipolicy eval --ro"), ["--root"]);
 }
 
