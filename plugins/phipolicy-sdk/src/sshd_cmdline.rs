@@ -30,6 +30,7 @@ macro_rules! reads_with_sshd {
             "/usr/lib/systemd/system/ssh*.service",
             "/usr/lib/systemd/system/ssh*.service.d/**",
             "/lib/systemd/system/ssh*.service",
+            "/lib/systemd/system/ssh*.service.d/**",
         ]
     };
 }
