@@ -8,6 +8,9 @@ use std::process::Command;
 #[path = "src/wasm_config.rs"]
 mod wasm_config;
 
+#[path = "src/policy_library.rs"]
+mod policy_library;
+
 /// The marker a plugin crate's manifest carries to be built in: a line `builtin = true` under
 /// `[package.metadata.phipolicy]`.
 const BUILTIN_MARKER: &str = "[package.metadata.phipolicy]";
@@ -329,10 +332,11 @@ fn embed_policies(workspace: &Path, out_dir: &Path) {
     std::fs::write(out_dir.join("builtin_policies.rs"), src).expect("write builtin_policies.rs");
 }
 
-/// Compiles each built-in policy module (not the tests) to a regorus RVM program with the entry
-/// points `metadata` and `result`, and embeds the serialized programs: a run then loads bytecode
-/// (about 0.1 ms a module) instead of parsing and analysing Rego (about 1 ms a module). The path
-/// is the same `<builtin>/...` path the interpreter reports, so diagnostics name the same file.
+/// Compiles each built-in control's policy module (not the tests, not the library modules, which
+/// are compiled into every control's program) to a regorus RVM program with the entry points
+/// `metadata` and `result`, and embeds the serialized programs: a run then loads bytecode (about
+/// 0.1 ms a module) instead of parsing and analysing Rego (about 1 ms a module). The path is the
+/// same `<builtin>/...` path the interpreter reports, so diagnostics name the same file.
 /// `engine/tests/fixtures.rs` judges every fixture with both and requires identical results.
 fn compile_policies(dir: &Path, out_dir: &Path) -> String {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -344,26 +348,32 @@ fn compile_policies(dir: &Path, out_dir: &Path) -> String {
         })
         .collect();
     files.sort();
+    // Every module as (file, path, package, text); the libraries go into every control's engine.
+    let modules: Vec<(PathBuf, String, String, String)> = files
+        .into_iter()
+        .map(|f| {
+            let name = f.file_name().expect("file name").to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&f)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", f.display()));
+            let package = policy_library::package_line(&text)
+                .unwrap_or_else(|| panic!("{}: no package line", f.display()));
+            (f, format!("<builtin>/policies/hipaa/{name}"), package, text)
+        })
+        .collect();
+    let (libraries, controls): (Vec<_>, Vec<_>) = modules
+        .into_iter()
+        .partition(|(_, _, package, _)| policy_library::is_library(package));
     let mut table = String::from(
         "/// The built-in policy modules compiled to regorus RVM programs: (path, package, program).\n\
          pub static COMPILED: &[(&str, &str, &[u8])] = &[\n",
     );
-    for f in files {
-        let name = f
-            .file_name()
-            .expect("file name")
-            .to_string_lossy()
-            .into_owned();
-        let path = format!("<builtin>/policies/hipaa/{name}");
-        let text =
-            std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("reading {}: {e}", f.display()));
-        let package = text
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("package "))
-            .unwrap_or_else(|| panic!("{}: no package line", f.display()))
-            .trim()
-            .to_string();
+    for (f, path, package, text) in controls {
         let mut engine = regorus::Engine::new();
+        for (_, lib_path, _, lib_text) in &libraries {
+            engine
+                .add_policy(lib_path.clone(), lib_text.clone())
+                .unwrap_or_else(|e| panic!("{e:#}"));
+        }
         engine
             .add_policy(path.clone(), text)
             .unwrap_or_else(|e| panic!("{e:#}"));
@@ -380,6 +390,7 @@ fn compile_policies(dir: &Path, out_dir: &Path) -> String {
         let bytes = program
             .serialize_binary()
             .unwrap_or_else(|e| panic!("{}: serializing the RVM program: {e}", f.display()));
+        let name = f.file_name().expect("file name").to_string_lossy();
         let out = out_dir.join(format!("{name}.rvm"));
         std::fs::write(&out, bytes).expect("write RVM program");
         table.push_str(&format!(

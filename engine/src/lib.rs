@@ -11,6 +11,7 @@ pub mod eval;
 pub mod evidence;
 pub mod fsview;
 pub mod policy;
+pub mod policy_library;
 pub mod profile;
 pub mod report;
 pub mod runner;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
+use crate::policy_library::{is_library, package_line};
 use crate::profile::ProfileSource;
 
 /// Limits of policy evaluation.
@@ -188,7 +189,8 @@ enum Evaluator {
     /// the module's source, so the interpreter can re-judge when the VM fails.
     Bytecode {
         vm: regorus::rvm::vm::RegoVM,
-        source: Option<String>,
+        /// The library modules and the control's module, in that order.
+        source: Option<Vec<RegoFile>>,
         interpreter: Option<regorus::Engine>,
     },
 }
@@ -298,11 +300,28 @@ fn new_vm(program: regorus::rvm::program::Program) -> regorus::rvm::vm::RegoVM {
     vm
 }
 
-/// The package a module declares (`package a.b.c` -> `a.b.c`), read from its source.
-fn package_line(text: &str) -> Option<String> {
-    text.lines()
-        .find_map(|l| l.trim().strip_prefix("package "))
-        .map(|p| p.trim().to_string())
+/// Adds `files` (for a control: the library modules, then its module) to `engine`; a syntax error
+/// names the file, line and column.
+fn add_files<'a>(
+    engine: &mut regorus::Engine,
+    files: impl IntoIterator<Item = &'a RegoFile>,
+) -> Result<(), PolicyError> {
+    for f in files {
+        engine
+            .add_policy(f.path.clone(), f.text.clone())
+            .map_err(|e| PolicyError::Parse {
+                path: f.path.clone(),
+                message: format!("{e:#}"),
+            })?;
+    }
+    Ok(())
+}
+
+/// Splits `files` into the library modules ([`crate::policy_library`]) and the others.
+fn split_libraries(files: Vec<RegoFile>) -> (Vec<RegoFile>, Vec<RegoFile>) {
+    files
+        .into_iter()
+        .partition(|f| package_line(&f.text).is_some_and(|p| is_library(&p)))
 }
 
 fn to_rego(v: &serde_json::Value) -> regorus::Value {
@@ -314,22 +333,18 @@ fn from_rego(v: &regorus::Value) -> Result<serde_json::Value, String> {
 }
 
 impl PolicySet {
-    /// Parses policy files for the interpreter; a syntax error names the file, line and column.
+    /// Parses policy files for the interpreter, each control's module with the library modules;
+    /// a syntax error names the file, line and column.
     pub fn load(profile: &str, files: Vec<RegoFile>) -> Result<PolicySet, PolicyError> {
         let started = std::time::Instant::now();
+        let (libraries, files) = split_libraries(files);
         let parsed = crate::util::par_map(&files, |f| {
             let mut engine = new_engine();
-            engine
-                .add_policy(f.path.clone(), f.text.clone())
-                .map(|_| Module {
-                    path: f.path.clone(),
-                    package: package_line(&f.text).unwrap_or_default(),
-                    evaluator: std::sync::Mutex::new(Some(Evaluator::Interpreter(engine))),
-                })
-                .map_err(|e| PolicyError::Parse {
-                    path: f.path.clone(),
-                    message: format!("{e:#}"),
-                })
+            add_files(&mut engine, libraries.iter().chain([f])).map(|()| Module {
+                path: f.path.clone(),
+                package: package_line(&f.text).unwrap_or_default(),
+                evaluator: std::sync::Mutex::new(Some(Evaluator::Interpreter(engine))),
+            })
         });
         let modules = parsed.into_iter().collect::<Result<Vec<_>, _>>()?;
         tracing::debug!(
@@ -363,6 +378,7 @@ impl PolicySet {
             (source.compiled, backend)
         {
             let started = std::time::Instant::now();
+            let (libraries, _) = split_libraries(source.policy_files());
             let chosen: Vec<_> = compiled
                 .iter()
                 .filter(|(_, package, _)| selected(package))
@@ -380,11 +396,9 @@ impl PolicySet {
                             vm: new_vm(program),
                             source: (backend == Backend::Fastest)
                                 .then(|| {
-                                    source
-                                        .files
-                                        .iter()
-                                        .find(|f| f.path == *path)
-                                        .map(|f| f.text.clone())
+                                    source.files.iter().find(|f| f.path == *path).map(|f| {
+                                        libraries.iter().chain([f]).cloned().collect()
+                                    })
                                 })
                                 .flatten(),
                             interpreter: None,
@@ -409,7 +423,7 @@ impl PolicySet {
         let files = source
             .policy_files()
             .into_iter()
-            .filter(|f| package_line(&f.text).is_some_and(|p| selected(&p)))
+            .filter(|f| package_line(&f.text).is_some_and(|p| selected(&p) || is_library(&p)))
             .collect();
         PolicySet::load(profile, files)
     }
@@ -568,15 +582,13 @@ fn evaluate(
                 Ok(v) => return Ok(v),
                 Err(e) => format!("{e:#}"),
             };
-            let Some(text) = source else {
+            let Some(files) = source else {
                 return Err(vm_error);
             };
             tracing::warn!(policy = %path, rule = %rule, error = %vm_error, "the policy bytecode failed; the interpreter judges this control");
             if interpreter.is_none() {
                 let mut engine = new_engine();
-                engine
-                    .add_policy(path.to_string(), text.clone())
-                    .map_err(|e| format!("{e:#}"))?;
+                add_files(&mut engine, files.iter()).map_err(|e| e.to_string())?;
                 *interpreter = Some(engine);
             }
             let engine = interpreter.as_mut().expect("set above");
@@ -650,14 +662,7 @@ fn test_rules(file: &RegoFile) -> Option<(String, Vec<String>)> {
 pub fn run_tests(files: Vec<RegoFile>, filter: Option<&str>) -> Result<TestReport, PolicyError> {
     let mut engine = new_engine();
     engine.set_enable_coverage(true);
-    for f in &files {
-        engine
-            .add_policy(f.path.clone(), f.text.clone())
-            .map_err(|e| PolicyError::Parse {
-                path: f.path.clone(),
-                message: format!("{e:#}"),
-            })?;
-    }
+    add_files(&mut engine, &files)?;
     let mut tests = Vec::new();
     // Each test runs on a thread of its own under the evaluation memory budget; a test stopped
     // at a limit keeps the engine, and the tests after it are reported as not run.
@@ -781,8 +786,25 @@ result := "a" if { count([1 | ok]) > 0 } else := "b"
 
     /// A one-module set evaluated as bytecode, with or without the interpreter behind it.
     fn bytecode_set(text: &str, fallback: bool) -> PolicySet {
+        bytecode_set_with(&[], text, fallback)
+    }
+
+    /// The same, with library modules compiled in and behind it.
+    fn bytecode_set_with(libraries: &[&str], text: &str, fallback: bool) -> PolicySet {
+        let mut files: Vec<RegoFile> = libraries
+            .iter()
+            .enumerate()
+            .map(|(i, text)| RegoFile {
+                path: format!("lib{i}.rego"),
+                text: text.to_string(),
+            })
+            .collect();
+        files.push(RegoFile {
+            path: "t.rego".into(),
+            text: text.to_string(),
+        });
         let mut engine = regorus::Engine::new();
-        engine.add_policy("t.rego".into(), text.into()).unwrap();
+        add_files(&mut engine, &files).unwrap();
         let rule = "data.phipolicy.t.c.result";
         let compiled = engine.compile_with_entrypoint(&rule.into()).unwrap();
         let program =
@@ -799,7 +821,7 @@ result := "a" if { count([1 | ok]) > 0 } else := "b"
                 package: "phipolicy.t.c".into(),
                 evaluator: std::sync::Mutex::new(Some(Evaluator::Bytecode {
                     vm: new_vm(program),
-                    source: fallback.then(|| text.to_string()),
+                    source: fallback.then_some(files),
                     interpreter: None,
                 })),
             }],
@@ -824,6 +846,19 @@ result := "a" if { count([1 | ok]) > 0 } else := "b"
             .eval(0, "data.phipolicy.t.c.result".into(), Some(&input))
             .unwrap();
         assert_eq!(value, regorus::Value::from("b"));
+    }
+
+    /// The interpreter that re-judges a control after the VM failed has the library modules too.
+    #[test]
+    fn the_interpreter_behind_the_bytecode_has_the_libraries() {
+        let library = "package phipolicy.lib\nfallback := \"from the library\"\n";
+        let module = VM_LOOPS
+            .replace("package phipolicy.t.c\n", "package phipolicy.t.c\nimport data.phipolicy.lib\n")
+            .replace("else := \"b\"", "else := lib.fallback");
+        let value = bytecode_set_with(&[library], &module, true)
+            .eval(0, "data.phipolicy.t.c.result".into(), Some(&serde_json::json!({"x": 2})))
+            .unwrap();
+        assert_eq!(value, regorus::Value::from("from the library"));
     }
 
     #[test]

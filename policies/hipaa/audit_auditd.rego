@@ -1,6 +1,8 @@
 # audit.auditd: auditd is installed, enabled at boot, and configured not to drop records silently.
 package phipolicy.hipaa.audit_auditd
 
+import data.phipolicy.lib
+
 metadata := {
 	"id": "audit.auditd",
 	"safeguard": "audit-controls",
@@ -8,9 +10,13 @@ metadata := {
 	"title": "auditd is installed, enabled at boot and does not drop records",
 	"severity": "high",
 	"description": concat(" ", [
-		"HIPAA 164.312(b) requires mechanisms that record activity on systems holding PHI; on Linux that is the kernel audit subsystem and auditd.",
-		"Checks that auditd is installed (/sbin/auditd or /usr/sbin/auditd), enabled at boot (a *.wants/auditd.service link under /etc/systemd/system that resolves inside the target, and the unit not masked),",
-		"and that /etc/audit/auditd.conf does not drop records silently: disk_full_action, disk_error_action, space_left_action and max_log_file_action must not be ignore (case-insensitive).",
+		"HIPAA 164.312(b) requires mechanisms that record activity on systems holding PHI; on Linux that is the",
+		"kernel audit subsystem and auditd.",
+		"Checks that auditd is installed (/sbin/auditd or /usr/sbin/auditd), enabled at boot (a",
+		"*.wants/auditd.service link under /etc/systemd/system that resolves inside the target, and the unit not",
+		"masked),",
+		"and that /etc/audit/auditd.conf does not drop records silently: disk_full_action, disk_error_action,",
+		"space_left_action and max_log_file_action must not be ignore (case-insensitive).",
 		"A setting that is absent takes auditd's default (space_left_action defaults to IGNORE and fails).",
 		"When the disk fills, auditd acts on these settings; with ignore it stops writing records and says nothing.",
 	]),
@@ -18,7 +24,10 @@ metadata := {
 	# The facts this policy reads, with their JSON types: the engine checks them before judging.
 	"facts": {"auditd": ["object"]},
 	"remediation": concat("\n", [
-		"Install and enable auditd: `apt-get install auditd` (Debian/Ubuntu) or `dnf install audit` (Rocky/RHEL), then `systemctl enable --now auditd`.",
+		concat(" ", [
+			"Install and enable auditd: `apt-get install auditd` (Debian/Ubuntu) or `dnf install audit`",
+			"(Rocky/RHEL), then `systemctl enable --now auditd`.",
+		]),
 		"In /etc/audit/auditd.conf set:",
 		"  space_left_action = SYSLOG (or EMAIL)",
 		"  disk_full_action = SUSPEND (or HALT)",
@@ -67,7 +76,10 @@ read_errors contains "the plugin did not report whether auditd is installed, so 
 
 # --- failures
 
-not_installed := "auditd is not installed (neither /sbin/auditd nor /usr/sbin/auditd exists): nothing records security-relevant events, and HIPAA 164.312(b) requires audit controls on systems holding PHI"
+not_installed := concat(" ", [
+	"auditd is not installed (neither /sbin/auditd nor /usr/sbin/auditd exists): nothing records security-relevant",
+	"events, and HIPAA 164.312(b) requires audit controls on systems holding PHI",
+])
 
 failures contains not_installed if auditd.installed == false
 
@@ -81,8 +93,14 @@ failures contains msg if {
 failures contains msg if {
 	auditd.installed == true
 	count(good_links) == 0
-	broken := [sprintf("%s -> %v (does not resolve inside the target)", [l.path, l.target]) | some l in auditd.enabled_links]
-	msg := sprintf("auditd is not enabled at boot: no *.wants/auditd.service link under /etc/systemd/system resolves%s", [suffix(broken)])
+	broken := [sprintf(
+		"%s -> %v (does not resolve inside the target)",
+		[l.path, l.target]
+	) | some l in auditd.enabled_links]
+	msg := sprintf(
+		"auditd is not enabled at boot: no *.wants/auditd.service link under /etc/systemd/system resolves%s",
+		[suffix(broken)]
+	)
 }
 
 suffix(items) := "" if count(items) == 0
@@ -101,11 +119,15 @@ failures contains msg if {
 	config.found == true
 	some key in checked
 	lower(value(key)) == "ignore"
-	msg := sprintf("%s is %s (%s): auditd would silently drop audit records in that situation", [key, value(key), origin(key)])
+	msg := sprintf(
+		"%s is %s (%s): auditd would silently drop audit records in that situation",
+		[key, value(key), origin(key)]
+	)
 }
 
 # --- status
 
+default status := "fail"
 status := "error" if {
 	count(read_errors) > 0
 } else := "pass" if {
@@ -113,14 +135,17 @@ status := "error" if {
 	auditd.installed == true
 	count(good_links) > 0
 	config.found == true
-} else := "fail"
+}
 
-pass_reason := sprintf("auditd is installed (%s), enabled at boot (%s) and %s does not ignore full or failing disks (%s)", [
-	auditd.binary,
-	concat(", ", sort([l.path | some l in good_links])),
-	config.path,
-	concat(", ", [sprintf("%s = %s", [k, value(k)]) | some k in checked]),
-])
+pass_reason := sprintf(
+	"auditd is installed (%s), enabled at boot (%s) and %s does not ignore full or failing disks (%s)",
+	[
+		auditd.binary,
+		concat(", ", sort([l.path | some l in good_links])),
+		config.path,
+		concat(", ", [sprintf("%s = %s", [k, value(k)]) | some k in checked]),
+	]
+)
 
 reasons := sort(read_errors) if {
 	status == "error"
@@ -132,11 +157,19 @@ reasons := sort(read_errors) if {
 
 evidence_items contains {"path": auditd.binary, "line": 0, "detail": "auditd binary"} if is_string(auditd.binary)
 
-evidence_items contains {"path": "/usr/sbin/auditd", "line": 0, "detail": "auditd is not installed (checked /sbin/auditd and /usr/sbin/auditd)"} if {
+evidence_items contains {
+	"path": "/usr/sbin/auditd",
+	"line": 0,
+	"detail": "auditd is not installed (checked /sbin/auditd and /usr/sbin/auditd)",
+} if {
 	auditd.installed == false
 }
 
-evidence_items contains {"path": auditd.unit, "line": 0, "detail": "auditd.service unit file"} if is_string(auditd.unit)
+evidence_items contains {
+	"path": auditd.unit,
+	"line": 0,
+	"detail": "auditd.service unit file",
+} if is_string(auditd.unit)
 
 evidence_items contains {"path": l.path, "line": 0, "detail": sprintf("enable link -> %v (%s)", [l.target, r])} if {
 	some l in auditd.enabled_links
@@ -147,9 +180,17 @@ resolves_text(true) := "resolves inside the target"
 
 resolves_text(false) := "does not resolve inside the target"
 
-evidence_items contains {"path": auditd.masked.path, "line": 0, "detail": "masked: linked to /dev/null"} if is_object(auditd.masked)
+evidence_items contains {
+	"path": auditd.masked.path,
+	"line": 0,
+	"detail": "masked: linked to /dev/null",
+} if is_object(auditd.masked)
 
-evidence_items contains {"path": p, "line": line, "detail": sprintf("%s = %s (%s)", [key, value(key), origin(key)])} if {
+evidence_items contains {
+	"path": p,
+	"line": line,
+	"detail": sprintf("%s = %s (%s)", [key, value(key), origin(key)]),
+} if {
 	auditd.installed == true
 	config.found == true
 	some key in checked
@@ -157,7 +198,11 @@ evidence_items contains {"path": p, "line": line, "detail": sprintf("%s = %s (%s
 	line := object.get(config.settings, [key, "line"], 0)
 }
 
-evidence_items contains {"path": s.path, "line": s.line, "detail": sprintf("admin_space_left_action = %s", [s.value])} if {
+evidence_items contains {
+	"path": s.path,
+	"line": s.line,
+	"detail": sprintf("admin_space_left_action = %s", [s.value]),
+} if {
 	s := config.settings.admin_space_left_action
 }
 
@@ -165,7 +210,7 @@ evidence_items contains {"path": i.path, "line": i.line, "detail": i.message} if
 	some i in config.issues
 }
 
-evidence_items contains {"path": u.path, "line": 0, "detail": sprintf("could not be read: %s", [u.error])} if {
+evidence_items contains lib.unreadable_evidence(u) if {
 	some u in auditd.unreadable
 }
 
@@ -173,26 +218,35 @@ evidence := sort(evidence_items)
 
 # --- remediation
 
-steps contains [1, "Install auditd: `apt-get install auditd` (Debian/Ubuntu) or `dnf install audit` (Rocky/RHEL)."] if {
+steps contains {
+	"order": 1,
+	"text": "Install auditd: `apt-get install auditd` (Debian/Ubuntu) or `dnf install audit` (Rocky/RHEL).",
+} if {
 	auditd.installed == false
 }
 
-steps contains [2, "Enable it at boot: `systemctl unmask auditd; systemctl enable --now auditd` (creates /etc/systemd/system/multi-user.target.wants/auditd.service)."] if {
+steps contains {"order": 2, "text": concat(" ", [
+	"Enable it at boot: `systemctl unmask auditd; systemctl enable --now auditd` (creates",
+	"/etc/systemd/system/multi-user.target.wants/auditd.service).",
+])} if {
 	count(good_links) == 0
 }
 
-steps contains [3, msg] if {
+steps contains {"order": 3, "text": msg} if {
 	bad := [sprintf("  %s = %s", [key, fix[key]]) | some key in checked; lower(value(key)) == "ignore"]
 	count(bad) > 0
 	msg := concat("\n", array.concat([sprintf("In %s set (replacing ignore):", [config.path])], bad))
 }
 
-steps contains [4, "Restart auditd to apply: `service auditd restart`."] if {
+steps contains {"order": 4, "text": "Restart auditd to apply: `service auditd restart`."} if {
 	some key in checked
 	lower(value(key)) == "ignore"
 }
 
-steps contains [0, "Make /etc/audit/auditd.conf readable to the scan, then rerun."] if status == "error"
+steps contains {
+	"order": 0,
+	"text": "Make /etc/audit/auditd.conf readable to the scan, then rerun.",
+} if status == "error"
 
 fix := {
 	"disk_full_action": "SUSPEND",
@@ -201,9 +255,7 @@ fix := {
 	"max_log_file_action": "ROTATE",
 }
 
-remediation := concat("\n", [text | some step in sort(steps); text := step[1]]) if {
-	count(steps) > 0
-} else := metadata.remediation
+remediation := lib.remediation(steps, metadata.remediation)
 
 result := {
 	"status": status,

@@ -8,17 +8,25 @@ metadata := {
 	"title": "Logs are forwarded off the host over TLS",
 	"severity": "medium",
 	"description": concat(" ", [
-		"Logs kept only on the host can be erased by whoever compromises it. Passes when rsyslog (installed and enabled) forwards *.* or at least auth,authpriv.* to a remote host over TCP,",
-		"reading /etc/rsyslog.conf and the files $IncludeConfig and include(file=...) pull in, legacy @@host:port and RainerScript action(type=\"omfwd\") alike,",
+		"Logs kept only on the host can be erased by whoever compromises it. Passes when rsyslog (installed and",
+		"enabled) forwards *.* or at least auth,authpriv.* to a remote host over TCP,",
+		"reading /etc/rsyslog.conf and the files $IncludeConfig and include(file=...) pull in, legacy",
+		"@@host:port and RainerScript action(type=\"omfwd\") alike,",
 		"or when systemd-journal-upload is enabled with an https:// URL.",
-		"With log_forwarding_tls_required, TCP forwarding counts only when TLS is on: StreamDriver gtls (or ossl) with StreamDriverMode 1,",
+		"With log_forwarding_tls_required, TCP forwarding counts only when TLS is on: StreamDriver gtls (or",
+		"ossl) with StreamDriverMode 1,",
 		"or legacy $DefaultNetstreamDriver gtls and $ActionSendStreamDriverMode 1 before the action.",
 		"The hardening guide's `*.* @@logs.internal.example.com:6514` with no TLS directives is plain TCP and fails.",
-		"UDP forwarding (@host) fails: it is lossy and plaintext. StreamDriverAuthMode anon encrypts without authenticating the server and is reported as a warning.",
-		"Forwarding inside if/then, a property filter or a ruleset() is reported as conditional: when nothing else forwards, the status is manual.",
-		"A destination that is this host (127.0.0.0/8, ::1, localhost, the host's own name from /etc/hostname, or a name /etc/hosts maps to loopback) is not forwarding and fails.",
-		"TLS must be able to run: the stream driver's module (lmnsd_gtls.so from rsyslog-gnutls, lmnsd_ossl.so from rsyslog-openssl) must be in rsyslog's module directory,",
-		"and the CA file named by DefaultNetstreamDriverCAFile must exist and hold a PEM certificate; otherwise rsyslog refuses the action or the TLS session fails, and nothing is forwarded.",
+		"UDP forwarding (@host) fails: it is lossy and plaintext. StreamDriverAuthMode anon encrypts without",
+		"authenticating the server and is reported as a warning.",
+		"Forwarding inside if/then, a property filter or a ruleset() is reported as conditional: when nothing",
+		"else forwards, the status is manual.",
+		"A destination that is this host (127.0.0.0/8, ::1, localhost, the host's own name from /etc/hostname,",
+		"or a name /etc/hosts maps to loopback) is not forwarding and fails.",
+		"TLS must be able to run: the stream driver's module (lmnsd_gtls.so from rsyslog-gnutls, lmnsd_ossl.so",
+		"from rsyslog-openssl) must be in rsyslog's module directory,",
+		"and the CA file named by DefaultNetstreamDriverCAFile must exist and hold a PEM certificate; otherwise",
+		"rsyslog refuses the action or the TLS session fails, and nothing is forwarded.",
 	]),
 	"parameters": ["log_forwarding_tls_required"],
 	# The facts this policy reads, with their JSON types: the engine checks them before judging.
@@ -27,7 +35,10 @@ metadata := {
 }
 
 remediation_tls := concat("\n", [
-	"Forward logs over TLS (install rsyslog-gnutls; the CA file is the one that signed the log server's certificate). Legacy syntax, in /etc/rsyslog.d/60-hipaa-forward.conf, directives BEFORE the action:",
+	concat(" ", [
+		"Forward logs over TLS (install rsyslog-gnutls; the CA file is the one that signed the log server's",
+		"certificate). Legacy syntax, in /etc/rsyslog.d/60-hipaa-forward.conf, directives BEFORE the action:",
+	]),
 	"  $DefaultNetstreamDriver gtls",
 	"  $DefaultNetstreamDriverCAFile /etc/ssl/certs/logs-ca.pem",
 	"  $ActionSendStreamDriverMode 1",
@@ -39,8 +50,15 @@ remediation_tls := concat("\n", [
 	"  *.* action(type=\"omfwd\" target=\"logs.internal.example.com\" port=\"6514\" protocol=\"tcp\"",
 	"             StreamDriver=\"gtls\" StreamDriverMode=\"1\" StreamDriverAuthMode=\"x509/name\"",
 	"             StreamDriverPermittedPeers=\"logs.internal.example.com\")",
-	"The target must be the central log server, not this host (not 127.0.0.1, ::1, localhost or the host's own name). Install the driver (`apt install rsyslog-gnutls` / `dnf install rsyslog-gnutls`) and put the CA certificate (PEM) where DefaultNetstreamDriverCAFile points,",
-	"then `rsyslogd -N1 && systemctl restart rsyslog`. Alternatively enable systemd-journal-upload with URL=https://... in /etc/systemd/journal-upload.conf.",
+	concat(" ", [
+		"The target must be the central log server, not this host (not 127.0.0.1, ::1, localhost or the host's own",
+		"name). Install the driver (`apt install rsyslog-gnutls` / `dnf install rsyslog-gnutls`) and put the CA",
+		"certificate (PEM) where DefaultNetstreamDriverCAFile points,",
+	]),
+	concat(" ", [
+		"then `rsyslogd -N1 && systemctl restart rsyslog`. Alternatively enable systemd-journal-upload with",
+		"URL=https://... in /etc/systemd/journal-upload.conf.",
+	]),
 ])
 
 rsyslog := input.facts.forwarding.rsyslog
@@ -118,26 +136,48 @@ driver_not_installed(f) := {msg |
 	f.driver_module != null
 	module_checkable(f)
 	f.driver_module.found == null
-	msg := sprintf("its stream driver %s needs %s (package %s), which is not installed (searched %s): rsyslog refuses the action and forwards nothing", [f.driver_module.driver, f.driver_module.module, f.driver_module.package, concat(", ", f.driver_module.searched)])
+	msg := sprintf(concat(" ", [
+		"its stream driver %s needs %s (package %s), which is not installed (searched %s): rsyslog refuses the",
+		"action and forwards nothing",
+	]), [
+		f.driver_module.driver,
+		f.driver_module.module,
+		f.driver_module.package,
+		concat(", ", f.driver_module.searched),
+	])
 }
 
 driver_dir_missing(f) := {msg |
 	f.driver_module != null
 	not module_checkable(f)
-	msg := sprintf("its stream driver %s needs %s (package %s), and no rsyslog module directory exists in the target (searched %s), so the driver is not installed", [f.driver_module.driver, f.driver_module.module, f.driver_module.package, concat(", ", f.driver_module.searched)])
+	msg := sprintf(concat(" ", [
+		"its stream driver %s needs %s (package %s), and no rsyslog module directory exists in the target (searched",
+		"%s), so the driver is not installed",
+	]), [
+		f.driver_module.driver,
+		f.driver_module.module,
+		f.driver_module.package,
+		concat(", ", f.driver_module.searched),
+	])
 }
 
 ca_missing(f) := {msg |
 	f.ca != null
 	f.ca.exists == false
-	msg := sprintf("the CA file %s (%s:%d) does not exist: rsyslog cannot verify the log server and the TLS session fails", [f.ca.path, f.ca_file.path, f.ca_file.line])
+	msg := sprintf(
+		"the CA file %s (%s:%d) does not exist: rsyslog cannot verify the log server and the TLS session fails",
+		[f.ca.path, f.ca_file.path, f.ca_file.line]
+	)
 }
 
 ca_not_pem(f) := {msg |
 	f.ca != null
 	f.ca.exists == true
 	f.ca.certificates == 0
-	msg := sprintf("the CA file %s (%s:%d) holds no PEM certificate (%s): rsyslog cannot verify the log server and the TLS session fails", [f.ca.path, f.ca_file.path, f.ca_file.line, f.ca.problem])
+	msg := sprintf(concat(" ", [
+		"the CA file %s (%s:%d) holds no PEM certificate (%s): rsyslog cannot verify the log server and the TLS",
+		"session fails",
+	]), [f.ca.path, f.ca_file.path, f.ca_file.line, f.ca.problem])
 }
 
 tls_blockers(f) := ((driver_not_installed(f) | driver_dir_missing(f)) | ca_missing(f)) | ca_not_pem(f)
@@ -172,7 +212,10 @@ failures contains msg if {
 	some f in rsyslog.forwards
 	f.protocol in {"tcp", "udp"}
 	f.destination.loopback == true
-	msg := sprintf("%s forwards to %s, which is this host (%s): logs do not leave the host", [at(f), dest(f), f.destination.why])
+	msg := sprintf(
+		"%s forwards to %s, which is this host (%s): logs do not leave the host",
+		[at(f), dest(f), f.destination.why]
+	)
 }
 
 failures contains msg if {
@@ -187,7 +230,10 @@ failures contains msg if {
 failures contains msg if {
 	some f in rsyslog.forwards
 	f.protocol == "udp"
-	msg := sprintf("%s forwards to %s over UDP (%s): UDP drops messages without notice and sends them in plaintext", [at(f), dest(f), f.text])
+	msg := sprintf(
+		"%s forwards to %s over UDP (%s): UDP drops messages without notice and sends them in plaintext",
+		[at(f), dest(f), f.text]
+	)
 }
 
 failures contains msg if {
@@ -195,29 +241,48 @@ failures contains msg if {
 	some f in rsyslog.forwards
 	f.protocol == "tcp"
 	f.tls == false
-	msg := sprintf("%s forwards to %s over plain TCP (%s): no TLS (%s), so log records, which may contain PHI, cross the network in cleartext%s", [at(f), dest(f), f.text, tls_gap(f), port_note(f)])
+	msg := sprintf(concat(" ", [
+		"%s forwards to %s over plain TCP (%s): no TLS (%s), so log records, which may contain PHI, cross the",
+		"network in cleartext%s",
+	]), [at(f), dest(f), f.text, tls_gap(f), port_note(f)])
 }
 
-port_note(f) := "; port 6514 is the syslog-over-TLS port, but rsyslog speaks TLS only when told to, so this is the hardening guide's plaintext example" if {
+port_note(f) := concat(" ", [
+	"; port 6514 is the syslog-over-TLS port, but rsyslog speaks TLS only when told to, so this is the hardening",
+	"guide's plaintext example",
+]) if {
 	f.port == "6514"
 } else := ""
 
-tls_gap(f) := "no stream driver set: add StreamDriver=\"gtls\" and StreamDriverMode=\"1\", or $DefaultNetstreamDriver gtls and $ActionSendStreamDriverMode 1 before the action" if {
+tls_gap(f) := concat(" ", [
+	"no stream driver set: add StreamDriver=\"gtls\" and StreamDriverMode=\"1\", or $DefaultNetstreamDriver gtls and",
+	"$ActionSendStreamDriverMode 1 before the action",
+]) if {
 	f.stream_driver == null
-} else := sprintf("stream driver %s (%s:%d) without StreamDriverMode 1", [f.stream_driver.value, f.stream_driver.path, f.stream_driver.line]) if {
+} else := sprintf(
+	"stream driver %s (%s:%d) without StreamDriverMode 1",
+	[f.stream_driver.value, f.stream_driver.path, f.stream_driver.line]
+) if {
 	lower(f.stream_driver.value) in {"gtls", "ossl", "mbedtls"}
-} else := sprintf("stream driver %s (%s:%d) is not a TLS driver", [f.stream_driver.value, f.stream_driver.path, f.stream_driver.line])
+} else := sprintf(
+	"stream driver %s (%s:%d) is not a TLS driver",
+	[f.stream_driver.value, f.stream_driver.path, f.stream_driver.line]
+)
 
 failures contains msg if {
 	tls_required == true
 	journal_running
 	is_string(journal_url)
 	not startswith(lower(journal_url), "https://")
-	msg := sprintf("systemd-journal-upload sends to %s (%s:%d), not an https:// URL: the journal crosses the network in cleartext", [journal_url, journal.url.path, journal.url.line])
+	msg := sprintf(concat(" ", [
+		"systemd-journal-upload sends to %s (%s:%d), not an https:// URL: the journal crosses the network in",
+		"cleartext",
+	]), [journal_url, journal.url.path, journal.url.line])
 }
 
 # --- status
 
+default status := "fail"
 status := "error" if {
 	count(read_errors) > 0
 } else := "fail" if {
@@ -226,7 +291,7 @@ status := "error" if {
 	forwarded
 } else := "manual" if {
 	count(conditional_ok) > 0
-} else := "fail"
+}
 
 forwarded if count(qualifying) > 0
 
@@ -238,7 +303,10 @@ nothing_reasons contains "rsyslog is not installed (no /usr/sbin/rsyslogd), so /
 	count(rsyslog.forwards) > 0
 }
 
-nothing_reasons contains "rsyslog is installed but not enabled at boot (no *.wants/rsyslog.service link under /etc/systemd/system), so its forwarding rules do not run" if {
+nothing_reasons contains concat(" ", [
+	"rsyslog is installed but not enabled at boot (no *.wants/rsyslog.service link under /etc/systemd/system), so",
+	"its forwarding rules do not run",
+]) if {
 	rsyslog.installed == true
 	not rsyslog_running
 	count(rsyslog.forwards) > 0
@@ -250,7 +318,10 @@ nothing_reasons contains msg if {
 	secure(f)
 	f.conditional == null
 	not covers(f)
-	msg := sprintf("%s forwards only %s to %s, which does not include all of auth,authpriv at info", [at(f), what(f), dest(f)])
+	msg := sprintf(
+		"%s forwards only %s to %s, which does not include all of auth,authpriv at info",
+		[at(f), what(f), dest(f)]
+	)
 }
 
 nothing_reasons contains msg if {
@@ -261,10 +332,16 @@ nothing_reasons contains msg if {
 nothing_reasons contains msg if {
 	startswith(lower(journal_url), "https://")
 	not journal_running
-	msg := sprintf("systemd-journal-upload has URL %s (%s:%d) but is not installed or not enabled at boot", [journal_url, journal.url.path, journal.url.line])
+	msg := sprintf(
+		"systemd-journal-upload has URL %s (%s:%d) but is not installed or not enabled at boot",
+		[journal_url, journal.url.path, journal.url.line]
+	)
 }
 
-nothing_reasons contains "systemd-journal-upload is not configured (no URL= in /etc/systemd/journal-upload.conf or its drop-ins)" if {
+nothing_reasons contains concat(" ", [
+	"systemd-journal-upload is not configured",
+	"(no URL= in /etc/systemd/journal-upload.conf or its drop-ins)",
+]) if {
 	not is_string(journal_url)
 }
 
@@ -277,7 +354,11 @@ warnings contains msg if {
 	secure(f)
 	anon(f)
 	m := f.stream_driver_auth_mode
-	msg := sprintf("warning: %s uses StreamDriverAuthMode anon (%s:%d): traffic is encrypted but the log server is not authenticated, so anyone who can redirect %s receives the logs; use x509/name with StreamDriverPermittedPeers", [at(f), m.path, m.line, f.target])
+	msg := sprintf(concat(" ", [
+		"warning: %s uses StreamDriverAuthMode anon (%s:%d): traffic is encrypted but the log server is not",
+		"authenticated, so anyone who can redirect %s receives the logs; use x509/name with",
+		"StreamDriverPermittedPeers",
+	]), [at(f), m.path, m.line, f.target])
 }
 
 # What an action forwards: its selector, or every message for an action with no filter.
@@ -285,11 +366,20 @@ what(f) := sprintf("`%s`", [f.selector]) if {
 	is_string(f.selector)
 } else := "every message (an action with no filter)"
 
-good_text(f) := sprintf("%s forwards %s to %s over TLS (driver %s, mode %s%s)", [at(f), what(f), dest(f), f.stream_driver.value, f.stream_driver_mode.value, module_text(f)]) if {
+good_text(f) := sprintf(
+	"%s forwards %s to %s over TLS (driver %s, mode %s%s)",
+	[at(f), what(f), dest(f), f.stream_driver.value, f.stream_driver_mode.value, module_text(f)]
+) if {
 	f.tls == true
-} else := sprintf("%s forwards %s to %s over plain TCP (log_forwarding_tls_required is false)", [at(f), what(f), dest(f)])
+} else := sprintf(
+	"%s forwards %s to %s over plain TCP (log_forwarding_tls_required is false)",
+	[at(f), what(f), dest(f)]
+)
 
-module_text(f) := sprintf(", module %s, CA %s with %d certificate(s)", [f.driver_module.found, f.ca.path, f.ca.certificates]) if {
+module_text(f) := sprintf(
+	", module %s, CA %s with %d certificate(s)",
+	[f.driver_module.found, f.ca.path, f.ca.certificates]
+) if {
 	f.ca != null
 	f.driver_module.found != null
 } else := sprintf(", module %s", [f.driver_module.found]) if {
@@ -300,12 +390,18 @@ pass_reasons contains good_text(f) if some f in qualifying
 
 pass_reasons contains msg if {
 	journal_ok
-	msg := sprintf("systemd-journal-upload is enabled and sends the journal to %s (%s:%d)", [journal_url, journal.url.path, journal.url.line])
+	msg := sprintf(
+		"systemd-journal-upload is enabled and sends the journal to %s (%s:%d)",
+		[journal_url, journal.url.path, journal.url.line]
+	)
 }
 
 manual_reasons contains msg if {
 	some f in conditional_ok
-	msg := sprintf("%s forwards to %s over %s only inside `%s`: confirm that the condition passes every auth and authpriv message (or forward *.* unconditionally)", [at(f), dest(f), transport(f), f.conditional])
+	msg := sprintf(concat(" ", [
+		"%s forwards to %s over %s only inside `%s`: confirm that the condition passes every auth and authpriv",
+		"message (or forward *.* unconditionally)",
+	]), [at(f), dest(f), transport(f), f.conditional])
 }
 
 transport(f) := "TLS" if f.tls == true
@@ -329,11 +425,23 @@ evidence_items contains {"path": f.path, "line": f.line, "detail": detail(f)} if
 	some f in rsyslog.forwards
 }
 
-detail(f) := sprintf("%s forward to %s, %s%s%s: %s", [f.syntax, dest(f), tls_text(f), cond_text(f), sel_text(f), f.text])
+detail(f) := sprintf(
+	"%s forward to %s, %s%s%s: %s",
+	[f.syntax, dest(f), tls_text(f), cond_text(f), sel_text(f), f.text]
+)
 
 tls_text(f) := "UDP" if {
 	f.protocol == "udp"
-} else := sprintf("TCP+TLS (driver %s at %s:%d, mode 1 at %s:%d)", [f.stream_driver.value, f.stream_driver.path, f.stream_driver.line, f.stream_driver_mode.path, f.stream_driver_mode.line]) if {
+} else := sprintf(
+	"TCP+TLS (driver %s at %s:%d, mode 1 at %s:%d)",
+	[
+		f.stream_driver.value,
+		f.stream_driver.path,
+		f.stream_driver.line,
+		f.stream_driver_mode.path,
+		f.stream_driver_mode.line,
+	]
+) if {
 	f.tls == true
 } else := "plain TCP"
 
@@ -345,13 +453,21 @@ sel_text(f) := sprintf(", selector %s", [f.selector]) if {
 	is_string(f.selector)
 } else := ""
 
-evidence_items contains {"path": m.path, "line": m.line, "detail": sprintf("StreamDriverAuthMode %s for the forward at %s", [m.value, at(f)])} if {
+evidence_items contains {
+	"path": m.path,
+	"line": m.line,
+	"detail": sprintf("StreamDriverAuthMode %s for the forward at %s", [m.value, at(f)]),
+} if {
 	some f in rsyslog.forwards
 	m := f.stream_driver_auth_mode
 	is_object(m)
 }
 
-evidence_items contains {"path": c.path, "line": c.line, "detail": sprintf("CA file %s for the forward at %s", [c.value, at(f)])} if {
+evidence_items contains {
+	"path": c.path,
+	"line": c.line,
+	"detail": sprintf("CA file %s for the forward at %s", [c.value, at(f)]),
+} if {
 	some f in rsyslog.forwards
 	c := f.ca_file
 	is_object(c)
@@ -362,11 +478,18 @@ evidence_items contains {"path": p, "line": 0, "detail": "rsyslog configuration 
 }
 
 evidence_items contains {"path": l.path, "line": 0, "detail": sprintf("%s enable link -> %v", [unit, l.target])} if {
-	some unit, links in {"rsyslog.service": rsyslog.enabled_links, "systemd-journal-upload.service": journal.enabled_links}
+	some unit, links in {
+		"rsyslog.service": rsyslog.enabled_links,
+		"systemd-journal-upload.service": journal.enabled_links,
+	}
 	some l in links
 }
 
-evidence_items contains {"path": journal.url.path, "line": journal.url.line, "detail": sprintf("systemd-journal-upload URL=%s", [journal_url])} if {
+evidence_items contains {
+	"path": journal.url.path,
+	"line": journal.url.line,
+	"detail": sprintf("systemd-journal-upload URL=%s", [journal_url]),
+} if {
 	is_string(journal_url)
 }
 
@@ -384,7 +507,10 @@ remediation := "Make the rsyslog and journal-upload configuration readable to th
 	status == "error"
 } else := remediation_tls if {
 	status != "pass"
-} else := concat("\n", ["Use StreamDriverAuthMode=\"x509/name\" with StreamDriverPermittedPeers (legacy: $ActionSendStreamDriverAuthMode x509/name and $ActionSendStreamDriverPermittedPeer) so rsyslog checks the log server's certificate.", remediation_tls]) if {
+} else := concat("\n", [concat(" ", [
+	"Use StreamDriverAuthMode=\"x509/name\" with StreamDriverPermittedPeers (legacy: $ActionSendStreamDriverAuthMode",
+	"x509/name and $ActionSendStreamDriverPermittedPeer) so rsyslog checks the log server's certificate.",
+]), remediation_tls]) if {
 	count(warnings) > 0
 } else := remediation_tls
 

@@ -1,6 +1,8 @@
 # Tests for audit.rules: each requirement, equivalent spellings, -D/-e 2 losses, families and errors.
 package phipolicy.hipaa.audit_rules_test
 
+import data.phipolicy.testing
+
 file := "/etc/audit/rules.d/50-hipaa.rules"
 
 watch(path, perms, line) := {
@@ -52,16 +54,6 @@ run_as(f, family, phi) := r if {
 
 run(f) := run_as(f, "debian", ["/var/data/phi"])
 
-any_reason(r, fragment) if {
-	some msg in r.reasons
-	contains(msg, fragment)
-}
-
-any_evidence(r, fragment) if {
-	some e in r.evidence
-	contains(e.detail, fragment)
-}
-
 without(rules, line) := [r | some r in rules; r.line != line]
 
 test_metadata_names_the_control if {
@@ -74,11 +66,11 @@ test_metadata_names_the_control if {
 test_hardened_passes_with_each_requirement_in_evidence if {
 	r := run(facts(hardened("/var/log/auth.log"), {}))
 	r.status == "pass"
-	any_reason(r, "all 13 required audit rules")
-	any_evidence(r, "write+attribute watch on /etc/sudoers.d: satisfied by")
-	any_evidence(r, "execve by euid=0 on arch=b32: satisfied by")
-	any_evidence(r, "renameat syscall (deletion/rename) on the native architecture: satisfied by")
-	any_evidence(r, "the rules end with -e 2")
+	testing.any_reason(r, "all 13 required audit rules")
+	testing.any_evidence(r, "write+attribute watch on /etc/sudoers.d: satisfied by")
+	testing.any_evidence(r, "execve by euid=0 on arch=b32: satisfied by")
+	testing.any_evidence(r, "renameat syscall (deletion/rename) on the native architecture: satisfied by")
+	testing.any_evidence(r, "the rules end with -e 2")
 }
 
 test_each_identity_watch_is_required if {
@@ -90,16 +82,16 @@ test_each_identity_watch_is_required if {
 
 test_missing_passwd_watch_names_it if {
 	r := run(facts(without(hardened("/var/log/auth.log"), 1), {}))
-	any_reason(r, "missing: write+attribute watch on /etc/passwd")
+	testing.any_reason(r, "missing: write+attribute watch on /etc/passwd")
 	contains(r.remediation, "-w /etc/passwd -p wa -k identity")
-	any_evidence(r, "write+attribute watch on /etc/passwd: missing")
+	testing.any_evidence(r, "write+attribute watch on /etc/passwd: missing")
 }
 
 test_write_only_watch_is_not_enough if {
 	rules := array.concat(without(hardened("/var/log/auth.log"), 2), [watch("/etc/shadow", "w", 2)])
 	r := run(facts(rules, {}))
 	r.status == "fail"
-	any_reason(r, "/etc/shadow")
+	testing.any_reason(r, "/etc/shadow")
 }
 
 test_more_perms_satisfy if {
@@ -117,7 +109,7 @@ test_parent_dir_watch_covers_sudoers_d_but_path_field_does_not if {
 test_every_phi_path_needs_rwxa if {
 	r := run_as(facts(hardened("/var/log/auth.log"), {}), "debian", ["/var/data/phi", "/srv/phi/"])
 	r.status == "fail"
-	any_reason(r, "read+write+exec+attribute watch on PHI path /srv/phi")
+	testing.any_reason(r, "read+write+exec+attribute watch on PHI path /srv/phi")
 	contains(r.remediation, "-w /srv/phi -p rwxa -k phi-access")
 	rules := array.concat(without(hardened("/var/log/auth.log"), 6), [watch("/var/data/phi", "wa", 6)])
 	run(facts(rules, {})).status == "fail"
@@ -127,7 +119,7 @@ test_auth_log_by_family if {
 	run_as(facts(hardened("/var/log/secure"), {}), "rhel", ["/var/data/phi"]).status == "pass"
 	r := run_as(facts(hardened("/var/log/auth.log"), {}), "rhel", ["/var/data/phi"])
 	r.status == "fail"
-	any_reason(r, "auth log /var/log/secure")
+	testing.any_reason(r, "auth log /var/log/secure")
 	run(facts(hardened("/var/log/secure"), {})).status == "fail"
 	run_as(facts(hardened("/var/log/secure"), {}), "unknown", ["/var/data/phi"]).status == "pass"
 }
@@ -135,7 +127,7 @@ test_auth_log_by_family if {
 test_b64_only_execve_fails if {
 	r := run(facts(without(hardened("/var/log/auth.log"), 9), {}))
 	r.status == "fail"
-	any_reason(r, "execve by euid=0 on arch=b32")
+	testing.any_reason(r, "execve by euid=0 on arch=b32")
 	count(r.reasons) == 2
 }
 
@@ -152,11 +144,14 @@ test_all_syscalls_rule_counts if {
 }
 
 test_each_deletion_syscall_required_and_renameat2_counts if {
-	rules := array.concat(without(hardened("/var/log/auth.log"), 10), [syscall("b64", ["rename", "renameat2", "unlink"], [], 10)])
+	rules := array.concat(
+		without(hardened("/var/log/auth.log"), 10),
+		[syscall("b64", ["rename", "renameat2", "unlink"], [], 10)]
+	)
 	r := run(facts(rules, {}))
 	r.status == "fail"
-	any_reason(r, "missing: unlinkat syscall")
-	not any_reason(r, "missing: renameat syscall")
+	testing.any_reason(r, "missing: unlinkat syscall")
+	not testing.any_reason(r, "missing: renameat syscall")
 	contains(r.remediation, "arch=b32 -S unlink,unlinkat,rename,renameat")
 }
 
@@ -165,45 +160,54 @@ test_never_rule_is_not_a_requirement_and_is_reported if {
 	rules := array.concat(without(hardened("/var/log/auth.log"), 8), [never])
 	r := run(facts(rules, {}))
 	r.status == "fail"
-	any_evidence(r, "never rule")
+	testing.any_evidence(r, "never rule")
 }
 
 test_rule_after_immutable_is_lost_and_explained if {
 	shadow := watch("/etc/shadow", "wa", 25)
-	lost := {"rule": shadow, "reason": "after -e 2 at /etc/audit/audit.rules:24: the audit configuration is immutable, auditctl refuses further rules"}
-	r := run(facts(without(hardened("/var/log/auth.log"), 2), {"source": "audit.rules", "files": ["/etc/audit/audit.rules"], "not_loaded": [lost]}))
+	lost := {"rule": shadow, "reason": concat(" ", [
+		"after -e 2 at /etc/audit/audit.rules:24: the audit configuration is immutable, auditctl refuses further",
+		"rules",
+	])}
+	r := run(facts(
+		without(hardened("/var/log/auth.log"), 2),
+		{"source": "audit.rules", "files": ["/etc/audit/audit.rules"], "not_loaded": [lost]}
+	))
 	r.status == "fail"
-	any_reason(r, "would satisfy it but is not loaded: after -e 2")
-	any_evidence(r, "not loaded: `-w /etc/shadow -p wa`")
+	testing.any_reason(r, "would satisfy it but is not loaded: after -e 2")
+	testing.any_evidence(r, "not loaded: `-w /etc/shadow -p wa`")
 	contains(r.remediation, "augenrules puts -D first and -e last")
 }
 
 test_deleted_rules_fail if {
-	lost := [{"rule": x, "reason": "deleted by `-D` at /etc/audit/audit.rules:25"} | some x in hardened("/var/log/auth.log")]
+	lost := [{
+		"rule": x,
+		"reason": "deleted by `-D` at /etc/audit/audit.rules:25",
+	} | some x in hardened("/var/log/auth.log")]
 	r := run(facts([], {"source": "audit.rules", "not_loaded": lost, "enabled": null, "immutable_at_end": false}))
 	r.status == "fail"
-	any_reason(r, "deleted by `-D`")
-	any_reason(r, "recommended: end the rules with -e 2")
+	testing.any_reason(r, "deleted by `-D`")
+	testing.any_reason(r, "recommended: end the rules with -e 2")
 }
 
 test_no_rules_at_all_fails if {
 	r := run(facts([], {"source": "none", "files": [], "enabled": null, "immutable_at_end": false}))
 	r.status == "fail"
-	any_reason(r, "no audit rules")
-	any_evidence(r, "missing (add")
+	testing.any_reason(r, "no audit rules")
+	testing.any_evidence(r, "missing (add")
 }
 
 test_not_immutable_is_only_a_recommendation if {
 	r := run(facts(hardened("/var/log/auth.log"), {"enabled": null, "immutable_at_end": false}))
 	r.status == "pass"
-	any_reason(r, "recommended: end the rules with -e 2")
-	any_evidence(r, "recommended")
+	testing.any_reason(r, "recommended: end the rules with -e 2")
+	testing.any_evidence(r, "recommended")
 }
 
 test_unreadable_is_error if {
 	r := run(facts([], {"unreadable": [{"path": "/etc/audit/rules.d/50-hipaa.rules", "error": "permission denied"}]}))
 	r.status == "error"
-	any_reason(r, "could not be read (permission denied)")
+	testing.any_reason(r, "could not be read (permission denied)")
 	contains(r.remediation, "readable")
 }
 
@@ -213,14 +217,21 @@ test_missing_rules_fact_is_error if {
 }
 
 test_parse_issues_are_evidence if {
-	r := run(facts(hardened("/var/log/auth.log"), {"issues": [{"path": file, "line": 30, "message": "invalid field \"x\""}]}))
+	r := run(facts(
+		hardened("/var/log/auth.log"),
+		{"issues": [{"path": file, "line": 30, "message": "invalid field \"x\""}]}
+	))
 	r.status == "pass"
-	any_evidence(r, "auditctl would reject this line")
+	testing.any_evidence(r, "auditctl would reject this line")
 }
 
 test_augenrules_moves_are_evidence if {
-	note := {"value": "augenrules moves `-D` to the top of the compiled rules", "path": "/etc/audit/rules.d/90-vendor.rules", "line": 2}
+	note := {
+		"value": "augenrules moves `-D` to the top of the compiled rules",
+		"path": "/etc/audit/rules.d/90-vendor.rules",
+		"line": 2,
+	}
 	r := run(facts(hardened("/var/log/auth.log"), {"augenrules_notes": [note]}))
 	r.status == "pass"
-	any_evidence(r, "augenrules moves `-D` to the top")
+	testing.any_evidence(r, "augenrules moves `-D` to the top")
 }

@@ -1,6 +1,8 @@
 # auth.banner: sshd shows a warning banner before login that says access is for authorized users.
 package phipolicy.hipaa.auth_banner
 
+import data.phipolicy.lib
+
 metadata := {
 	"id": "auth.banner",
 	"safeguard": "authentication",
@@ -23,7 +25,10 @@ metadata := {
 	"remediation": concat("\n", [
 		"Write the warning to /etc/issue.net, for example:",
 		"  Authorized use only. Activity on this system is monitored and recorded.",
-		"and add `Banner /etc/issue.net` to /etc/ssh/sshd_config.d/00-hipaa.conf (sshd keeps the first Banner it reads, and that drop-in is read before sshd_config's own lines). Reload sshd.",
+		concat(" ", [
+			"and add `Banner /etc/issue.net` to /etc/ssh/sshd_config.d/00-hipaa.conf (sshd keeps the first Banner it",
+			"reads, and that drop-in is read before sshd_config's own lines). Reload sshd.",
+		]),
 	]),
 }
 
@@ -35,41 +40,52 @@ setting := sshd.settings.banner
 
 phrases := input.params.banner_required_phrases
 
-# The files sshd reads, each named up to a dozen; past that the first ten, the last and the count
-# (a host may have thousands of drop-ins).
-files_read := concat(", ", sshd.files) if {
-	count(sshd.files) <= 12
-} else := sprintf("%s, ..., %s (%v files)", [concat(", ", array.slice(sshd.files, 0, 10)), sshd.files[count(sshd.files) - 1], count(sshd.files)])
-
-where := sprintf("OpenSSH default: no Banner line in %s", [files_read]) if {
+# Where the Banner in force comes from (OpenSSH's default when no line sets it: none).
+where := sprintf("OpenSSH default: no Banner line in %s", [lib.sshd_files_read(sshd)]) if {
 	setting["default"]
-} else := sprintf("first set in %s:%d", [setting.path, setting.line])
+} else := lib.sshd_origin(sshd, setting)
 
 # --- errors: the banner in force, or its text, cannot be known.
 
-# phipolicy stopped reading includes at its bound on work (sshd itself reads on).
 read_errors contains msg if {
-	some i in object.get(sshd, "incomplete", [])
-	msg := sprintf("%s:%v: %s", [i.path, i.line, i.message])
+	some msg in lib.sshd_incomplete(sshd)
 }
 
 read_errors contains msg if {
 	some u in sshd.unreadable
-	msg := sprintf("%s could not be read (%s): sshd reads it and it could set Banner, so the banner in force is unknown", [u.path, u.error])
+	msg := sprintf(
+		"%s could not be read (%s): sshd reads it and it could set Banner, so the banner in force is unknown",
+		[u.path, u.error]
+	)
 }
 
 read_errors contains msg if {
 	not sshd.config_found
 	count(sshd.unreadable) == 0
-	msg := sprintf("sshd is installed (%s) but /etc/ssh/sshd_config does not exist: there is no configuration to evaluate", [sshd.binary])
+	msg := sprintf(
+		"sshd is installed (%s) but /etc/ssh/sshd_config does not exist: there is no configuration to evaluate",
+		[sshd.binary]
+	)
 }
 
 # Read failures that say nothing about the file's contents (not-found and not-regular do: they fail).
-unknown_kinds := {"undeclared", "permission-denied", "too-large", "too-many-entries", "invalid-path", "budget-exhausted", "io"}
+unknown_kinds := {
+	"undeclared",
+	"permission-denied",
+	"too-large",
+	"too-many-entries",
+	"invalid-path",
+	"budget-exhausted",
+	"io",
+}
 
 read_errors contains msg if {
 	banner.error_kind == "undeclared"
-	msg := sprintf("Banner names %s (%s), which is outside the paths the authentication plugin may read (/etc/issue, /etc/issue.net, /etc/motd, /etc/banner*, /etc/*banner*, /etc/hipaa/**, /etc/ssh/**), so its text cannot be checked: %s", [banner.path, where, banner.error])
+	msg := sprintf(concat(" ", [
+		"Banner names %s (%s), which is outside the paths the authentication plugin may read (/etc/issue,",
+		"/etc/issue.net, /etc/motd, /etc/banner*, /etc/*banner*, /etc/hipaa/**, /etc/ssh/**), so its text cannot be",
+		"checked: %s",
+	]), [banner.path, where, banner.error])
 }
 
 read_errors contains msg if {
@@ -85,18 +101,25 @@ failures contains msg if {
 	msg := sprintf("Banner is none (%s): sshd shows no warning before login", [where])
 }
 
+default link_note := ""
 link_note := sprintf(" (a symlink to %s)", [banner.symlink_to]) if {
 	is_string(banner.symlink_to)
-} else := ""
+}
 
 failures contains msg if {
 	banner.error_kind == "not-found"
-	msg := sprintf("Banner names %s%s (%s), which does not exist inside the target: sshd shows no warning before login", [banner.path, link_note, where])
+	msg := sprintf(
+		"Banner names %s%s (%s), which does not exist inside the target: sshd shows no warning before login",
+		[banner.path, link_note, where]
+	)
 }
 
 failures contains msg if {
 	banner.error_kind == "not-regular"
-	msg := sprintf("Banner names %s (%s), which is a %s, not a regular file: sshd cannot show it", [banner.path, where, banner.kind])
+	msg := sprintf(
+		"Banner names %s (%s), which is a %s, not a regular file: sshd cannot show it",
+		[banner.path, where, banner.kind]
+	)
 }
 
 banner_text := banner.text if {
@@ -110,88 +133,132 @@ failures contains msg if {
 
 missing := [p | some p in phrases; not contains(lower(banner_text), lower(p))]
 
+default truncation_note := ""
 truncation_note := " (only its first 64 KiB were read)" if {
 	banner.truncated
-} else := ""
+}
 
 failures contains msg if {
 	trim_space(banner_text) != ""
 	count(missing) > 0
 	quoted := [sprintf("\"%s\"", [p]) | some p in missing]
-	msg := sprintf("the banner file %s (%s) does not contain %s (banner_required_phrases, compared case-insensitively)%s", [banner.path, where, concat(", ", quoted), truncation_note])
+	msg := sprintf(
+		"the banner file %s (%s) does not contain %s (banner_required_phrases, compared case-insensitively)%s",
+		[banner.path, where, concat(", ", quoted), truncation_note]
+	)
 }
 
 failures contains msg if {
 	some b in sshd.match_blocks
 	s := b.settings.banner
 	s.value == "none"
-	msg := sprintf("Match %s (%s:%d) sets Banner none at %s:%d: the connections it matches see no warning", [b.criteria, b.path, b.line, s.path, s.line])
+	msg := sprintf(
+		"Match %s (%s:%d) sets Banner none at %s:%d: the connections it matches see no warning",
+		[b.criteria, b.path, b.line, s.path, s.line]
+	)
 }
 
+default status := "pass"
 status := "not_applicable" if {
 	not sshd.installed
 } else := "error" if {
 	count(read_errors) > 0
 } else := "fail" if {
 	count(failures) > 0
-} else := "pass"
+}
 
 quoted_phrases := concat(", ", [sprintf("\"%s\"", [p]) | some p in phrases])
 
-reasons := ["sshd is not installed (neither /usr/sbin/sshd nor /usr/bin/sshd exists)"] if {
+reasons := [lib.sshd_not_installed] if {
 	status == "not_applicable"
 } else := sort(read_errors) if {
 	status == "error"
 } else := sort(failures) if {
 	status == "fail"
-} else := [sprintf("Banner %s (%s) is a %d-byte file that contains %s", [banner.path, where, banner.size, quoted_phrases])]
+} else := [sprintf(
+	"Banner %s (%s) is a %d-byte file that contains %s",
+	[banner.path, where, banner.size, quoted_phrases]
+)]
 
 # --- evidence
 
-evidence_items contains {"path": setting.path, "line": setting.line, "detail": sprintf("Banner %s (OpenSSH default)", [setting.value])} if {
+evidence_items contains {
+	"path": setting.path,
+	"line": setting.line,
+	"detail": sprintf("Banner %s (OpenSSH default)", [setting.value]),
+} if {
 	setting["default"]
 }
 
-evidence_items contains {"path": setting.path, "line": setting.line, "detail": sprintf("Banner %s", [setting.value])} if {
+evidence_items contains {
+	"path": setting.path,
+	"line": setting.line,
+	"detail": sprintf("Banner %s", [setting.value]),
+} if {
 	not setting["default"]
 }
 
-evidence_items contains {"path": banner.path, "line": 0, "detail": sprintf("banner file, %d bytes", [banner.size])} if {
+evidence_items contains {
+	"path": banner.path,
+	"line": 0,
+	"detail": sprintf("banner file, %d bytes", [banner.size]),
+} if {
 	is_string(banner.text)
 }
 
-evidence_items contains {"path": banner.path, "line": 0, "detail": sprintf("banner file not read: %s", [banner.error])} if {
+evidence_items contains {
+	"path": banner.path,
+	"line": 0,
+	"detail": sprintf("banner file not read: %s", [banner.error]),
+} if {
 	is_string(banner.error)
 }
 
-evidence_items contains {"path": s.path, "line": s.line, "detail": sprintf("inside Match %s: Banner %s", [b.criteria, s.value])} if {
+evidence_items contains {
+	"path": s.path,
+	"line": s.line,
+	"detail": sprintf("inside Match %s: Banner %s", [b.criteria, s.value]),
+} if {
 	some b in sshd.match_blocks
 	s := b.settings.banner
 }
 
-evidence_items contains {"path": u.path, "line": 0, "detail": sprintf("could not be read: %s", [u.error])} if {
+evidence_items contains lib.unreadable_evidence(u) if {
 	some u in sshd.unreadable
 }
 
 evidence := sort(evidence_items) if {
 	sshd.installed
-} else := [{"path": "/usr/sbin/sshd", "line": 0, "detail": "not installed (nor /usr/bin/sshd)"}]
+} else := [lib.sshd_not_installed_evidence]
 
 # --- remediation, specific to what failed
 
+default banner_target := "/etc/issue.net"
 banner_target := banner.path if {
 	banner.error_kind == null
-} else := "/etc/issue.net"
+}
 
 remediation := concat("\n", [
 	sprintf("Write a warning to %s that contains %s, for example:", [banner_target, quoted_phrases]),
-	"    WARNING: this system is for authorized use only. Activity is monitored and recorded; unauthorized access is prohibited.",
-	"Then make sshd show it: put `Banner /etc/issue.net` (or the file you chose, inside /etc/issue.net, /etc/ssh/ or /etc/hipaa/) in /etc/ssh/sshd_config.d/00-hipaa.conf. sshd keeps the first Banner it reads and that drop-in is read before sshd_config's own lines, so a Banner further down sshd_config does not take effect.",
+	concat(" ", [
+		"    WARNING: this system is for authorized use only. Activity is monitored and recorded; unauthorized",
+		"access is prohibited.",
+	]),
+	concat(" ", [
+		"Then make sshd show it: put `Banner /etc/issue.net` (or the file you chose, inside /etc/issue.net,",
+		"/etc/ssh/ or /etc/hipaa/) in /etc/ssh/sshd_config.d/00-hipaa.conf. sshd keeps the first Banner it reads and",
+		"that drop-in is read before sshd_config's own lines, so a Banner further down sshd_config does not take",
+		"effect.",
+	]),
 	"Remove `Banner none` from any Match block, then reload sshd.",
 ]) if {
 	status == "fail"
 } else := concat("\n", [
-	"Make the banner file readable to the scan: keep it at /etc/issue.net, under /etc/ssh/ or /etc/hipaa/ (paths the authentication plugin reads), and make sure every sshd configuration file is readable, then run the check again.",
+	concat(" ", [
+		"Make the banner file readable to the scan: keep it at /etc/issue.net, under /etc/ssh/ or /etc/hipaa/ (paths",
+		"the authentication plugin reads), and make sure every sshd configuration file is readable, then run the",
+		"check again.",
+	]),
 ]) if {
 	status == "error"
 } else := metadata.remediation

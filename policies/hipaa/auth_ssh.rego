@@ -1,6 +1,8 @@
 # auth.ssh: sshd lets only named users in, with keys, never as root, from the effective configuration.
 package phipolicy.hipaa.auth_ssh
 
+import data.phipolicy.lib
+
 metadata := {
 	"id": "auth.ssh",
 	"safeguard": "authentication",
@@ -33,7 +35,13 @@ metadata := {
 		"  PubkeyAuthentication yes",
 		"  MaxAuthTries 3",
 		"  AllowGroups phi-access",
-		"sshd keeps the first value it reads for each keyword, and Debian/Ubuntu's sshd_config includes /etc/ssh/sshd_config.d/*.conf (in lexical order) on its first lines, so a drop-in whose name sorts first wins over later drop-ins such as 50-cloud-init.conf and over sshd_config itself; editing further down sshd_config has no effect. Where sshd_config has no Include (Rocky 8), put the lines at its top, before any Match block. Verify with `sshd -T` and reload sshd.",
+		concat(" ", [
+			"sshd keeps the first value it reads for each keyword, and Debian/Ubuntu's sshd_config includes",
+			"/etc/ssh/sshd_config.d/*.conf (in lexical order) on its first lines, so a drop-in whose name sorts",
+			"first wins over later drop-ins such as 50-cloud-init.conf and over sshd_config itself; editing further",
+			"down sshd_config has no effect. Where sshd_config has no Include (Rocky 8), put the lines at its top,",
+			"before any Match block. Verify with `sshd -T` and reload sshd.",
+		]),
 	]),
 }
 
@@ -74,20 +82,10 @@ why := {
 	"pubkeyauthentication": "key-based login, the only method that may remain, is off",
 }
 
-# The files sshd reads, each named up to a dozen; past that the first ten, the last and the count
-# (a host may have thousands of drop-ins).
-files_read := concat(", ", sshd.files) if {
-	count(sshd.files) <= 12
-} else := sprintf("%s, ..., %s (%v files)", [concat(", ", array.slice(sshd.files, 0, 10)), sshd.files[count(sshd.files) - 1], count(sshd.files)])
+files_read := lib.sshd_files_read(sshd)
 
 # Where a global value comes from.
-where(s) := sprintf("OpenSSH default: no line sets it in %s", [files_read]) if {
-	s["default"]
-}
-
-where(s) := sprintf("first set in %s:%d", [s.path, s.line]) if {
-	not s["default"]
-}
+where(s) := lib.sshd_origin(sshd, s)
 
 usepam_on if settings.usepam.value == "yes"
 
@@ -102,46 +100,61 @@ too_many_tries(v) if {
 
 # --- errors: the effective configuration cannot be known.
 
-# phipolicy stopped reading includes at its bound on work (sshd itself reads on).
 read_errors contains msg if {
-	some i in object.get(sshd, "incomplete", [])
-	msg := sprintf("%s:%v: %s", [i.path, i.line, i.message])
+	some msg in lib.sshd_incomplete(sshd)
 }
 
 read_errors contains msg if {
 	some u in sshd.unreadable
-	msg := sprintf("%s could not be read (%s): sshd reads it, so the effective configuration is unknown (and sshd itself would refuse to start)", [u.path, u.error])
+	msg := sprintf(concat(" ", [
+		"%s could not be read (%s): sshd reads it, so the effective configuration is unknown (and sshd itself would",
+		"refuse to start)",
+	]), [u.path, u.error])
 }
 
 read_errors contains msg if {
 	not sshd.config_found
 	count(sshd.unreadable) == 0
-	msg := sprintf("sshd is installed (%s) but %s does not exist: sshd does not start without it, and there is no configuration to evaluate", [sshd.binary, main_config])
+	msg := sprintf(concat(" ", [
+		"sshd is installed (%s) but %s does not exist: sshd does not start without it, and there is no configuration",
+		"to evaluate",
+	]), [sshd.binary, main_config])
 }
 
-# --- failures of the global configuration: [keyword, message, path, line]
+# --- failures of the global configuration: {"keyword", "message", "path", "line"}
 
-global_failures contains [kw, msg, s.path, s.line] if {
+global_failures contains {"keyword": kw, "message": msg, "path": s.path, "line": s.line} if {
 	some kw, want in required
 	s := settings[kw]
 	s.value != want
 	msg := sprintf("%s is %s (%s); it must be %s: %s", [display[kw], s.value, where(s), want, why[kw]])
 }
 
-global_failures contains ["kbdinteractiveauthentication", msg, s.path, s.line] if {
+global_failures contains {
+	"keyword": "kbdinteractiveauthentication",
+	"message": msg,
+	"path": s.path,
+	"line": s.line,
+} if {
 	usepam_on
 	s := settings.kbdinteractiveauthentication
 	s.value != "no"
-	msg := sprintf("KbdInteractiveAuthentication is %s (%s) while UsePAM is yes (%s): PAM asks for the password through keyboard-interactive, so passwords still work whatever PasswordAuthentication says", [s.value, where(s), usepam_where])
+	msg := sprintf(concat(" ", [
+		"KbdInteractiveAuthentication is %s (%s) while UsePAM is yes (%s): PAM asks for the password through",
+		"keyboard-interactive, so passwords still work whatever PasswordAuthentication says",
+	]), [s.value, where(s), usepam_where])
 }
 
-global_failures contains ["maxauthtries", msg, s.path, s.line] if {
+global_failures contains {"keyword": "maxauthtries", "message": msg, "path": s.path, "line": s.line} if {
 	s := settings.maxauthtries
 	too_many_tries(s.value)
-	msg := sprintf("MaxAuthTries is %s (%s), more than ssh_max_auth_tries (%d): more password or key guesses per connection", [s.value, where(s), max_tries])
+	msg := sprintf(
+		"MaxAuthTries is %s (%s), more than ssh_max_auth_tries (%d): more password or key guesses per connection",
+		[s.value, where(s), max_tries]
+	)
 }
 
-global_failures contains ["maxauthtries", msg, s.path, s.line] if {
+global_failures contains {"keyword": "maxauthtries", "message": msg, "path": s.path, "line": s.line} if {
 	s := settings.maxauthtries
 	not is_count(s.value)
 	msg := sprintf("MaxAuthTries is \"%s\" (%s), not a number of attempts (sshd refuses it)", [s.value, where(s)])
@@ -151,68 +164,95 @@ phi_group_allowed if phi_group in settings.allowgroups.values
 
 users_restricted if count(settings.allowusers.values) > 0
 
+default access_detail := "AllowGroups is not set"
 access_detail := sprintf("AllowGroups is %s (%s)", [settings.allowgroups.value, where(settings.allowgroups)]) if {
 	count(settings.allowgroups.values) > 0
-} else := "AllowGroups is not set"
+}
 
-global_failures contains ["allowgroups", msg, s.path, s.line] if {
+global_failures contains {"keyword": "allowgroups", "message": msg, "path": s.path, "line": s.line} if {
 	not phi_group_allowed
 	not users_restricted
 	s := settings.allowgroups
-	msg := sprintf("%s and AllowUsers is not set: logins are not limited to the group \"%s\" (phi_group), so any account with a key or password can log in", [access_detail, phi_group])
+	msg := sprintf(concat(" ", [
+		"%s and AllowUsers is not set: logins are not limited to the group \"%s\" (phi_group), so any account with a",
+		"key or password can log in",
+	]), [access_detail, phi_group])
 }
 
 # --- Match blocks that weaken a checked setting for the connections they match.
 
 block_name(b) := sprintf("Match %s (%s:%d)", [b.criteria, b.path, b.line])
 
-match_failures contains [kw, msg, s.path, s.line] if {
+match_failures contains {"keyword": kw, "message": msg, "path": s.path, "line": s.line} if {
 	some b in sshd.match_blocks
 	some kw, want in required
 	s := b.settings[kw]
 	s.value != want
-	msg := sprintf("%s sets %s %s at %s:%d for the connections it matches; it must be %s: %s", [block_name(b), display[kw], s.value, s.path, s.line, want, why[kw]])
+	msg := sprintf(
+		"%s sets %s %s at %s:%d for the connections it matches; it must be %s: %s",
+		[block_name(b), display[kw], s.value, s.path, s.line, want, why[kw]]
+	)
 }
 
-match_failures contains ["kbdinteractiveauthentication", msg, s.path, s.line] if {
+match_failures contains {
+	"keyword": "kbdinteractiveauthentication",
+	"message": msg,
+	"path": s.path,
+	"line": s.line,
+} if {
 	usepam_on
 	some b in sshd.match_blocks
 	s := b.settings.kbdinteractiveauthentication
 	s.value != "no"
-	msg := sprintf("%s sets KbdInteractiveAuthentication %s at %s:%d while UsePAM is yes (%s): passwords work through PAM for the connections it matches", [block_name(b), s.value, s.path, s.line, usepam_where])
+	msg := sprintf(concat(" ", [
+		"%s sets KbdInteractiveAuthentication %s at %s:%d while UsePAM is yes (%s): passwords work through PAM for",
+		"the connections it matches",
+	]), [block_name(b), s.value, s.path, s.line, usepam_where])
 }
 
-match_failures contains ["maxauthtries", msg, s.path, s.line] if {
+match_failures contains {"keyword": "maxauthtries", "message": msg, "path": s.path, "line": s.line} if {
 	some b in sshd.match_blocks
 	s := b.settings.maxauthtries
 	too_many_tries(s.value)
-	msg := sprintf("%s sets MaxAuthTries %s at %s:%d, more than ssh_max_auth_tries (%d)", [block_name(b), s.value, s.path, s.line, max_tries])
+	msg := sprintf(
+		"%s sets MaxAuthTries %s at %s:%d, more than ssh_max_auth_tries (%d)",
+		[block_name(b), s.value, s.path, s.line, max_tries]
+	)
 }
 
-match_failures contains ["allowgroups", msg, s.path, s.line] if {
+match_failures contains {"keyword": "allowgroups", "message": msg, "path": s.path, "line": s.line} if {
 	some b in sshd.match_blocks
 	s := b.settings.allowgroups
 	not phi_group in s.values
 	not b.settings.allowusers
-	msg := sprintf("%s sets AllowGroups %s at %s:%d, which replaces the global list for the connections it matches and does not include \"%s\" (phi_group)", [block_name(b), s.value, s.path, s.line, phi_group])
+	msg := sprintf(concat(" ", [
+		"%s sets AllowGroups %s at %s:%d, which replaces the global list for the connections it matches and does not",
+		"include \"%s\" (phi_group)",
+	]), [block_name(b), s.value, s.path, s.line, phi_group])
 }
 
 # --- lines sshd rejects
 
-issue_failures contains [i.path, i.line, msg] if {
+issue_failures contains {"path": i.path, "line": i.line, "message": msg} if {
 	some i in sshd.issues
-	msg := sprintf("sshd rejects %s:%d: %s (the configuration in force may differ from what was read)", [i.path, i.line, i.message])
+	msg := sprintf(
+		"sshd rejects %s:%d: %s (the configuration in force may differ from what was read)",
+		[i.path, i.line, i.message]
+	)
 }
 
-failures := {f[1] | some f in global_failures} | {f[1] | some f in match_failures} | {f[2] | some f in issue_failures}
+all_failures := (global_failures | match_failures) | issue_failures
 
+failures := {f.message | some f in all_failures}
+
+default status := "pass"
 status := "not_applicable" if {
 	not sshd.installed
 } else := "error" if {
 	count(read_errors) > 0
 } else := "fail" if {
 	count(failures) > 0
-} else := "pass"
+}
 
 # --- reasons
 
@@ -231,7 +271,10 @@ checked_ok contains msg if {
 
 checked_ok contains msg if {
 	not usepam_on
-	msg := sprintf("UsePAM is %s (%s), so KbdInteractiveAuthentication does not reach PAM passwords", [settings.usepam.value, usepam_where])
+	msg := sprintf(
+		"UsePAM is %s (%s), so KbdInteractiveAuthentication does not reach PAM passwords",
+		[settings.usepam.value, usepam_where]
+	)
 }
 
 checked_ok contains msg if {
@@ -258,7 +301,7 @@ pass_reasons := array.concat(
 	sort(checked_ok),
 )
 
-reasons := ["sshd is not installed (neither /usr/sbin/sshd nor /usr/bin/sshd exists)"] if {
+reasons := [lib.sshd_not_installed] if {
 	status == "not_applicable"
 } else := sort(read_errors) if {
 	status == "error"
@@ -292,7 +335,11 @@ evidence_items contains {"path": main_config, "line": 0, "detail": sprintf("%s n
 	count(settings[kw].entries) == 0
 }
 
-evidence_items contains {"path": main_config, "line": 0, "detail": sprintf("sshd reads, in order: %s (first value wins)", [files_read])} if {
+evidence_items contains {
+	"path": main_config,
+	"line": 0,
+	"detail": sprintf("sshd reads, in order: %s (first value wins)", [files_read]),
+} if {
 	sshd.config_found
 }
 
@@ -300,23 +347,31 @@ evidence_items contains {"path": b.path, "line": b.line, "detail": sprintf("Matc
 	some b in sshd.match_blocks
 }
 
-evidence_items contains {"path": s.path, "line": s.line, "detail": sprintf("inside Match %s: %s %s", [b.criteria, display[kw], s.value])} if {
+evidence_items contains {
+	"path": s.path,
+	"line": s.line,
+	"detail": sprintf("inside Match %s: %s %s", [b.criteria, display[kw], s.value]),
+} if {
 	some b in sshd.match_blocks
 	some kw, s in b.settings
 	display[kw]
 }
 
-evidence_items contains {"path": i.path, "line": i.line, "detail": sprintf("sshd rejects this line: %s", [i.message])} if {
+evidence_items contains {
+	"path": i.path,
+	"line": i.line,
+	"detail": sprintf("sshd rejects this line: %s", [i.message]),
+} if {
 	some i in sshd.issues
 }
 
-evidence_items contains {"path": u.path, "line": 0, "detail": sprintf("could not be read: %s", [u.error])} if {
+evidence_items contains lib.unreadable_evidence(u) if {
 	some u in sshd.unreadable
 }
 
 evidence := sort(evidence_items) if {
 	sshd.installed
-} else := [{"path": "/usr/sbin/sshd", "line": 0, "detail": "not installed (nor /usr/bin/sshd)"}]
+} else := [lib.sshd_not_installed_evidence]
 
 # --- remediation, specific to what failed
 
@@ -337,11 +392,11 @@ fix_order := [
 	"permitemptypasswords", "pubkeyauthentication", "maxauthtries", "allowgroups",
 ]
 
-failing_keywords := {f[0] | some f in global_failures}
+failing_keywords := {f.keyword | some f in global_failures}
 
 dropin_lines := [sprintf("    %s", [fix_line[kw]]) | some kw in fix_order; kw in failing_keywords]
 
-steps contains [1, text] if {
+steps contains {"order": 1, "text": text} if {
 	count(dropin_lines) > 0
 	text := concat("\n", array.concat(
 		[sprintf("Create %s with these lines:", [dropin])],
@@ -350,33 +405,43 @@ steps contains [1, text] if {
 			"starts with `Include /etc/ssh/sshd_config.d/*.conf`, read in lexical order, so a drop-in named 00-...",
 			"is read before later drop-ins (cloud-init's 50-cloud-init.conf sets PasswordAuthentication yes) and",
 			"before the rest of sshd_config: its values win, while an edit further down sshd_config changes nothing.",
-			"Where sshd_config has no Include (Rocky 8), put the lines at the top of /etc/ssh/sshd_config, before any Match block.",
+			"Where sshd_config has no Include (Rocky 8), put the lines at the top of /etc/ssh/sshd_config,",
+			"before any Match block.",
 		])]),
 	))
 }
 
-steps contains [2, text] if {
+steps contains {"order": 2, "text": text} if {
 	count(match_failures) > 0
-	places := {sprintf("%s:%d", [f[2], f[3]]) | some f in match_failures}
-	text := sprintf("Remove or correct these lines inside Match blocks (a Match block overrides the global value for the connections it matches, whatever the drop-in says): %s.", [concat(", ", sort(places))])
+	places := {sprintf("%s:%d", [f.path, f.line]) | some f in match_failures}
+	text := sprintf(concat(" ", [
+		"Remove or correct these lines inside Match blocks (a Match block overrides the global value for the",
+		"connections it matches, whatever the drop-in says): %s.",
+	]), [concat(", ", sort(places))])
 }
 
-steps contains [3, text] if {
+steps contains {"order": 3, "text": text} if {
 	count(issue_failures) > 0
-	places := {sprintf("%s:%d", [f[0], f[1]]) | some f in issue_failures}
+	places := {sprintf("%s:%d", [f.path, f.line]) | some f in issue_failures}
 	text := sprintf("Fix the lines sshd rejects (check with `sshd -t`): %s.", [concat(", ", sort(places))])
 }
 
-steps contains [4, text] if {
+steps contains {"order": 4, "text": text} if {
 	count(read_errors) > 0
-	text := "Make every file sshd reads readable to the scan (and present inside the scanned root), then run the check again."
+	text := concat(" ", [
+		"Make every file sshd reads readable to the scan (and present inside the scanned root), then run the check",
+		"again.",
+	])
 }
 
-steps contains [5, "Verify with `sshd -T` (and `sshd -T -C user=NAME,host=HOST,addr=ADDR` for Match blocks), then reload sshd (`systemctl reload ssh` on Debian/Ubuntu, `systemctl reload sshd` on Rocky/RHEL)."] if {
+steps contains {"order": 5, "text": concat(" ", [
+	"Verify with `sshd -T` (and `sshd -T -C user=NAME,host=HOST,addr=ADDR` for Match blocks), then reload sshd",
+	"(`systemctl reload ssh` on Debian/Ubuntu, `systemctl reload sshd` on Rocky/RHEL).",
+])} if {
 	status in {"fail", "error"}
 }
 
-remediation := concat("\n", [s[1] | some s in sort(steps)]) if {
+remediation := concat("\n", lib.step_texts(steps)) if {
 	status in {"fail", "error"}
 } else := metadata.remediation
 

@@ -1,11 +1,24 @@
 # Tests for backup.restore-tested: recent, stale, future-dated, missing and unreadable records.
 package phipolicy.hipaa.backup_restore_tested_test
 
+import data.phipolicy.testing
+
 now := 1795867200 # 2026-11-28T12:00:00Z
 
 day := 86400
 
-dir_ok := {"path": "/var/log/hipaa-restore-tests", "exists": true, "kind": "directory", "mode": 493, "mode_octal": "0755", "uid": 0, "gid": 0, "size": 4096, "mtime": 0, "error": null}
+dir_ok := {
+	"path": "/var/log/hipaa-restore-tests",
+	"exists": true,
+	"kind": "directory",
+	"mode": 493,
+	"mode_octal": "0755",
+	"uid": 0,
+	"gid": 0,
+	"size": 4096,
+	"mtime": 0,
+	"error": null,
+}
 
 rt(records, extra) := object.union({"dir": dir_ok, "records": records, "other_entries": [], "errors": []}, extra)
 
@@ -21,11 +34,6 @@ run(restore_tests, max_days) := r if {
 	}
 }
 
-any_reason(r, fragment) if {
-	some msg in r.reasons
-	contains(msg, fragment)
-}
-
 test_metadata if {
 	m := data.phipolicy.hipaa.backup_restore_tested.metadata
 	m.id == "backup.restore-tested"
@@ -35,7 +43,10 @@ test_metadata if {
 test_recent_record_passes if {
 	r := run(rt([rec("old.log", now - (800 * day)), rec("2026-10-02.log", now - (57 * day))], {}), 365)
 	r.status == "pass"
-	any_reason(r, "the newest restore-test record /var/log/hipaa-restore-tests/2026-10-02.log was modified 2026-10-02T12:00:00Z, 57 days before the evaluation time (limit 365 days)")
+	testing.any_reason(r, concat(" ", [
+		"the newest restore-test record /var/log/hipaa-restore-tests/2026-10-02.log was modified",
+		"2026-10-02T12:00:00Z, 57 days before the evaluation time (limit 365 days)",
+	]))
 	some e in r.evidence
 	e.detail == "2 restore-test record(s)"
 }
@@ -48,26 +59,26 @@ test_limit_is_inclusive if {
 test_stale_records_fail if {
 	r := run(rt([rec("2024-06-01.txt", now - (910 * day))], {}), 365)
 	r.status == "fail"
-	any_reason(r, "every restore-test record is older than restore_test_max_age_days (365)")
-	any_reason(r, "910 days before")
+	testing.any_reason(r, "every restore-test record is older than restore_test_max_age_days (365)")
+	testing.any_reason(r, "910 days before")
 }
 
 test_future_record_counts_and_is_reported if {
 	r := run(rt([rec("f", now + 3600)], {}), 0)
 	r.status == "pass"
-	any_reason(r, "modified after the evaluation time (2026-11-28T12:00:00Z); counted as recent")
+	testing.any_reason(r, "modified after the evaluation time (2026-11-28T12:00:00Z); counted as recent")
 }
 
 test_no_directory_is_manual if {
 	r := run(rt([], {"dir": {"path": "/var/log/hipaa-restore-tests", "exists": false, "error": null}}), 365)
 	r.status == "manual"
-	any_reason(r, "does not exist")
+	testing.any_reason(r, "does not exist")
 }
 
 test_empty_directory_is_manual if {
 	r := run(rt([], {"other_entries": [{"path": "/var/log/hipaa-restore-tests/fifo", "kind": "fifo"}]}), 365)
 	r.status == "manual"
-	any_reason(r, "holds no record")
+	testing.any_reason(r, "holds no record")
 	some e in r.evidence
 	e.detail == "not a record: fifo"
 }
@@ -75,13 +86,16 @@ test_empty_directory_is_manual if {
 test_not_a_directory_is_manual if {
 	r := run(rt([], {"dir": object.union(dir_ok, {"kind": "regular"})}), 365)
 	r.status == "manual"
-	any_reason(r, "is a regular, not a directory")
+	testing.any_reason(r, "is a regular, not a directory")
 }
 
 test_unreadable_directory_is_error if {
-	r := run(rt([], {"dir": {"path": "/var/log/hipaa-restore-tests", "exists": false, "error": "permission denied"}}), 365)
+	r := run(
+		rt([], {"dir": {"path": "/var/log/hipaa-restore-tests", "exists": false, "error": "permission denied"}}),
+		365
+	)
 	r.status == "error"
-	any_reason(r, "could not be examined: permission denied")
+	testing.any_reason(r, "could not be examined: permission denied")
 	contains(r.remediation, "readable to the scan")
 }
 

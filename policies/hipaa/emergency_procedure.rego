@@ -10,14 +10,18 @@ metadata := {
 	"description": concat(" ", [
 		"Looks for the documented emergency access procedure at each of emergency_procedure_paths.",
 		"A regular file with content (more than whitespace) at one of them passes; its contents are not judged.",
-		"Absent or empty: manual, because the procedure may be documented elsewhere and only a person can attest where;",
+		"Absent or empty: manual, because the procedure may be documented elsewhere and only a person can attest",
+		"where;",
 		"this control never fails and never passes without the document.",
 	]),
 	"parameters": ["emergency_procedure_paths"],
 	# The facts this policy reads, with their JSON types: the engine checks them before judging.
 	"facts": {"documents": ["array"]},
 	"remediation": concat("\n", [
-		"Write the break-glass procedure (who approves, where the emergency credentials are kept, how their use is logged and how they are rotated afterwards) to /etc/hipaa/emergency-access.md,",
+		concat(" ", [
+			"Write the break-glass procedure (who approves, where the emergency credentials are kept, how their use",
+			"is logged and how they are rotated afterwards) to /etc/hipaa/emergency-access.md,",
+		]),
 		"or set emergency_procedure_paths to where it is kept.",
 	]),
 }
@@ -32,11 +36,12 @@ read_errors contains sprintf("%s could not be read: %s", [d.path, d.error]) if {
 	is_string(d.error)
 }
 
+default status := "manual"
 status := "pass" if {
 	count(documented) > 0
 } else := "error" if {
 	count(read_errors) > 0
-} else := "manual"
+}
 
 describe(d) := "does not exist" if {
 	d.exists == false
@@ -53,9 +58,15 @@ reasons := [sprintf("%s %s", [d.path, describe(d)]) | some d in documented] if {
 	status == "pass"
 } else := sort(read_errors) if {
 	status == "error"
-} else := [sprintf("no emergency access procedure was found (%s): a person must attest where the break-glass procedure is documented", [concat("; ", [sprintf("%s %s", [d.path, describe(d)]) | some d in docs])])] if {
+} else := [sprintf(
+	"no emergency access procedure was found (%s): %s",
+	[concat("; ", [sprintf("%s %s", [d.path, describe(d)]) | some d in docs]), attest]
+)] if {
 	count(docs) > 0
-} else := ["emergency_procedure_paths is empty: a person must attest where the break-glass procedure is documented"]
+} else := [sprintf("emergency_procedure_paths is empty: %s", [attest])]
+
+# What settles the control when no document is found.
+attest := "a person must attest where the break-glass procedure is documented"
 
 evidence := sort([{"path": d.path, "line": 0, "detail": describe(d)} | some d in docs])
 

@@ -21,7 +21,10 @@ metadata := {
 	# The facts this policy reads, with their JSON types: the engine checks them before judging.
 	"facts": {"group": ["object"], "passwd": ["object"], "phi_group": ["object"], "unreadable": ["array"]},
 	"remediation": concat("\n", [
-		"- Create the group and add the people who need PHI access: `groupadd phi-access` then `usermod -aG phi-access NAME` (or `gpasswd -a NAME phi-access`).",
+		concat(" ", [
+			"- Create the group and add the people who need PHI access: `groupadd phi-access` then `usermod -aG",
+			"phi-access NAME` (or `gpasswd -a NAME phi-access`).",
+		]),
 		"- Remove members that have no account or cannot log in: `gpasswd -d NAME phi-access`.",
 		"- Restrict the PHI directories and SSH to this group (integrity.phi-permissions, auth.ssh AllowGroups).",
 	]),
@@ -53,7 +56,10 @@ failures contains msg if {
 failures contains msg if {
 	group.exists
 	count(group.members) == 0
-	msg := sprintf("group %s (%s:%v) has no members: neither its member list nor any account's primary GID %v", [group.name, group.path, group.line, group.gid])
+	msg := sprintf(
+		"group %s (%s:%v) has no members: neither its member list nor any account's primary GID %v",
+		[group.name, group.path, group.line, group.gid]
+	)
 }
 
 failures contains msg if {
@@ -66,14 +72,18 @@ failures contains msg if {
 	some m in group.members
 	m.account != null
 	not m.account.login_shell
-	msg := sprintf("%s is a member of %s (%s) but cannot log in (shell %s at %s:%v): a service or disabled account does not belong in the PHI group", [m.name, group.name, via_text(m), m.account.shell, m.account.path, m.account.line])
+	msg := sprintf(concat(" ", [
+		"%s is a member of %s (%s) but cannot log in (shell %s at %s:%v): a service or disabled account does not",
+		"belong in the PHI group",
+	]), [m.name, group.name, via_text(m), m.account.shell, m.account.path, m.account.line])
 }
 
+default status := "pass"
 status := "error" if {
 	count(read_errors) > 0
 } else := "fail" if {
 	count(failures) > 0
-} else := "pass"
+}
 
 member_names := [sprintf("%s (%s)", [m.name, via_text(m)]) | some m in group.members]
 
@@ -81,9 +91,16 @@ reasons := sort(read_errors) if {
 	status == "error"
 } else := sort(failures) if {
 	status == "fail"
-} else := [sprintf("group %s (GID %v, %s:%v) has %v members, all existing accounts with a login shell: %s", [group.name, group.gid, group.path, group.line, count(group.members), concat(", ", member_names)])]
+} else := [sprintf(
+	"group %s (GID %v, %s:%v) has %v members, all existing accounts with a login shell: %s",
+	[group.name, group.gid, group.path, group.line, count(group.members), concat(", ", member_names)]
+)]
 
-evidence_items contains {"path": group.path, "line": group.line, "detail": sprintf("group %s GID %v", [group.name, group.gid])} if {
+evidence_items contains {
+	"path": group.path,
+	"line": group.line,
+	"detail": sprintf("group %s GID %v", [group.name, group.gid]),
+} if {
 	group.exists
 }
 
@@ -91,7 +108,11 @@ evidence_items contains {"path": group.path, "line": 0, "detail": sprintf("no gr
 	not group.exists
 }
 
-evidence_items contains {"path": m.account.path, "line": m.account.line, "detail": sprintf("member %s UID %v shell %s", [m.name, m.account.uid, m.account.shell])} if {
+evidence_items contains {
+	"path": m.account.path,
+	"line": m.account.line,
+	"detail": sprintf("member %s UID %v shell %s", [m.name, m.account.uid, m.account.shell]),
+} if {
 	some m in group.members
 	m.account != null
 }

@@ -2,13 +2,28 @@
 # plugin's output.
 package phipolicy.hipaa.ids_phi_group_test
 
-account(shell, login, line) := {"uid": 1000 + line, "shell": shell, "login_shell": login, "path": "/etc/passwd", "line": line}
+import data.phipolicy.testing
+
+account(shell, login, line) := {
+	"uid": 1000 + line,
+	"shell": shell,
+	"login_shell": login,
+	"path": "/etc/passwd",
+	"line": line,
+}
 
 listed(name, acct) := {"name": name, "via": "member-list", "path": "/etc/group", "line": 40, "account": acct}
 
 primary(name, acct) := {"name": name, "via": "primary-gid", "path": "/etc/passwd", "line": acct.line, "account": acct}
 
-group(members) := {"name": "phi-access", "exists": true, "gid": 1500, "path": "/etc/group", "line": 40, "members": members}
+group(members) := {
+	"name": "phi-access",
+	"exists": true,
+	"gid": 1500,
+	"path": "/etc/group",
+	"line": 40,
+	"members": members,
+}
 
 readable(path) := {"path": path, "exists": true, "readable": true, "entries": []}
 
@@ -22,44 +37,61 @@ facts_with(g) := {
 }
 
 eval(facts) := r if {
-	r := data.phipolicy.hipaa.ids_phi_group.result with input as {"facts": facts, "params": {"phi_group": "phi-access"}}
-}
-
-has_reason(r, fragment) if {
-	some msg in r.reasons
-	contains(msg, fragment)
+	r := data.phipolicy.hipaa.ids_phi_group.result with input as {
+		"facts": facts,
+		"params": {"phi_group": "phi-access"},
+	}
 }
 
 test_members_with_login_shells_pass if {
-	r := eval(facts_with(group([listed("alice", account("/bin/bash", true, 19)), primary("dave", account("/bin/bash", true, 21))])))
+	r := eval(facts_with(group([
+		listed("alice", account("/bin/bash", true, 19)),
+		primary("dave", account("/bin/bash", true, 21)),
+	])))
 	r.status == "pass"
-	has_reason(r, "has 2 members, all existing accounts with a login shell: alice (listed on /etc/group:40), dave (primary group of /etc/passwd:21)")
+	testing.any_reason(r, concat(" ", [
+		"has 2 members, all existing accounts with a login shell: alice (listed on /etc/group:40), dave (primary",
+		"group of /etc/passwd:21)",
+	]))
 	count(r.evidence) == 3
 }
 
 test_missing_group_fails if {
-	r := eval(facts_with({"name": "phi-access", "exists": false, "gid": null, "path": "/etc/group", "line": 0, "members": []}))
+	r := eval(facts_with({
+		"name": "phi-access",
+		"exists": false,
+		"gid": null,
+		"path": "/etc/group",
+		"line": 0,
+		"members": [],
+	}))
 	r.status == "fail"
-	has_reason(r, "group phi-access does not exist in /etc/group")
+	testing.any_reason(r, "group phi-access does not exist in /etc/group")
 	r.evidence == [{"path": "/etc/group", "line": 0, "detail": "no group named phi-access"}]
 }
 
 test_empty_group_fails if {
 	r := eval(facts_with(group([])))
 	r.status == "fail"
-	has_reason(r, "has no members")
+	testing.any_reason(r, "has no members")
 }
 
 test_member_without_account_fails if {
 	r := eval(facts_with(group([listed("alice", account("/bin/bash", true, 19)), listed("mallory", null)])))
 	r.status == "fail"
-	has_reason(r, "mallory is a member of phi-access (listed on /etc/group:40) but has no account in /etc/passwd")
+	testing.any_reason(
+		r,
+		"mallory is a member of phi-access (listed on /etc/group:40) but has no account in /etc/passwd"
+	)
 }
 
 test_member_without_login_shell_fails if {
 	r := eval(facts_with(group([listed("sshd", account("/sbin/nologin", false, 14))])))
 	r.status == "fail"
-	has_reason(r, "sshd is a member of phi-access (listed on /etc/group:40) but cannot log in (shell /sbin/nologin at /etc/passwd:14)")
+	testing.any_reason(r, concat(" ", [
+		"sshd is a member of phi-access (listed on /etc/group:40) but cannot log in (shell /sbin/nologin at",
+		"/etc/passwd:14)",
+	]))
 }
 
 test_unreadable_group_file_is_error if {
@@ -69,7 +101,7 @@ test_unreadable_group_file_is_error if {
 	})
 	r := eval(f)
 	r.status == "error"
-	has_reason(r, "/etc/group could not be read (permission denied)")
+	testing.any_reason(r, "/etc/group could not be read (permission denied)")
 }
 
 test_metadata_is_complete if {

@@ -1,9 +1,31 @@
 # Tests for incident.response: each sub-check of the script and the evidence directory.
 package phipolicy.hipaa.incident_response_test
 
-script_at(mode, uid) := {"path": "/usr/local/bin/hipaa-incident-response.sh", "exists": true, "kind": "regular", "mode": mode, "mode_octal": sprintf("0%s", [format_int(mode, 8)]), "uid": uid, "gid": 0, "symlink_to": null, "error": null}
+import data.phipolicy.testing
 
-dir_at(mode, uid) := {"path": "/var/log/hipaa-incidents", "exists": true, "kind": "directory", "mode": mode, "mode_octal": sprintf("0%s", [format_int(mode, 8)]), "uid": uid, "gid": 0, "symlink_to": null, "error": null}
+script_at(mode, uid) := {
+	"path": "/usr/local/bin/hipaa-incident-response.sh",
+	"exists": true,
+	"kind": "regular",
+	"mode": mode,
+	"mode_octal": sprintf("0%s", [format_int(mode, 8)]),
+	"uid": uid,
+	"gid": 0,
+	"symlink_to": null,
+	"error": null,
+}
+
+dir_at(mode, uid) := {
+	"path": "/var/log/hipaa-incidents",
+	"exists": true,
+	"kind": "directory",
+	"mode": mode,
+	"mode_octal": sprintf("0%s", [format_int(mode, 8)]),
+	"uid": uid,
+	"gid": 0,
+	"symlink_to": null,
+	"error": null,
+}
 
 missing(path) := {"path": path, "exists": false, "symlink_to": null, "error": null}
 
@@ -15,11 +37,6 @@ run(script, dir) := r if {
 	}
 }
 
-any_reason(r, fragment) if {
-	some msg in r.reasons
-	contains(msg, fragment)
-}
-
 test_metadata if {
 	m := data.phipolicy.hipaa.incident_response.metadata
 	m.id == "incident.response"
@@ -29,7 +46,7 @@ test_metadata if {
 test_root_only_script_and_directory_pass if {
 	r := run(script_at(488, 0), dir_at(448, 0)) # 0750, 0700
 	r.status == "pass"
-	any_reason(r, "mode 0750")
+	testing.any_reason(r, "mode 0750")
 	r2 := run(script_at(493, 0), dir_at(488, 0)) # 0755, 0750
 	r2.status == "pass"
 }
@@ -37,14 +54,14 @@ test_root_only_script_and_directory_pass if {
 test_symlinked_script_is_named if {
 	r := run(object.union(script_at(488, 0), {"symlink_to": "/opt/ir/respond.sh"}), dir_at(448, 0))
 	r.status == "pass"
-	any_reason(r, "(a symlink to /opt/ir/respond.sh)")
+	testing.any_reason(r, "(a symlink to /opt/ir/respond.sh)")
 }
 
 test_missing_both_fail if {
 	r := run(missing("/usr/local/bin/hipaa-incident-response.sh"), missing("/var/log/hipaa-incidents"))
 	r.status == "fail"
-	any_reason(r, "script /usr/local/bin/hipaa-incident-response.sh does not exist")
-	any_reason(r, "directory /var/log/hipaa-incidents does not exist")
+	testing.any_reason(r, "script /usr/local/bin/hipaa-incident-response.sh does not exist")
+	testing.any_reason(r, "directory /var/log/hipaa-incidents does not exist")
 	contains(r.remediation, "install -d -o root -g root -m 0700 /var/log/hipaa-incidents")
 	startswith(r.remediation, "Write the incident response script")
 	some e in r.evidence
@@ -52,28 +69,37 @@ test_missing_both_fail if {
 }
 
 test_script_checks if {
-	any_reason(run(script_at(420, 0), dir_at(448, 0)), "is not executable (mode 0644)")
-	any_reason(run(script_at(488, 1000), dir_at(448, 0)), "owned by uid 1000, not root")
-	any_reason(run(script_at(504, 0), dir_at(448, 0)), "is group-writable (mode 0770)")
-	any_reason(run(script_at(511, 0), dir_at(448, 0)), "is world-writable (mode 0777)")
+	testing.any_reason(run(script_at(420, 0), dir_at(448, 0)), "is not executable (mode 0644)")
+	testing.any_reason(run(script_at(488, 1000), dir_at(448, 0)), "owned by uid 1000, not root")
+	testing.any_reason(run(script_at(504, 0), dir_at(448, 0)), "is group-writable (mode 0770)")
+	testing.any_reason(run(script_at(511, 0), dir_at(448, 0)), "is world-writable (mode 0777)")
 	r := run(object.union(script_at(493, 0), {"kind": "directory"}), dir_at(448, 0))
 	r.status == "fail"
-	any_reason(r, "is a directory, not a regular file")
-	startswith(r.remediation, "Make the script root-only: `chown root:root /usr/local/bin/hipaa-incident-response.sh && chmod 0750")
+	testing.any_reason(r, "is a directory, not a regular file")
+	startswith(
+		r.remediation,
+		"Make the script root-only: `chown root:root /usr/local/bin/hipaa-incident-response.sh && chmod 0750"
+	)
 }
 
 test_directory_checks if {
 	r := run(script_at(488, 0), dir_at(493, 0))
 	r.status == "fail"
-	any_reason(r, "grants access to all users (mode 0755)")
-	any_reason(run(script_at(488, 0), dir_at(448, 33)), "owned by uid 33, not root")
-	any_reason(run(script_at(488, 0), object.union(dir_at(420, 0), {"kind": "regular"})), "is a regular, not a directory")
+	testing.any_reason(r, "grants access to all users (mode 0755)")
+	testing.any_reason(run(script_at(488, 0), dir_at(448, 33)), "owned by uid 33, not root")
+	testing.any_reason(
+		run(script_at(488, 0), object.union(dir_at(420, 0), {"kind": "regular"})),
+		"is a regular, not a directory"
+	)
 }
 
 test_unexaminable_path_is_error if {
-	r := run(script_at(488, 0), {"path": "/var/log/hipaa-incidents", "exists": false, "symlink_to": null, "error": "permission denied"})
+	r := run(
+		script_at(488, 0),
+		{"path": "/var/log/hipaa-incidents", "exists": false, "symlink_to": null, "error": "permission denied"}
+	)
 	r.status == "error"
-	any_reason(r, "could not be examined: permission denied")
+	testing.any_reason(r, "could not be examined: permission denied")
 	contains(r.remediation, "readable to the scan")
 	some e in r.evidence
 	e.detail == "could not be examined: permission denied"

@@ -1,6 +1,8 @@
 # logoff.shell-timeout: idle interactive shells end by themselves (bash TMOUT), and users cannot turn it off.
 package phipolicy.hipaa.logoff_shell_timeout
 
+import data.phipolicy.lib
+
 metadata := {
 	"id": "logoff.shell-timeout",
 	"safeguard": "automatic-logoff",
@@ -22,11 +24,17 @@ metadata := {
 	# The facts this policy reads, with their JSON types: the engine checks them before judging.
 	"facts": {"shell": ["object"]},
 	"remediation": concat("\n", [
-		"Create /etc/profile.d/99-hipaa-timeout.sh (the name must end in .sh: /etc/profile sources only /etc/profile.d/*.sh) containing:",
+		concat(" ", [
+			"Create /etc/profile.d/99-hipaa-timeout.sh (the name must end in .sh: /etc/profile sources only",
+			"/etc/profile.d/*.sh) containing:",
+		]),
 		"  TMOUT=900",
 		"  readonly TMOUT",
 		"  export TMOUT",
-		"with a value no larger than session_timeout_max_s, and remove other TMOUT assignments from /etc/profile, /etc/profile.d, /etc/bash.bashrc (Debian) and /etc/bashrc (Rocky/RHEL).",
+		concat(" ", [
+			"with a value no larger than session_timeout_max_s, and remove other TMOUT assignments from",
+			"/etc/profile, /etc/profile.d, /etc/bash.bashrc (Debian) and /etc/bashrc (Rocky/RHEL).",
+		]),
 	]),
 }
 
@@ -60,7 +68,10 @@ value_at := sprintf("TMOUT=%s at %s:%d", [eff.value, eff.path, eff.line]) if eff
 read_errors contains msg if {
 	some u in shell.unreadable
 	not u.readonly_before
-	msg := sprintf("%s could not be read (%s); login shells read it (%s) and it could set TMOUT, so the timeout in force is unknown", [u.path, u.error, sourced_text(u.sourced_from)])
+	msg := sprintf(concat(" ", [
+		"%s could not be read (%s); login shells read it (%s) and it could set TMOUT, so the timeout in force is",
+		"unknown",
+	]), [u.path, u.error, sourced_text(u.sourced_from)])
 }
 
 # --- failures
@@ -88,13 +99,19 @@ failures contains msg if {
 	not eff.set
 	eff.path == null
 	eff.readonly != null
-	msg := sprintf("TMOUT is made readonly at %s:%d without a value: it stays unset (later assignments are refused), so idle shells never log off", [eff.readonly.path, eff.readonly.line])
+	msg := sprintf(concat(" ", [
+		"TMOUT is made readonly at %s:%d without a value: it stays unset (later assignments are refused), so idle",
+		"shells never log off",
+	]), [eff.readonly.path, eff.readonly.line])
 }
 
 failures contains msg if {
 	eff.set
 	eff.value_expands
-	msg := sprintf("%s is computed when the shell starts; the timeout cannot be verified: write the number of seconds", [value_at])
+	msg := sprintf(
+		"%s is computed when the shell starts; the timeout cannot be verified: write the number of seconds",
+		[value_at]
+	)
 }
 
 failures contains msg if {
@@ -118,7 +135,10 @@ failures contains msg if {
 	not eff.value_expands
 	not eff.numeric
 	eff.seconds > 0
-	msg := sprintf("%s is not a plain number of seconds (bash reads only the leading digits, %d); write the number alone", [value_at, eff.seconds])
+	msg := sprintf(
+		"%s is not a plain number of seconds (bash reads only the leading digits, %d); write the number alone",
+		[value_at, eff.seconds]
+	)
 }
 
 failures contains msg if {
@@ -131,31 +151,46 @@ failures contains msg if {
 failures contains msg if {
 	eff.set
 	eff.conditional
-	msg := sprintf("%s is conditional (%s): a static reader cannot tell whether that branch runs, so the timeout is not guaranteed", [value_at, condition_of(eff.path, eff.line)])
+	msg := sprintf(concat(" ", [
+		"%s is conditional (%s): a static reader cannot tell whether that branch runs, so the timeout is not",
+		"guaranteed",
+	]), [value_at, condition_of(eff.path, eff.line)])
 }
 
 failures contains msg if {
 	eff.set
 	eff.readonly == null
-	msg := "TMOUT is not readonly: any user can run `TMOUT=0` or `unset TMOUT` and never be logged off (add `readonly TMOUT`)"
+	msg := concat(" ", [
+		"TMOUT is not readonly: any user can run `TMOUT=0` or `unset TMOUT` and never be logged off (add `readonly",
+		"TMOUT`)",
+	])
 }
 
 failures contains msg if {
 	eff.readonly != null
 	eff.readonly.conditional
-	msg := sprintf("TMOUT is made readonly at %s:%d only conditionally (%s), so users may be able to change it", [eff.readonly.path, eff.readonly.line, condition_of(eff.readonly.path, eff.readonly.line)])
+	msg := sprintf(
+		"TMOUT is made readonly at %s:%d only conditionally (%s), so users may be able to change it",
+		[eff.readonly.path, eff.readonly.line, condition_of(eff.readonly.path, eff.readonly.line)]
+	)
 }
 
 failures contains msg if {
 	eff.set
 	eff.exported == null
-	msg := "TMOUT is not exported (add `export TMOUT`): shells and programs started from the login shell do not inherit the timeout"
+	msg := concat(" ", [
+		"TMOUT is not exported (add `export TMOUT`): shells and programs started from the login shell do not inherit",
+		"the timeout",
+	])
 }
 
 failures contains msg if {
 	eff.exported != null
 	eff.exported.conditional
-	msg := sprintf("TMOUT is exported at %s:%d only conditionally (%s)", [eff.exported.path, eff.exported.line, condition_of(eff.exported.path, eff.exported.line)])
+	msg := sprintf(
+		"TMOUT is exported at %s:%d only conditionally (%s)",
+		[eff.exported.path, eff.exported.line, condition_of(eff.exported.path, eff.exported.line)]
+	)
 }
 
 # --- explanations added to the reasons of a failure: what was seen but does not count.
@@ -173,7 +208,10 @@ explanations contains msg if {
 
 explanations contains msg if {
 	some r in eff.refused
-	msg := sprintf("`%s` at %s:%d is refused by bash: TMOUT is readonly since %s:%d", [r.text, r.path, r.line, r.readonly_path, r.readonly_line])
+	msg := sprintf(
+		"`%s` at %s:%d is refused by bash: TMOUT is readonly since %s:%d",
+		[r.text, r.path, r.line, r.readonly_path, r.readonly_line]
+	)
 }
 
 explanations contains msg if {
@@ -213,14 +251,27 @@ guaranteed if {
 	not eff.exported.conditional
 }
 
+default status := "fail"
 status := "error" if {
 	count(read_errors) > 0
 } else := "pass" if {
 	count(failures) == 0
 	guaranteed
-} else := "fail"
+}
 
-pass_reason := sprintf("%s (%d seconds, at most session_timeout_max_s %d) is readonly since %s:%d and exported at %s:%d; login shells read %s", [value_at, eff.seconds, max_s, eff.readonly.path, eff.readonly.line, eff.exported.path, eff.exported.line, files_read])
+pass_reason := sprintf(concat(" ", [
+	"%s (%d seconds, at most session_timeout_max_s %d) is readonly since %s:%d and exported at %s:%d; login shells",
+	"read %s",
+]), [
+	value_at,
+	eff.seconds,
+	max_s,
+	eff.readonly.path,
+	eff.readonly.line,
+	eff.exported.path,
+	eff.exported.line,
+	files_read,
+])
 
 reasons := array.concat(sort(read_errors), sort(explanations)) if {
 	status == "error"
@@ -253,19 +304,31 @@ outcome_detail(s) := s.outcome if {
 	s.note == null
 }
 
-evidence_items contains {"path": s.path, "line": s.line, "detail": sprintf("%s (%s)", [s.text, outcome_detail(s)])} if {
+evidence_items contains {
+	"path": s.path,
+	"line": s.line,
+	"detail": sprintf("%s (%s)", [s.text, outcome_detail(s)]),
+} if {
 	some s in shell.assignments
 }
 
-evidence_items contains {"path": i.path, "line": 0, "detail": sprintf("not sourced by login shells: %s", [i.reason])} if {
+evidence_items contains {
+	"path": i.path,
+	"line": 0,
+	"detail": sprintf("not sourced by login shells: %s", [i.reason]),
+} if {
 	some i in shell.ignored
 }
 
-evidence_items contains {"path": u.path, "line": 0, "detail": sprintf("could not be read: %s", [u.error])} if {
+evidence_items contains lib.unreadable_evidence(u) if {
 	some u in shell.unreadable
 }
 
-evidence_items contains {"path": "/etc/profile", "line": 0, "detail": sprintf("login shells read, in order: %s", [files_read])} if {
+evidence_items contains {
+	"path": "/etc/profile",
+	"line": 0,
+	"detail": sprintf("login shells read, in order: %s", [files_read]),
+} if {
 	shell.profile_found
 }
 
@@ -278,34 +341,43 @@ evidence := sort(evidence_items)
 # --- remediation, specific to what failed
 
 snippet := concat("\n", [
-	"Create /etc/profile.d/99-hipaa-timeout.sh (the name must end in .sh: /etc/profile sources only /etc/profile.d/*.sh) containing:",
+	concat(" ", [
+		"Create /etc/profile.d/99-hipaa-timeout.sh (the name must end in .sh: /etc/profile sources only",
+		"/etc/profile.d/*.sh) containing:",
+	]),
 	sprintf("     TMOUT=%d", [max_s]),
 	"     readonly TMOUT",
 	"     export TMOUT",
 ])
 
-steps contains [1, snippet] if {
+steps contains {"order": 1, "text": snippet} if {
 	count(failures) > 0
 }
 
-steps contains [2, msg] if {
+steps contains {"order": 2, "text": msg} if {
 	count(failures) > 0
 	some i in shell.ignored
 	some s in shell.assignments
 	s.path == i.path
 	s.outcome == "not-sourced"
-	msg := sprintf("%s is never read: rename it with a .sh suffix or move its TMOUT lines into /etc/profile.d/99-hipaa-timeout.sh.", [i.path])
+	msg := sprintf(concat(" ", [
+		"%s is never read: rename it with a .sh suffix or move its TMOUT lines into",
+		"/etc/profile.d/99-hipaa-timeout.sh.",
+	]), [i.path])
 }
 
-steps contains [3, msg] if {
+steps contains {"order": 3, "text": msg} if {
 	count(failures) > 0
 	eff.readonly != null
 	eff.set
 	not guaranteed_value
-	msg := sprintf("TMOUT is already readonly at %s:%d with the wrong value, so a later file cannot fix it: correct the value there.", [eff.readonly.path, eff.readonly.line])
+	msg := sprintf(concat(" ", [
+		"TMOUT is already readonly at %s:%d with the wrong value, so a later file cannot fix it: correct the value",
+		"there.",
+	]), [eff.readonly.path, eff.readonly.line])
 }
 
-steps contains [4, msg] if {
+steps contains {"order": 4, "text": msg} if {
 	count(failures) > 0
 	others := {sprintf("%s:%d", [s.path, s.line]) |
 		some s in shell.assignments
@@ -314,12 +386,18 @@ steps contains [4, msg] if {
 		s.path != "/etc/profile.d/99-hipaa-timeout.sh"
 	}
 	count(others) > 0
-	msg := sprintf("Remove the other TMOUT assignments, which can override or pre-empt it: %s.", [concat(", ", sort(others))])
+	msg := sprintf(
+		"Remove the other TMOUT assignments, which can override or pre-empt it: %s.",
+		[concat(", ", sort(others))]
+	)
 }
 
-steps contains [0, msg] if {
+steps contains {"order": 0, "text": msg} if {
 	count(read_errors) > 0
-	msg := sprintf("Make these files readable to the scan (or fix the dangling links): %s.", [concat(", ", sort([u.path | some u in shell.unreadable; not u.readonly_before]))])
+	msg := sprintf(
+		"Make these files readable to the scan (or fix the dangling links): %s.",
+		[concat(", ", sort([u.path | some u in shell.unreadable; not u.readonly_before]))]
+	)
 }
 
 guaranteed_value if {
@@ -328,9 +406,7 @@ guaranteed_value if {
 	eff.seconds <= max_s
 }
 
-remediation := concat("\n", [text | some step in sort(steps); text := step[1]]) if {
-	count(steps) > 0
-} else := metadata.remediation
+remediation := lib.remediation(steps, metadata.remediation)
 
 result := {
 	"status": status,

@@ -1,6 +1,8 @@
 # passwords.aging: password ageing defaults in login.defs, and the ageing of accounts that exist.
 package phipolicy.hipaa.passwords_aging
 
+import data.phipolicy.lib
+
 metadata := {
 	"id": "passwords.aging",
 	"safeguard": "password-management",
@@ -24,7 +26,10 @@ metadata := {
 		"  PASS_MAX_DAYS 90",
 		"  PASS_MIN_DAYS 7",
 		"  PASS_WARN_AGE 14",
-		"This affects accounts created from now on. For every existing login account run `chage --maxdays 90 --mindays 7 --warndays 14 USER` (check with `chage -l USER`).",
+		concat(" ", [
+			"This affects accounts created from now on. For every existing login account run `chage --maxdays 90",
+			"--mindays 7 --warndays 14 USER` (check with `chage -l USER`).",
+		]),
 	]),
 }
 
@@ -48,12 +53,16 @@ setting(name) := s if {
 	s != null
 }
 
+default uid_min := 1000
 uid_min := s.value if {
 	s := setting("UID_MIN")
 	is_number(s.value)
-} else := 1000
+}
 
-failures contains "/etc/login.defs does not exist, so PASS_MAX_DAYS, PASS_MIN_DAYS and PASS_WARN_AGE use shadow's defaults (no ageing)" if {
+failures contains concat(" ", [
+	"/etc/login.defs does not exist, so PASS_MAX_DAYS, PASS_MIN_DAYS and PASS_WARN_AGE use shadow's defaults (no",
+	"ageing)",
+]) if {
 	defs.exists == false
 }
 
@@ -69,14 +78,20 @@ failures contains msg if {
 	object.get(defs, "readable", true) == true
 	some c in checks
 	not setting(c.name)
-	msg := sprintf("%s is not set in /etc/login.defs (shadow's default applies: no ageing); %s requires %s %v", [c.name, c.param, bound(c), c.limit])
+	msg := sprintf(
+		"%s is not set in /etc/login.defs (shadow's default applies: no ageing); %s requires %s %v",
+		[c.name, c.param, bound(c), c.limit]
+	)
 }
 
 failures contains msg if {
 	some c in checks
 	s := setting(c.name)
 	not is_number(s.value)
-	msg := sprintf("%s \"%s\" at %s:%v is not a number shadow can read, so shadow falls back to no ageing; %s requires %s %v", [c.name, s.raw, s.path, s.line, c.param, bound(c), c.limit])
+	msg := sprintf(
+		"%s \"%s\" at %s:%v is not a number shadow can read, so shadow falls back to no ageing; %s requires %s %v",
+		[c.name, s.raw, s.path, s.line, c.param, bound(c), c.limit]
+	)
 }
 
 failures contains msg if {
@@ -85,7 +100,10 @@ failures contains msg if {
 	s := setting(c.name)
 	is_number(s.value)
 	s.value < 0
-	msg := sprintf("%s is %v at %s:%v, which means no maximum age; %s requires at most %v", [c.name, s.value, s.path, s.line, c.param, c.limit])
+	msg := sprintf(
+		"%s is %v at %s:%v, which means no maximum age; %s requires at most %v",
+		[c.name, s.value, s.path, s.line, c.param, c.limit]
+	)
 }
 
 failures contains msg if {
@@ -147,13 +165,19 @@ account_where(a) := sprintf("%s:%v", [a.shadow_path, a.shadow_line]) if {
 failures contains msg if {
 	some a in stale_accounts
 	is_number(a.max_days)
-	msg := sprintf("account %s (uid %v, %s) has a maximum password age of %v days at %s; password_max_age_days requires at most %v", [a.name, a.uid, a.shell, a.max_days, account_where(a), params.password_max_age_days])
+	msg := sprintf(concat(" ", [
+		"account %s (uid %v, %s) has a maximum password age of %v days at %s; password_max_age_days requires at most",
+		"%v",
+	]), [a.name, a.uid, a.shell, a.max_days, account_where(a), params.password_max_age_days])
 }
 
 failures contains msg if {
 	some a in stale_accounts
 	not is_number(a.max_days)
-	msg := sprintf("account %s (uid %v, %s) has no maximum password age (empty max-days field at %s); password_max_age_days requires at most %v", [a.name, a.uid, a.shell, account_where(a), params.password_max_age_days])
+	msg := sprintf(concat(" ", [
+		"account %s (uid %v, %s) has no maximum password age (empty max-days field at %s); password_max_age_days",
+		"requires at most %v",
+	]), [a.name, a.uid, a.shell, account_where(a), params.password_max_age_days])
 }
 
 pass_reasons contains msg if {
@@ -164,7 +188,10 @@ pass_reasons contains msg if {
 
 pass_reasons contains msg if {
 	some a in login_accounts
-	msg := sprintf("account %s (uid %v) has a maximum password age of %v days at %s", [a.name, a.uid, a.max_days, account_where(a)])
+	msg := sprintf(
+		"account %s (uid %v) has a maximum password age of %v days at %s",
+		[a.name, a.uid, a.max_days, account_where(a)]
+	)
 }
 
 pass_reasons contains msg if {
@@ -172,11 +199,12 @@ pass_reasons contains msg if {
 	msg := sprintf("no existing account with uid >= %v, a login shell and a usable password", [uid_min])
 }
 
+default status := "pass"
 status := "error" if {
 	count(read_errors) > 0
 } else := "fail" if {
 	count(failures) > 0
-} else := "pass"
+}
 
 reasons := array.concat(sort(read_errors), sort(failures)) if {
 	status != "pass"
@@ -210,20 +238,22 @@ login_defs_step := concat("\n", [
 	sprintf("  PASS_WARN_AGE %v", [params.password_warn_age_days]),
 ])
 
-steps contains [1, login_defs_step] if {
+steps contains {"order": 1, "text": login_defs_step} if {
 	some msg in failures
 	regex.match(`PASS_|login\.defs`, msg)
 }
 
-steps contains step if {
+steps contains {"order": 2, "text": text} if {
 	count(stale_accounts) > 0
-	commands := sort({sprintf("  chage --maxdays %v %s", [params.password_max_age_days, a.name]) | some a in stale_accounts})
+	commands := sort({sprintf(
+		"  chage --maxdays %v %s",
+		[params.password_max_age_days, a.name]
+	) | some a in stale_accounts})
 	text := concat("\n", array.concat(["Existing accounts keep their old ageing; for each one run:"], commands))
-	step := [2, text]
 }
 
 # Steps in a fixed order, each a line starting with "- ".
-remediation := concat("\n", [sprintf("- %s", [text]) | some [_, text] in sort(steps)]) if {
+remediation := concat("\n", [sprintf("- %s", [text]) | some text in lib.step_texts(steps)]) if {
 	count(steps) > 0
 } else := metadata.remediation
 

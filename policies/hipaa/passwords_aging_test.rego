@@ -1,6 +1,8 @@
 # Tests of passwords.aging: login.defs settings, existing accounts, and unreadable files.
 package phipolicy.hipaa.passwords_aging_test
 
+import data.phipolicy.testing
+
 params := {
 	"password_min_length": 14,
 	"password_min_classes": 3,
@@ -73,15 +75,14 @@ result_for(f) := r if {
 	r := data.phipolicy.hipaa.passwords_aging.result with input as {
 		"facts": f,
 		"params": params,
-		"target": {"kind": "rootfs", "root": "/fixture", "os": {"id": "debian", "version_id": "12", "family": "debian"}},
+		"target": {
+			"kind": "rootfs",
+			"root": "/fixture",
+			"os": {"id": "debian", "version_id": "12", "family": "debian"},
+		},
 		"now": "2026-11-28T12:00:00Z",
 		"now_unix": 1795867200,
 	}
-}
-
-has_reason(r, fragment) if {
-	some reason in r.reasons
-	contains(reason, fragment)
 }
 
 test_metadata if {
@@ -112,7 +113,10 @@ test_debian_defaults_fail if {
 		"PASS_MAX_DAYS is 99999 at /etc/login.defs:165; password_max_age_days requires at most 90",
 		"PASS_MIN_DAYS is 0 at /etc/login.defs:166; password_min_age_days requires at least 7",
 		"PASS_WARN_AGE is 7 at /etc/login.defs:167; password_warn_age_days requires at least 14",
-		"account alice (uid 1000, /bin/bash) has a maximum password age of 99999 days at /etc/shadow:21; password_max_age_days requires at most 90",
+		concat(" ", [
+			"account alice (uid 1000, /bin/bash) has a maximum password age of 99999 days at /etc/shadow:21;",
+			"password_max_age_days requires at most 90",
+		]),
 	]
 	contains(r.remediation, "PASS_MAX_DAYS 90")
 	contains(r.remediation, "chage --maxdays 90 alice")
@@ -125,27 +129,36 @@ test_existing_account_with_99999_fails_alone if {
 	])
 	r := result_for(f)
 	r.status == "fail"
-	r.reasons == ["account alice (uid 1000, /bin/bash) has a maximum password age of 99999 days at /etc/shadow:21; password_max_age_days requires at most 90"]
+	r.reasons == [concat(" ", [
+		"account alice (uid 1000, /bin/bash) has a maximum password age of 99999 days at /etc/shadow:21;",
+		"password_max_age_days requires at most 90",
+	])]
 	r.remediation == "- Existing accounts keep their old ageing; for each one run:\n  chage --maxdays 90 alice"
 }
 
 test_empty_max_days_means_no_limit if {
 	r := result_for(facts(hardened_defs, [account("alice", 1000, "/bin/bash", "usable", null, 21)]))
 	r.status == "fail"
-	r.reasons == ["account alice (uid 1000, /bin/bash) has no maximum password age (empty max-days field at /etc/shadow:21); password_max_age_days requires at most 90"]
+	r.reasons == [concat(" ", [
+		"account alice (uid 1000, /bin/bash) has no maximum password age (empty max-days field at /etc/shadow:21);",
+		"password_max_age_days requires at most 90",
+	])]
 }
 
 test_negative_max_days_means_no_limit if {
 	r := result_for(facts(hardened_defs, [account("alice", 1000, "/bin/bash", "usable", -1, 21)]))
 	r.status == "fail"
-	has_reason(r, "account alice")
+	testing.any_reason(r, "account alice")
 }
 
 test_account_without_shadow_entry if {
-	alice := object.union(account("alice", 1000, "/bin/bash", "usable", null, 21), {"shadow_line": null, "password_source": "passwd"})
+	alice := object.union(
+		account("alice", 1000, "/bin/bash", "usable", null, 21),
+		{"shadow_line": null, "password_source": "passwd"}
+	)
 	r := result_for(facts(hardened_defs, [alice]))
 	r.status == "fail"
-	has_reason(r, "at /etc/passwd:21 (no /etc/shadow entry)")
+	testing.any_reason(r, "at /etc/passwd:21 (no /etc/shadow entry)")
 }
 
 test_accounts_that_cannot_log_in_with_a_password_are_skipped if {
@@ -158,18 +171,21 @@ test_accounts_that_cannot_log_in_with_a_password_are_skipped if {
 	])
 	r := result_for(f)
 	r.status == "pass"
-	has_reason(r, "no existing account with uid >= 1000, a login shell and a usable password")
+	testing.any_reason(r, "no existing account with uid >= 1000, a login shell and a usable password")
 }
 
 test_uid_min_from_login_defs if {
 	defs := object.union(hardened_defs, {"UID_MIN": def(500, 172)})
 	r := result_for(facts(defs, [account("legacy", 600, "/bin/bash", "usable", 99999, 21)]))
 	r.status == "fail"
-	has_reason(r, "account legacy (uid 600")
+	testing.any_reason(r, "account legacy (uid 600")
 }
 
 test_uid_min_unreadable_number_defaults_to_1000 if {
-	defs := object.union(hardened_defs, {"UID_MIN": {"value": null, "raw": "09x", "path": "/etc/login.defs", "line": 172}})
+	defs := object.union(
+		hardened_defs,
+		{"UID_MIN": {"value": null, "raw": "09x", "path": "/etc/login.defs", "line": 172}}
+	)
 	r := result_for(facts(defs, [account("legacy", 600, "/bin/bash", "usable", 99999, 21)]))
 	r.status == "pass"
 }
@@ -177,37 +193,66 @@ test_uid_min_unreadable_number_defaults_to_1000 if {
 test_login_defs_missing if {
 	r := result_for(facts({"path": "/etc/login.defs", "exists": false}, []))
 	r.status == "fail"
-	r.reasons == ["/etc/login.defs does not exist, so PASS_MAX_DAYS, PASS_MIN_DAYS and PASS_WARN_AGE use shadow's defaults (no ageing)"]
+	r.reasons == [concat(" ", [
+		"/etc/login.defs does not exist, so PASS_MAX_DAYS, PASS_MIN_DAYS and PASS_WARN_AGE use shadow's defaults (no",
+		"ageing)",
+	])]
 	{"path": "/etc/login.defs", "line": 0, "detail": "file does not exist"} in r.evidence
 	contains(r.remediation, "In /etc/login.defs set")
 }
 
 test_settings_absent if {
-	defs := {"path": "/etc/login.defs", "exists": true, "readable": true, "PASS_MAX_DAYS": null, "PASS_MIN_DAYS": null, "PASS_WARN_AGE": null, "UID_MIN": null}
+	defs := {
+		"path": "/etc/login.defs",
+		"exists": true,
+		"readable": true,
+		"PASS_MAX_DAYS": null,
+		"PASS_MIN_DAYS": null,
+		"PASS_WARN_AGE": null,
+		"UID_MIN": null,
+	}
 	r := result_for(facts(defs, []))
 	r.status == "fail"
 	r.reasons == [
-		"PASS_MAX_DAYS is not set in /etc/login.defs (shadow's default applies: no ageing); password_max_age_days requires at most 90",
-		"PASS_MIN_DAYS is not set in /etc/login.defs (shadow's default applies: no ageing); password_min_age_days requires at least 7",
-		"PASS_WARN_AGE is not set in /etc/login.defs (shadow's default applies: no ageing); password_warn_age_days requires at least 14",
+		concat(" ", [
+			"PASS_MAX_DAYS is not set in /etc/login.defs (shadow's default applies: no ageing);",
+			"password_max_age_days requires at most 90",
+		]),
+		concat(" ", [
+			"PASS_MIN_DAYS is not set in /etc/login.defs (shadow's default applies: no ageing);",
+			"password_min_age_days requires at least 7",
+		]),
+		concat(" ", [
+			"PASS_WARN_AGE is not set in /etc/login.defs (shadow's default applies: no ageing);",
+			"password_warn_age_days requires at least 14",
+		]),
 	]
 }
 
 test_value_shadow_cannot_read if {
-	defs := object.union(hardened_defs, {"PASS_MAX_DAYS": {"value": null, "raw": "090", "path": "/etc/login.defs", "line": 165}})
+	defs := object.union(
+		hardened_defs,
+		{"PASS_MAX_DAYS": {"value": null, "raw": "090", "path": "/etc/login.defs", "line": 165}}
+	)
 	r := result_for(facts(defs, []))
 	r.status == "fail"
-	r.reasons == ["PASS_MAX_DAYS \"090\" at /etc/login.defs:165 is not a number shadow can read, so shadow falls back to no ageing; password_max_age_days requires at most 90"]
+	r.reasons == [concat(" ", [
+		"PASS_MAX_DAYS \"090\" at /etc/login.defs:165 is not a number shadow can read, so shadow falls back to no",
+		"ageing; password_max_age_days requires at most 90",
+	])]
 }
 
 test_negative_pass_max_days if {
 	r := result_for(facts(object.union(hardened_defs, {"PASS_MAX_DAYS": def(-1, 165)}), []))
 	r.status == "fail"
-	has_reason(r, "PASS_MAX_DAYS is -1 at /etc/login.defs:165, which means no maximum age")
+	testing.any_reason(r, "PASS_MAX_DAYS is -1 at /etc/login.defs:165, which means no maximum age")
 }
 
 test_boundaries_pass if {
-	defs := object.union(hardened_defs, {"PASS_MAX_DAYS": def(60, 165), "PASS_MIN_DAYS": def(10, 166), "PASS_WARN_AGE": def(30, 167)})
+	defs := object.union(
+		hardened_defs,
+		{"PASS_MAX_DAYS": def(60, 165), "PASS_MIN_DAYS": def(10, 166), "PASS_WARN_AGE": def(30, 167)}
+	)
 	result_for(facts(defs, [account("alice", 1000, "/bin/bash", "usable", 60, 21)])).status == "pass"
 }
 
@@ -215,12 +260,16 @@ test_parameters_are_honoured if {
 	r := data.phipolicy.hipaa.passwords_aging.result with input as {
 		"facts": hardened,
 		"params": object.union(params, {"password_max_age_days": 60}),
-		"target": {"kind": "rootfs", "root": "/fixture", "os": {"id": "debian", "version_id": "12", "family": "debian"}},
+		"target": {
+			"kind": "rootfs",
+			"root": "/fixture",
+			"os": {"id": "debian", "version_id": "12", "family": "debian"},
+		},
 		"now": "2026-11-28T12:00:00Z",
 		"now_unix": 1795867200,
 	}
 	r.status == "fail"
-	has_reason(r, "PASS_MAX_DAYS is 90 at /etc/login.defs:165; password_max_age_days requires at most 60")
+	testing.any_reason(r, "PASS_MAX_DAYS is 90 at /etc/login.defs:165; password_max_age_days requires at most 60")
 	contains(r.remediation, "chage --maxdays 60 alice")
 }
 
@@ -240,7 +289,7 @@ test_unreadable_login_defs_is_an_error if {
 	f := facts({"path": "/etc/login.defs", "exists": true, "readable": false}, [])
 	r := result_for(object.union(f, {"unreadable": [{"path": "/etc/login.defs", "error": "permission denied"}]}))
 	r.status == "error"
-	not has_reason(r, "is not set")
+	not testing.any_reason(r, "is not set")
 }
 
 test_unreadable_group_is_not_an_error if {

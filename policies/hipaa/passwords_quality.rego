@@ -1,6 +1,8 @@
 # passwords.quality: password complexity enforced by pam_pwquality, with the values it really uses.
 package phipolicy.hipaa.passwords_quality
 
+import data.phipolicy.lib
+
 metadata := {
 	"id": "passwords.quality",
 	"safeguard": "password-management",
@@ -22,16 +24,29 @@ metadata := {
 	]),
 	"parameters": ["password_min_length", "password_min_classes", "password_max_repeat"],
 	# The facts this policy reads, with their JSON types: the engine checks them before judging.
-	"facts": {"effective": ["object"], "family": ["string"], "pam": ["object"], "pwquality": ["object"], "unreadable": ["array"]},
+	"facts": {
+		"effective": ["object"],
+		"family": ["string"],
+		"pam": ["object"],
+		"pwquality": ["object"],
+		"unreadable": ["array"],
+	},
 	"remediation": concat("\n", [
-		"Install pam_pwquality in the password stack (Debian/Ubuntu: `apt-get install libpam-pwquality`, which runs pam-auth-update; Rocky/RHEL: authselect profiles include it in system-auth and password-auth: `authselect select sssd --force` or `authselect apply-changes`).",
+		concat(" ", [
+			"Install pam_pwquality in the password stack (Debian/Ubuntu: `apt-get install libpam-pwquality`, which",
+			"runs pam-auth-update; Rocky/RHEL: authselect profiles include it in system-auth and password-auth:",
+			"`authselect select sssd --force` or `authselect apply-changes`).",
+		]),
 		"Then create /etc/security/pwquality.conf.d/50-hipaa.conf with:",
 		"  minlen = 14",
 		"  minclass = 3",
 		"  maxrepeat = 2",
 		"  gecoscheck = 1",
 		"  dictcheck = 1",
-		"and make sure neither /etc/security/pwquality.conf (read after the drop-ins) nor the pam_pwquality.so line sets weaker values.",
+		concat(" ", [
+			"and make sure neither /etc/security/pwquality.conf (read after the drop-ins) nor the pam_pwquality.so",
+			"line sets weaker values.",
+		]),
 	]),
 }
 
@@ -103,7 +118,10 @@ stack_failures contains msg if {
 	stack := stack_of(service)
 	not stack.exists
 	count([u | some u in stack.unreadable; u.path == stack.path; u.error != "not found"]) == 0
-	msg := sprintf("the password stack %s does not exist, so pam_pwquality.so is not applied (%s family)", [stack.path, facts.family])
+	msg := sprintf(
+		"the password stack %s does not exist, so pam_pwquality.so is not applied (%s family)",
+		[stack.path, facts.family]
+	)
 }
 
 stack_failures contains msg if {
@@ -111,7 +129,10 @@ stack_failures contains msg if {
 	stack := stack_of(service)
 	stack.exists
 	count([l | some l in lines; l.service == service]) == 0
-	msg := sprintf("pam_pwquality.so is not in the password stack of %s, so no password quality rule is enforced there", [stack.path])
+	msg := sprintf(
+		"pam_pwquality.so is not in the password stack of %s, so no password quality rule is enforced there",
+		[stack.path]
+	)
 }
 
 stack_failures contains msg if {
@@ -120,13 +141,19 @@ stack_failures contains msg if {
 	some u in stack.unreadable
 	u.error == "not found"
 	u.path != stack.path
-	msg := sprintf("%s is included by the password stack of %s but does not exist (PAM fails the whole stack)", [u.path, stack.path])
+	msg := sprintf(
+		"%s is included by the password stack of %s but does not exist (PAM fails the whole stack)",
+		[u.path, stack.path]
+	)
 }
 
 stack_failures contains msg if {
 	some l in lines
 	not l.failure_action in enforcing_actions
-	msg := sprintf("pam_pwquality.so at %s:%v has control %s: a password it rejects is still accepted (failure action %s)", [l.path, l.line, l.control, l.failure_action])
+	msg := sprintf(
+		"pam_pwquality.so at %s:%v has control %s: a password it rejects is still accepted (failure action %s)",
+		[l.path, l.line, l.control, l.failure_action]
+	)
 }
 
 stack_failures contains msg if {
@@ -134,7 +161,10 @@ stack_failures contains msg if {
 	l.module_exists == false
 	count(facts.pam.module_dirs_present) > 0
 	not l.ignore_if_missing
-	msg := sprintf("pam_pwquality.so named at %s:%v is not installed (not found in %s), so PAM cannot load it", [l.path, l.line, concat(", ", facts.pam.module_dirs)])
+	msg := sprintf(
+		"pam_pwquality.so named at %s:%v is not installed (not found in %s), so PAM cannot load it",
+		[l.path, l.line, concat(", ", facts.pam.module_dirs)]
+	)
 }
 
 stack_failures contains msg if {
@@ -142,7 +172,10 @@ stack_failures contains msg if {
 	l.module_exists == false
 	count(facts.pam.module_dirs_present) > 0
 	l.ignore_if_missing
-	msg := sprintf("pam_pwquality.so named at %s:%v is not installed, and the leading '-' makes PAM skip it silently", [l.path, l.line])
+	msg := sprintf(
+		"pam_pwquality.so named at %s:%v is not installed, and the leading '-' makes PAM skip it silently",
+		[l.path, l.line]
+	)
 }
 
 # The password stack as libpam runs it (facts.pam.runs): a password pam_pwquality rejects must not
@@ -154,7 +187,10 @@ stack_failures contains msg if {
 	count([l | some l in lines; l.service == r.service]) > 0
 	r.weak_password.success
 	ran := [run_line(l) | some l in r.weak_password.executed]
-	msg := sprintf("the password stack of %s sets a password pam_pwquality.so rejects: PAM runs %s and succeeds", [r.path, concat(", ", ran)])
+	msg := sprintf(
+		"the password stack of %s sets a password pam_pwquality.so rejects: PAM runs %s and succeeds",
+		[r.path, concat(", ", ran)]
+	)
 }
 
 stack_failures contains msg if {
@@ -162,7 +198,10 @@ stack_failures contains msg if {
 	count([l | some l in lines; l.service == r.service]) > 0
 	not r.weak_password.success
 	count([l | some l in r.weak_password.executed; l.module_name == "pam_pwquality.so"]) == 0
-	msg := sprintf("pam_pwquality.so is never reached in the password stack of %s (a jump or an earlier decision skips it)", [r.path])
+	msg := sprintf(
+		"pam_pwquality.so is never reached in the password stack of %s (a jump or an earlier decision skips it)",
+		[r.path]
+	)
 }
 
 stack_failures contains msg if {
@@ -172,7 +211,10 @@ stack_failures contains msg if {
 	some j, q in r.weak_password.executed
 	q.module_name == "pam_pwquality.so"
 	i < j
-	msg := sprintf("pam_unix.so at %s:%v runs before pam_pwquality.so at %s:%v in the password stack of %s: the password is written before its quality is checked", [u.path, u.line, q.path, q.line, r.path])
+	msg := sprintf(concat(" ", [
+		"pam_unix.so at %s:%v runs before pam_pwquality.so at %s:%v in the password stack of %s: the password is",
+		"written before its quality is checked",
+	]), [u.path, u.line, q.path, q.line, r.path])
 }
 
 stack_failures contains msg if {
@@ -180,35 +222,50 @@ stack_failures contains msg if {
 	count([l | some l in lines; l.service == r.service]) > 0
 	not r.strong_password.success
 	ran := [run_line(l) | some l in r.strong_password.executed]
-	msg := sprintf("the password stack of %s refuses every password change, even one pam_pwquality.so accepts (PAM runs %s and returns %s)", [r.path, concat(", ", ran), r.strong_password.result])
+	msg := sprintf(concat(" ", [
+		"the password stack of %s refuses every password change, even one pam_pwquality.so accepts (PAM runs %s and",
+		"returns %s)",
+	]), [r.path, concat(", ", ran), r.strong_password.result])
 }
 
 setting_findings contains {"msg": msg, "source": s.source} if {
 	some e in judged
 	s := e.minlen
 	s.value < params.password_min_length
-	msg := sprintf("minlen is %v %s; password_min_length requires at least %v", [s.value, origin(s), params.password_min_length])
+	msg := sprintf(
+		"minlen is %v %s; password_min_length requires at least %v",
+		[s.value, origin(s), params.password_min_length]
+	)
 }
 
 setting_findings contains {"msg": msg, "source": s.source} if {
 	some e in judged
 	s := e.minclass
 	s.value < params.password_min_classes
-	msg := sprintf("minclass is %v %s; password_min_classes requires at least %v", [s.value, origin(s), params.password_min_classes])
+	msg := sprintf(
+		"minclass is %v %s; password_min_classes requires at least %v",
+		[s.value, origin(s), params.password_min_classes]
+	)
 }
 
 setting_findings contains {"msg": msg, "source": s.source} if {
 	some e in judged
 	s := e.maxrepeat
 	s.value < 1
-	msg := sprintf("maxrepeat is %v %s, which disables the repeated-character check; password_max_repeat requires 1 to %v", [s.value, origin(s), params.password_max_repeat])
+	msg := sprintf(
+		"maxrepeat is %v %s, which disables the repeated-character check; password_max_repeat requires 1 to %v",
+		[s.value, origin(s), params.password_max_repeat]
+	)
 }
 
 setting_findings contains {"msg": msg, "source": s.source} if {
 	some e in judged
 	s := e.maxrepeat
 	s.value > params.password_max_repeat
-	msg := sprintf("maxrepeat is %v %s; password_max_repeat allows at most %v", [s.value, origin(s), params.password_max_repeat])
+	msg := sprintf(
+		"maxrepeat is %v %s; password_max_repeat allows at most %v",
+		[s.value, origin(s), params.password_max_repeat]
+	)
 }
 
 setting_findings contains {"msg": msg, "source": s.source} if {
@@ -234,14 +291,28 @@ failures := stack_failures | setting_failures
 pass_reasons contains msg if {
 	some l in lines
 	e := l.effective
-	msg := sprintf("pam_pwquality.so at %s:%v (%s stack, control %s): minlen %v, minclass %v, maxrepeat %v, gecoscheck %v, dictcheck %v", [l.path, l.line, l.service, l.control, e.minlen.value, e.minclass.value, e.maxrepeat.value, e.gecoscheck.value, e.dictcheck.value])
+	msg := sprintf(concat(" ", [
+		"pam_pwquality.so at %s:%v (%s stack, control %s): minlen %v, minclass %v, maxrepeat %v, gecoscheck %v,",
+		"dictcheck %v",
+	]), [
+		l.path,
+		l.line,
+		l.service,
+		l.control,
+		e.minlen.value,
+		e.minclass.value,
+		e.maxrepeat.value,
+		e.gecoscheck.value,
+		e.dictcheck.value,
+	])
 }
 
+default status := "pass"
 status := "error" if {
 	count(read_errors) > 0
 } else := "fail" if {
 	count(failures) > 0
-} else := "pass"
+}
 
 reasons := array.concat(sort(read_errors), sort(failures)) if {
 	status != "pass"
@@ -271,7 +342,10 @@ evidence_items contains {"path": s.path, "line": s.line, "detail": s.message} if
 evidence_items contains {"path": l.path, "line": l.line, "detail": detail} if {
 	some l in lines
 	count(facts.pam.module_dirs_present) == 0
-	detail := sprintf("module presence not verified: none of %s exists in the target", [concat(", ", facts.pam.module_dirs)])
+	detail := sprintf(
+		"module presence not verified: none of %s exists in the target",
+		[concat(", ", facts.pam.module_dirs)]
+	)
 }
 
 evidence := sort(evidence_items)
@@ -284,7 +358,10 @@ dropin_lines := [
 	sprintf("    maxrepeat = %v", [params.password_max_repeat]),
 	"    gecoscheck = 1",
 	"    dictcheck = 1",
-	"  and remove weaker minlen/minclass/maxrepeat/gecoscheck/dictcheck/enforcing lines from /etc/security/pwquality.conf (libpwquality reads it after the drop-ins, so it wins).",
+	concat(" ", [
+		"  and remove weaker minlen/minclass/maxrepeat/gecoscheck/dictcheck/enforcing lines from",
+		"/etc/security/pwquality.conf (libpwquality reads it after the drop-ins, so it wins).",
+	]),
 ]
 
 quality_args := {"minlen", "minclass", "maxrepeat", "gecoscheck", "dictcheck", "enforcing"}
@@ -295,11 +372,15 @@ overriding_args contains sprintf("%s:%v (%s)", [l.path, l.line, concat(" ", args
 	count(args) > 0
 }
 
-steps contains [1, "Put pam_pwquality.so in the password stack with control `requisite`: Debian/Ubuntu `apt-get install libpam-pwquality` (pam-auth-update adds it to /etc/pam.d/common-password); Rocky/RHEL `authselect select sssd --force` (or `authselect apply-changes`) so /etc/authselect/system-auth and password-auth carry it."] if {
+steps contains {"order": 1, "text": concat(" ", [
+	"Put pam_pwquality.so in the password stack with control `requisite`: Debian/Ubuntu `apt-get install",
+	"libpam-pwquality` (pam-auth-update adds it to /etc/pam.d/common-password); Rocky/RHEL `authselect select sssd",
+	"--force` (or `authselect apply-changes`) so /etc/authselect/system-auth and password-auth carry it.",
+])} if {
 	count(stack_failures) > 0
 }
 
-steps contains [2, concat("\n", array.concat(["Set the values in a drop-in:"], dropin_lines))] if {
+steps contains {"order": 2, "text": concat("\n", array.concat(["Set the values in a drop-in:"], dropin_lines))} if {
 	some f in setting_findings
 	f.source != "pam-argument"
 }
@@ -310,14 +391,20 @@ overriding_files contains l.path if {
 	k in quality_args
 }
 
-steps contains [3, sprintf("Remove the quality arguments from the pam_pwquality.so line(s); they override the files: %s. For example: %s (on Rocky/RHEL change the authselect profile instead: the files in /etc/authselect are regenerated).", [concat("; ", sort(overriding_args)), concat("; ", commands)])] if {
+steps contains {"order": 3, "text": sprintf(concat(" ", [
+	"Remove the quality arguments from the pam_pwquality.so line(s); they override the files: %s. For example: %s",
+	"(on Rocky/RHEL change the authselect profile instead: the files in /etc/authselect are regenerated).",
+]), [concat("; ", sort(overriding_args)), concat("; ", commands)])} if {
 	some f in setting_findings
 	f.source == "pam-argument"
-	commands := [sprintf("`sed -i -E '/pam_pwquality\\.so/s/ (minlen|minclass|maxrepeat|gecoscheck|dictcheck|enforcing)=[^ ]*//g' %s`", [p]) | some p in sort(overriding_files)]
+	commands := [sprintf(
+		"`sed -i -E '/pam_pwquality\\.so/s/ (minlen|minclass|maxrepeat|gecoscheck|dictcheck|enforcing)=[^ ]*//g' %s`",
+		[p]
+	) | some p in sort(overriding_files)]
 }
 
 # Steps in a fixed order, each a line starting with "- ".
-remediation := concat("\n", [sprintf("- %s", [text]) | some [_, text] in sort(steps)]) if {
+remediation := concat("\n", [sprintf("- %s", [text]) | some text in lib.step_texts(steps)]) if {
 	count(steps) > 0
 } else := metadata.remediation
 
