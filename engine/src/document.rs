@@ -1,4 +1,4 @@
-//! The result document, schema `phipolicy/results/v1` (see shared/spec/contract.md). Only
+//! The result document, schema `phipolicy/results/v1` (see docs/contract.md). Only
 //! [`crate::report`] serializes it.
 
 use serde::{Deserialize, Serialize};

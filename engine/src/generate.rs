@@ -1,6 +1,8 @@
 //! `phipolicy generate DIR` (part of the binary, not of the library): writes the man pages
 //! (clap_mangen, one per command) and the bash, zsh and fish completions (clap_complete) of the
-//! flag table, for the packages `cargo xtask dist` builds. It is not in the flag table itself, so
+//! flag table, for the packages `cargo xtask dist` builds. `phipolicy generate --controls-doc
+//! FILE` writes the built-in profile's control catalogue (`docs/controls.md`, see
+//! `engine::catalogue_doc`; `cargo xtask docs` runs it). It is not in the flag table itself, so
 //! the pages and completions it writes do not offer it.
 
 use std::ffi::OsStr;
@@ -24,11 +26,23 @@ pub fn requested() -> Option<anyhow::Result<()>> {
     }
     let rest: Vec<_> = args.collect();
     Some(match rest.as_slice() {
+        [flag, file] if flag == OsStr::new(CONTROLS_DOC_FLAG) => write_controls_doc(Path::new(file)),
         [dir] => write_all(Path::new(dir)),
         _ => Err(anyhow::anyhow!(
-            "usage: phipolicy {COMMAND} DIR (writes DIR/man/*.1 and DIR/completions/)"
+            "usage: phipolicy {COMMAND} DIR (writes DIR/man/*.1 and DIR/completions/)\n       \
+             phipolicy {COMMAND} {CONTROLS_DOC_FLAG} FILE (writes the control catalogue)"
         )),
     })
+}
+
+/// The flag that selects the control catalogue.
+const CONTROLS_DOC_FLAG: &str = "--controls-doc";
+
+/// Writes the built-in profile's control catalogue (Markdown) to `file`.
+fn write_controls_doc(file: &Path) -> anyhow::Result<()> {
+    let source = engine::profile::ProfileSource::builtin()?;
+    let text = engine::catalogue_doc::controls_markdown(&source)?;
+    std::fs::write(file, text).with_context(|| format!("writing {}", file.display()))
 }
 
 /// Writes `dir/man/phipolicy.1`, `dir/man/phipolicy-<command>.1` for every command, and

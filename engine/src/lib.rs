@@ -5,6 +5,7 @@
 
 pub mod build_info;
 pub mod cache;
+pub mod catalogue_doc;
 pub mod budget;
 pub mod document;
 pub mod eval;

@@ -9,7 +9,7 @@ use engine::policy::{PolicySet, module_of};
 use engine::profile::ProfileSource;
 use engine::runner::Runner;
 
-/// The catalogue order of shared/spec/controls.md (the profile lists controls in this order).
+/// The catalogue order (docs/controls.md; the profile lists controls in this order).
 const CATALOGUE: [&str; 20] = [
     "ids.unique",
     "ids.phi-group",

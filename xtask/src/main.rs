@@ -19,6 +19,8 @@ cargo xtask <command>
 commands:
   build            install the wasm32-wasip2 target if missing and build phipolicy (release)
   eval [ARGS...]   build, then run `phipolicy eval ARGS` (default: the live host, table format)
+  docs             build, then regenerate docs/controls.md (the control catalogue) from the
+                   policies' metadata; engine/tests/docs.rs fails when it is stale
   test             the whole test suite: unit and fixture tests, the sshd differential test,
                    the Rego unit tests, the report validators (validate-reports), then the
                    conformance harness (what CI runs)
@@ -50,6 +52,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("build") => build().map(|_| ()),
         Some("eval") => eval(&args[1..]),
+        Some("docs") => docs(),
         Some("test") => test(),
         Some("bench") => bench(&args[1..]),
         Some("validate-reports") => build().and_then(|bin| {
@@ -219,6 +222,15 @@ fn build() -> Result<PathBuf> {
     ensure_wasm_target()?;
     run(cargo().args(["build", "--release", "--locked", "-p", "engine"]))?;
     Ok(target_dir().join("release").join("phipolicy"))
+}
+
+/// `cargo xtask docs`: docs/controls.md from the built binary's policies.
+fn docs() -> Result<()> {
+    let bin = build()?;
+    let file = workspace().join("docs").join("controls.md");
+    run(Command::new(&bin).arg("generate").arg("--controls-doc").arg(&file))?;
+    eprintln!("xtask: wrote {}", file.display());
+    Ok(())
 }
 
 fn eval(args: &[String]) -> Result<()> {
