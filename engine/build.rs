@@ -8,7 +8,7 @@ use std::process::Command;
 #[path = "src/wasm_config.rs"]
 mod wasm_config;
 
-#[path = "src/policy_library.rs"]
+#[path = "src/policy/library.rs"]
 mod policy_library;
 
 /// The marker a plugin crate's manifest carries to be built in: a line `builtin = true` under

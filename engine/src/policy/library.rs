@@ -1,7 +1,7 @@
 //! Library modules of a policy set: Rego modules whose package is `phipolicy.lib` (or below it)
 //! hold helpers shared by the controls' policies and judge nothing themselves, so they are loaded
-//! next to every control's module. Shared by the build script, which compiles the built-in
-//! policies, and the policy loader.
+//! next to every control's module. Shared by the build script (`#[path]`), which compiles the
+//! built-in policies, and the policy loader; it depends on nothing.
 
 /// The package of the library modules; sub-packages (`phipolicy.lib.sshd`) are libraries too.
 pub const LIBRARY_PACKAGE: &str = "phipolicy.lib";
