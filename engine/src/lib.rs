@@ -9,12 +9,14 @@ pub mod budget;
 pub mod document;
 pub mod eval;
 pub mod evidence;
+pub mod fleet;
 pub mod fsview;
 pub mod policy;
 pub mod profile;
 pub mod report;
 pub mod runner;
 pub mod secrets;
+pub mod target;
 pub mod trust;
 pub mod util;
 pub mod waivers;
@@ -25,6 +27,10 @@ pub mod wasm_config;
 pub enum Error {
     #[error(transparent)]
     Root(#[from] fsview::RootError),
+    #[error(transparent)]
+    Target(#[from] target::TargetError),
+    #[error(transparent)]
+    Fleet(#[from] fleet::FleetError),
     #[error(transparent)]
     Profile(#[from] profile::ProfileError),
     #[error(transparent)]
