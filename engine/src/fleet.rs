@@ -63,7 +63,7 @@ struct FileEntry {
 /// Reads a targets file: a YAML list of `{name, target, params}` (`params` relative to the file).
 pub fn load_targets_file(path: &Path) -> Result<Vec<FleetEntry>, FleetError> {
     let display = path.display().to_string();
-    let bytes = crate::util::read_operator_file(path, limits::MAX_TARGETS_FILE_BYTES).map_err(
+    let bytes = crate::operator_file::read(path, limits::MAX_TARGETS_FILE_BYTES).map_err(
         |source| FleetError::Read {
             path: display.clone(),
             source,

@@ -68,6 +68,16 @@ enum Command {
     /// Evidence bundles written by `eval --evidence`.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// List what a scan of the target sees, as JSON: every path with its kind, mode and owner (an
+    /// image's own, from its layers), size, link target and content sha256.
+    Tree(TreeArgs),
+}
+
+#[derive(Debug, Args)]
+struct TreeArgs {
+    /// The target: `dir:PATH`, `oci:PATH`, `docker-archive:FILE`, `docker:IMAGE`, `container:ID`.
+    #[arg(long, value_name = "KIND:VALUE")]
+    target: String,
 }
 
 #[derive(Debug, Args)]
@@ -466,6 +476,22 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     .context("writing to stdout")?,
             }
             Ok(drift.exit_code())
+        }
+        Command::Tree(args) => {
+            let spec = TargetSpec::parse(&args.target)?;
+            let target = engine::target::open(&spec, Default::default())?;
+            let entries = engine::target::tree::walk(&target.view()?).map_err(anyhow::Error::msg)?;
+            let doc = serde_json::json!({
+                "schema": engine::target::tree::SCHEMA,
+                "target": target.name(),
+                "kind": target.kind,
+                "entries": entries,
+            });
+            std::io::stdout()
+                .lock()
+                .write_all(report::json_value(&doc).as_bytes())
+                .context("writing to stdout")?;
+            Ok(0)
         }
         Command::Evidence(EvidenceCommand::Verify { file, public_key }) => {
             match engine::evidence::verify(&file, public_key.as_deref()) {

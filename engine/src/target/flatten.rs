@@ -18,8 +18,10 @@
 //!   any other entry replaces what was at its name (a directory is removed with its contents).
 //!   A name is replaced by unlinking it, so the other names of a hard-linked file keep the old
 //!   contents, as on a real overlay filesystem.
-//! - Hard links are real hard links (within a layer and to files of lower layers); a link to a
-//!   name that does not exist or is a directory is an error naming layer and entry.
+//! - Hard links are real hard links (within a layer and to files of lower layers) and, as in
+//!   Docker's applier, the link entry's owner, mode and mtime become the file's (the names are one
+//!   inode); a link to a name that does not exist or is a directory is an error naming layer and
+//!   entry.
 //! - Symlinks are kept as they are stored (their targets are never followed while flattening and
 //!   may point anywhere: the view resolves them inside the root).
 //! - Device nodes and FIFOs become empty placeholder files whose kind the metadata table records:
@@ -374,6 +376,18 @@ impl Flattener {
                 }
                 rustix::fs::linkat(&tdir, *tname, &dir, *name, AtFlags::empty())
                     .map_err(|x| e(format!("creating the hard link: {x}")))?;
+                // Docker's applier chmods and chowns the link's inode with the link entry's
+                // metadata (the two names are one file); a symlink's mode stays 0777.
+                let kind = self
+                    .table
+                    .get(tst.st_dev, tst.st_ino)
+                    .map(|m| m.kind)
+                    .unwrap_or_else(|| kind_of(tst.st_mode));
+                let mut m = meta(kind);
+                if kind == Kind::Symlink {
+                    m.mode = 0o777;
+                }
+                self.table.insert(tst.st_ino, m);
             }
             T::Char | T::Block | T::Fifo => {
                 if existing.is_some() {
@@ -729,7 +743,8 @@ mod tests {
         let (_d, view) = flatten(vec![lower, upper]).unwrap();
         let (a, _) = view.stat("/bin/a", false).unwrap();
         let (c, _) = view.stat("/bin/c", false).unwrap();
-        assert_eq!((a.ino, a.nlink, c.mode), (c.ino, 3, 0o755));
+        // The link entries' mode (0777 here) becomes the file's, as Docker applies it.
+        assert_eq!((a.ino, a.nlink, c.mode), (c.ino, 3, 0o777));
         assert_eq!(view.read_file("/bin/c", 100).unwrap().0, b"same");
     }
 

@@ -17,6 +17,7 @@
 pub mod docker;
 pub mod flatten;
 pub mod oci;
+pub mod tree;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
