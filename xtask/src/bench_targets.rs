@@ -24,8 +24,8 @@ const FLEET_CPU_MS_PER_TARGET: f64 = 10.0;
 const IMAGE_RATIO_TARGET: f64 = 2.0;
 /// The harness image the image figures use.
 const IMAGE: &str = "phipolicy/debian:12";
-/// Debian's OpenSCAP scanner (bookworm, installed with apt).
-const OPENSCAP_SCANNER: &str = "openscap-scanner";
+/// Debian's OpenSCAP scanner and `oscap-chroot` (in openscap-utils; bookworm, installed with apt).
+const OPENSCAP_PACKAGES: &[&str] = &["openscap-scanner", "openscap-utils"];
 /// The SCAP Security Guide content for Debian 12 is in Debian's ssg-debian from trixie on
 /// (bookworm's 0.1.65 has Debian 10 and 11 only): downloaded from the same mirror with a private
 /// apt state and unpacked under target/tools, never installed.
@@ -61,7 +61,11 @@ fn fleet_trees(template: &Path) -> Result<PathBuf> {
     let mut yaml = String::new();
     for i in 0..FLEET_TARGETS {
         let tree = dir.join("trees").join(format!("host{i:04}"));
-        run(Command::new("cp").arg("-a").arg(template).arg(&tree))?;
+        // Quietly: a thousand echoed commands would bury the figures.
+        let status = Command::new("cp").arg("-a").arg(template).arg(&tree).status()?;
+        if !status.success() {
+            bail!("cp -a {} {} failed ({status})", template.display(), tree.display());
+        }
         yaml.push_str(&format!("- name: host{i:04}\n  target: dir:{}\n", tree.display()));
     }
     std::fs::write(dir.join("targets.yaml"), yaml)?;
@@ -193,7 +197,8 @@ pub fn bench_image(bin: &Path, runs: usize) -> Result<()> {
 fn ensure_openscap() -> Result<PathBuf> {
     if !Path::new("/usr/bin/oscap-chroot").is_file() {
         run(Command::new("apt-get")
-            .args(["install", "-y", "-q", "--no-install-recommends", OPENSCAP_SCANNER])
+            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(OPENSCAP_PACKAGES)
             .env("DEBIAN_FRONTEND", "noninteractive"))?;
     }
     let tools = target_dir().join("tools").join("ssg-debian");
