@@ -586,11 +586,14 @@ struct HardenedImage {
 
 impl HardenedImage {
     fn commit(container_id: &str, name: &str) -> Result<HardenedImage> {
+        // A repository name component: lowercase alphanumerics with inner dashes only.
         let name: String = name
             .to_ascii_lowercase()
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .take(100)
             .collect();
+        let name = name.trim_matches('-');
         let reference = format!("phipolicy-harness/hardened-{name}:{}", std::process::id());
         let out = Command::new("docker")
             .args(["commit", container_id, &reference])
