@@ -60,9 +60,18 @@ pub struct OsInfo {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetInfo {
-    /// `host` (the live system, `/`) or `rootfs` (a directory holding a root filesystem).
+    /// `host` (the live system, `/`), `rootfs` (a directory holding a root filesystem), `image`
+    /// (an OCI layout, an image archive or an engine's image, flattened) or `container` (a
+    /// container's filesystem through the engine's export).
     pub kind: &'static str,
+    /// The directory, or the target as given (`docker:phipolicy/debian:12`).
     pub root: String,
+    /// An image's identity and configuration (digests, os, architecture, created, labels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<crate::target::ImageInfo>,
+    /// A container's identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<crate::target::ContainerInfo>,
     pub os: Option<OsInfo>,
     /// Configuration files the plugins were served that have more than one hard link (the same
     /// file may be reachable under another name), sorted.

@@ -46,7 +46,7 @@ pub struct EvalRequest {
 /// Everything a run needs before touching the target: validated inputs, loaded plugins.
 pub struct Prepared {
     request: EvalRequest,
-    policies: PolicySet,
+    policies: Arc<PolicySet>,
     controls: Vec<String>,
     metadata: BTreeMap<String, ControlMeta>,
     params: Map<String, Value>,
@@ -54,6 +54,28 @@ pub struct Prepared {
     runner: Arc<Runner>,
     plugins: Registry,
     view: TargetView,
+    /// What the document's target section says (kind, name, image or container identity).
+    described: Described,
+}
+
+/// The target as the result document describes it.
+#[derive(Debug, Clone)]
+struct Described {
+    kind: &'static str,
+    root: String,
+    image: Option<crate::target::ImageInfo>,
+    container: Option<crate::target::ContainerInfo>,
+}
+
+impl Described {
+    fn of(target: &crate::target::Target) -> Described {
+        Described {
+            kind: target.kind,
+            root: target.name(),
+            image: target.image.clone(),
+            container: target.container.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Prepared {
@@ -64,9 +86,27 @@ impl std::fmt::Debug for Prepared {
     }
 }
 
-/// Validates every input (exit 2 on any problem) and loads the plugins.
+/// Validates every input (exit 2 on any problem) and loads the plugins; the target is the
+/// directory `request.root`.
 pub fn prepare(request: EvalRequest) -> Result<Prepared, Error> {
     let view = TargetView::open(&request.root)?;
+    let described = Described {
+        kind: if view.is_host_root() { "host" } else { "rootfs" },
+        root: request.root.display().to_string(),
+        image: None,
+        container: None,
+    };
+    prepare_view(request, view, described)
+}
+
+/// [`prepare`] for an opened target (an image, a container, a directory): `request.root` must
+/// be its [`Target::root_dir`](crate::target::Target::root_dir).
+pub fn prepare_for(request: EvalRequest, target: &crate::target::Target) -> Result<Prepared, Error> {
+    let view = target.view()?;
+    prepare_view(request, view, Described::of(target))
+}
+
+fn prepare_view(request: EvalRequest, view: TargetView, described: Described) -> Result<Prepared, Error> {
     let profile = &request.profile.profile;
     let controls = profile.select(request.controls.as_deref())?;
     let params = profile.resolve_params(request.params_file.as_deref())?;
@@ -128,7 +168,7 @@ pub fn prepare(request: EvalRequest) -> Result<Prepared, Error> {
     }
     Ok(Prepared {
         request,
-        policies,
+        policies: Arc::new(policies),
         controls,
         metadata,
         params,
@@ -136,6 +176,7 @@ pub fn prepare(request: EvalRequest) -> Result<Prepared, Error> {
         runner,
         plugins,
         view,
+        described,
     })
 }
 
@@ -186,6 +227,38 @@ impl Prepared {
         &self.controls
     }
 
+    /// The target's view (evidence bundles read the cited files through it).
+    pub fn view(&self) -> &TargetView {
+        &self.view
+    }
+
+    /// The same profile, policies, plugins and waivers on another target (a fleet run: nothing
+    /// is loaded again). `params_file` replaces the run's parameters for this target.
+    pub fn for_target(
+        &self,
+        target: &crate::target::Target,
+        params_file: Option<&Path>,
+    ) -> Result<Prepared, Error> {
+        let params = match params_file {
+            Some(file) => self.request.profile.profile.resolve_params(Some(file))?,
+            None => self.params.clone(),
+        };
+        let mut request = self.request.clone();
+        request.root = target.root_dir().to_path_buf();
+        Ok(Prepared {
+            request,
+            policies: self.policies.clone(),
+            controls: self.controls.clone(),
+            metadata: self.metadata.clone(),
+            params,
+            waivers: self.waivers.clone(),
+            runner: self.runner.clone(),
+            plugins: self.plugins.clone(),
+            view: target.view()?,
+            described: Described::of(target),
+        })
+    }
+
     fn now(&self) -> SystemTime {
         self.request.now.unwrap_or_else(SystemTime::now)
     }
@@ -218,12 +291,10 @@ impl Prepared {
 
     fn target_info(&self) -> TargetInfo {
         TargetInfo {
-            kind: if self.view.is_host_root() {
-                "host"
-            } else {
-                "rootfs"
-            },
-            root: self.request.root.display().to_string(),
+            kind: self.described.kind,
+            root: self.described.root.clone(),
+            image: self.described.image.clone(),
+            container: self.described.container.clone(),
             os: self.os_info(),
             hard_links: Vec::new(),
             mounts: Vec::new(),

@@ -117,6 +117,9 @@ pub struct InputFile {
 pub struct BundleRequest<'a> {
     pub output: &'a Path,
     pub root: &'a Path,
+    /// The target's view when the run has one (an image's flattened tree, whose metadata only
+    /// the view knows); otherwise `root` is opened.
+    pub view: Option<&'a TargetView>,
     pub params_file: Option<&'a Path>,
     pub waivers_file: Option<&'a Path>,
     pub sign_key: Option<&'a Path>,
@@ -305,10 +308,13 @@ fn tar_member(
 /// Writes the bundle for `doc` (the document this run built).
 pub fn write(doc: &Report, req: &BundleRequest<'_>) -> Result<(), EvidenceError> {
     let key = req.sign_key.map(secret_key).transpose()?;
-    let view = TargetView::open(req.root).map_err(|e| EvidenceError::Io {
-        path: req.root.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    let view = match req.view {
+        Some(v) => v.clone(),
+        None => TargetView::open(req.root).map_err(|e| EvidenceError::Io {
+            path: req.root.to_path_buf(),
+            source: std::io::Error::other(e.to_string()),
+        })?,
+    };
     let secrets = req.backup_facts.map(restic_secret_paths).unwrap_or_default();
     let files = cited_files(doc, &view, &secrets);
     let mut members: Vec<(String, Vec<u8>)> = Vec::new();

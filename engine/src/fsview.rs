@@ -7,6 +7,11 @@
 //! [`limits::MAX_FILE_BYTES`]; FIFOs, sockets and devices are stat'ed through an `O_PATH` descriptor
 //! and never opened. Each plugin gets a [`Grant`]: the globs its manifest declared; requests outside
 //! it (on the requested or the resolved path) are denied and recorded.
+//!
+//! A flattened image ([`crate::target::flatten`]) is served the same way, from its private
+//! directory, with a [`MetaTable`]: kind, owner, mode and mtime of each inode as the image's
+//! layers declared them (the files on disk are the scanning user's, 0600/0700, and device nodes
+//! are empty placeholders), so controls see the image's metadata, not the extraction's.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -82,6 +87,52 @@ pub enum ViewError {
     Io(String),
 }
 
+/// The metadata of one file of a flattened image, as its layer declared it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileMeta {
+    pub kind: Kind,
+    /// Permission bits, setuid/setgid/sticky included.
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub mtime: i64,
+}
+
+/// Image metadata by inode of the flattened directory (one filesystem: `dev`).
+#[derive(Debug, Clone)]
+pub struct MetaTable {
+    dev: u64,
+    by_ino: std::collections::HashMap<u64, FileMeta>,
+}
+
+impl MetaTable {
+    pub fn new(dev: u64) -> MetaTable {
+        MetaTable {
+            dev,
+            by_ino: std::collections::HashMap::new(),
+        }
+    }
+
+    pub fn insert(&mut self, ino: u64, meta: FileMeta) {
+        self.by_ino.insert(ino, meta);
+    }
+
+    pub fn get(&self, dev: u64, ino: u64) -> Option<&FileMeta> {
+        if dev != self.dev {
+            return None;
+        }
+        self.by_ino.get(&ino)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_ino.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_ino.is_empty()
+    }
+}
+
 /// Errors opening the root itself (bad input: exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum RootError {
@@ -118,11 +169,31 @@ struct Inner {
     /// Secret files of this target by (device, inode), found on first need: a hard link to one
     /// under another name is the same secret.
     secrets: std::sync::OnceLock<std::collections::HashMap<(u64, u64), String>>,
+    /// A flattened image's metadata (None: the files' own metadata is the target's).
+    meta: Option<Arc<MetaTable>>,
 }
 
 impl TargetView {
     /// Opens `root` (the only ambient-authority open in phipolicy).
     pub fn open(root: &Path) -> Result<TargetView, RootError> {
+        Self::open_with(root, root, None)
+    }
+
+    /// Opens a flattened image at `root` (its private directory), whose metadata is `meta`;
+    /// `display` is how the target is named.
+    pub fn open_flattened(
+        root: &Path,
+        display: &Path,
+        meta: Arc<MetaTable>,
+    ) -> Result<TargetView, RootError> {
+        Self::open_with(root, display, Some(meta))
+    }
+
+    fn open_with(
+        root: &Path,
+        display: &Path,
+        table: Option<Arc<MetaTable>>,
+    ) -> Result<TargetView, RootError> {
         let meta = std::fs::metadata(root).map_err(|source| RootError::Open {
             path: root.into(),
             source,
@@ -154,9 +225,10 @@ impl TargetView {
             inner: Arc::new(Inner {
                 root: dir,
                 root_host,
-                display: root.to_path_buf(),
+                display: display.to_path_buf(),
                 root_dev,
                 secrets: std::sync::OnceLock::new(),
+                meta: table,
             }),
         })
     }
@@ -168,7 +240,27 @@ impl TargetView {
 
     /// Whether this is the live host (`/`).
     pub fn is_host_root(&self) -> bool {
-        self.inner.root_host == Path::new("/")
+        self.inner.meta.is_none() && self.inner.root_host == Path::new("/")
+    }
+
+    /// `stat` of a descriptor, with a flattened image's metadata applied.
+    fn stat_fd(&self, fd: &OwnedFd) -> Result<Stat, ViewError> {
+        let st = rustix::fs::fstat(fd).map_err(errno)?;
+        Ok(self.overlay(stat_of(&st)))
+    }
+
+    fn overlay(&self, mut st: Stat) -> Stat {
+        if let Some(m) = self.inner.meta.as_ref().and_then(|t| t.get(st.dev, st.ino)) {
+            st.kind = m.kind;
+            st.mode = m.mode;
+            st.uid = m.uid;
+            st.gid = m.gid;
+            st.mtime = m.mtime;
+            if !matches!(m.kind, Kind::Regular | Kind::Directory | Kind::Symlink) {
+                st.size = 0;
+            }
+        }
+        st
     }
 
     /// Whether `st` (of a served path) lies on another filesystem than the target root: a mount
@@ -268,9 +360,9 @@ impl TargetView {
             flags |= OFlags::NOFOLLOW;
         }
         let fd = self.open_in_root(path, flags)?;
-        let st = rustix::fs::fstat(&fd).map_err(errno)?;
+        let st = self.stat_fd(&fd)?;
         let resolved = self.resolved_path(&fd)?;
-        Ok((stat_of(&st), resolved))
+        Ok((st, resolved))
     }
 
     /// Reads a regular file (following links inside the root), at most `cap` bytes.
@@ -278,7 +370,7 @@ impl TargetView {
         // First look without opening for I/O: FIFOs and devices must never be opened.
         let pathfd = self.open_in_root(path, OFlags::PATH)?;
         let before = rustix::fs::fstat(&pathfd).map_err(errno)?;
-        let kind = kind_of(before.st_mode);
+        let kind = self.overlay(stat_of(&before)).kind;
         if kind != Kind::Regular {
             return Err(ViewError::NotRegular(kind));
         }
@@ -332,7 +424,7 @@ impl TargetView {
             if out.len() >= max {
                 return Err(ViewError::TooLarge(max as u64));
             }
-            let kind = match entry.file_type() {
+            let mut kind = match entry.file_type() {
                 rustix::fs::FileType::RegularFile => Kind::Regular,
                 rustix::fs::FileType::Directory => Kind::Directory,
                 rustix::fs::FileType::Symlink => Kind::Symlink,
@@ -342,6 +434,11 @@ impl TargetView {
                 rustix::fs::FileType::CharacterDevice => Kind::CharDevice,
                 rustix::fs::FileType::Unknown => Kind::Unknown,
             };
+            if let Some(meta) = &self.inner.meta
+                && let Some(m) = meta.get(meta.dev, entry.ino())
+            {
+                kind = m.kind;
+            }
             // Byte-exact: a name that is not UTF-8 is escaped, never replaced (a lossy name would
             // be a file the plugin cannot ask for, and a failure it never sees).
             out.push((phipolicy_sdk::target::encode_name(name), kind));
@@ -427,7 +524,7 @@ fn errno(e: Errno) -> ViewError {
     }
 }
 
-fn kind_of(mode: u32) -> Kind {
+pub(crate) fn kind_of(mode: u32) -> Kind {
     match rustix::fs::FileType::from_raw_mode(mode) {
         rustix::fs::FileType::RegularFile => Kind::Regular,
         rustix::fs::FileType::Directory => Kind::Directory,

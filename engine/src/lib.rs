@@ -11,6 +11,7 @@ pub mod digest;
 pub mod document;
 pub mod eval;
 pub mod evidence;
+pub mod fleet;
 pub mod fsview;
 pub mod operator_file;
 pub mod parallel;
@@ -20,6 +21,7 @@ pub mod registry;
 pub mod report;
 pub mod runner;
 pub mod secrets;
+pub mod target;
 pub mod trust;
 pub mod waivers;
 pub mod wasm_config;
@@ -32,6 +34,10 @@ pub use runner::cache;
 pub enum Error {
     #[error(transparent)]
     Root(#[from] fsview::RootError),
+    #[error(transparent)]
+    Target(#[from] target::TargetError),
+    #[error(transparent)]
+    Fleet(#[from] fleet::FleetError),
     #[error(transparent)]
     Profile(#[from] profile::ProfileError),
     #[error(transparent)]

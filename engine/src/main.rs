@@ -9,12 +9,15 @@ use std::time::SystemTime;
 use anyhow::{Context, bail};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use engine::eval::{EvalRequest, prepare};
+use engine::eval::{EvalRequest, prepare_for};
+use engine::fleet::FleetEntry;
+use engine::target::TargetSpec;
 use engine::policy::{self, PolicySet};
 use engine::profile::ProfileSource;
 use engine::report::{self, Format, Report, terminal};
 
 mod generate;
+mod scan;
 
 /// Audits a Linux host or root filesystem against the HIPAA Security Rule's technical safeguards,
 /// with evidence (file and line) for every finding.
@@ -65,6 +68,16 @@ enum Command {
     /// Evidence bundles written by `eval --evidence`.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// List what a scan of the target sees, as JSON: every path with its kind, mode and owner (an
+    /// image's own, from its layers), size, link target and content sha256.
+    Tree(TreeArgs),
+}
+
+#[derive(Debug, Args)]
+struct TreeArgs {
+    /// The target: `dir:PATH`, `oci:PATH`, `docker-archive:FILE`, `docker:IMAGE`, `container:ID`.
+    #[arg(long, value_name = "KIND:VALUE")]
+    target: String,
 }
 
 #[derive(Debug, Args)]
@@ -114,9 +127,19 @@ enum EvidenceCommand {
 #[derive(Debug, Args)]
 struct TargetArgs {
     /// Root filesystem to audit: the live host (`/`, the default), an unpacked image, a mounted
-    /// disk or a container's filesystem. It is only ever read.
-    #[arg(long, value_name = "DIR", default_value = "/")]
-    root: PathBuf,
+    /// disk or a container's filesystem. It is only ever read. Same as `--target dir:DIR`.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["target", "targets"])]
+    root: Option<PathBuf>,
+    /// What to audit: `dir:PATH`, `oci:PATH` (OCI layout or oci-archive), `docker-archive:FILE`,
+    /// `docker:IMAGE` (the local engine's image; nothing is pulled) or `container:ID` (its
+    /// filesystem, through the engine's export). Images are flattened into a private temporary
+    /// directory that is removed afterwards. Repeat for a run over several targets.
+    #[arg(long, value_name = "KIND:VALUE")]
+    target: Vec<String>,
+    /// A YAML list of targets (`- {name: web1, target: dir:/srv/web1, params: web1.yaml}`) to
+    /// evaluate in one run: one set of reports per target in --output-dir, and a summary.
+    #[arg(long, value_name = "FILE", conflicts_with = "target")]
+    targets: Option<PathBuf>,
     /// Organisation parameters (YAML or JSON) overriding the profile's defaults.
     #[arg(long, value_name = "FILE")]
     params: Option<PathBuf>,
@@ -184,6 +207,19 @@ struct EvalArgs {
     /// Evaluation time (RFC 3339, e.g. 2026-11-28T12:00:00Z) for reproducible runs; default: now.
     #[arg(long, value_name = "TIME")]
     now: Option<String>,
+    /// Several targets: the directory each target's reports go to, as NAME.json, NAME.sarif, ...
+    /// (one per --format), with the summary as fleet-summary.json.
+    #[arg(long, value_name = "DIR")]
+    output_dir: Option<PathBuf>,
+    /// Several targets: how many are evaluated at once (default: the number of cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Several targets: the summary's format on stdout (table on a terminal, else json).
+    #[arg(long, value_name = "F", value_parser = ["table", "json"])]
+    summary_format: Option<String>,
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -283,10 +319,42 @@ fn profile_source(args: &ProfileArgs) -> anyhow::Result<ProfileSource> {
     }
 }
 
+/// The targets the arguments name: `--targets FILE`, each `--target`, else `--root` (default `/`).
+fn target_entries(args: &TargetArgs) -> anyhow::Result<Vec<FleetEntry>> {
+    if let Some(file) = &args.targets {
+        return Ok(engine::fleet::load_targets_file(file)?);
+    }
+    let specs = if args.target.is_empty() {
+        vec![TargetSpec::Dir(
+            args.root.clone().unwrap_or_else(|| PathBuf::from("/")),
+        )]
+    } else {
+        args.target
+            .iter()
+            .map(|t| TargetSpec::parse(t))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    Ok(engine::fleet::entries_from_specs(specs))
+}
+
+/// Whether the arguments ask for a run over several targets.
+fn is_fleet(args: &TargetArgs) -> bool {
+    args.targets.is_some() || args.target.len() > 1
+}
+
+/// Opens the one target of a single-target run (images are flattened here).
+fn open_single(entries: Vec<FleetEntry>) -> anyhow::Result<engine::target::Target> {
+    let entry = entries
+        .into_iter()
+        .next()
+        .context("no target given")?;
+    Ok(engine::target::open(&entry.spec, Default::default())?)
+}
+
 fn request(target: TargetArgs) -> anyhow::Result<EvalRequest> {
     Ok(EvalRequest {
         profile: profile_source(&target.profile)?,
-        root: target.root,
+        root: target.root.unwrap_or_else(|| PathBuf::from("/")),
         params_file: target.params,
         waivers_file: None,
         controls: None,
@@ -320,7 +388,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Eval(args) => eval(args),
         Command::Facts(args) => {
             let plugin = args.plugin.clone();
-            let prepared = prepare(request(args.target)?)?;
+            if is_fleet(&args.target) {
+                bail!("`phipolicy facts` reads one target; give one --target");
+            }
+            let target = open_single(target_entries(&args.target)?)?;
+            let mut req = request(args.target)?;
+            req.root = target.root_dir().to_path_buf();
+            let prepared = prepare_for(req, &target)?;
             let doc = prepared.facts_document(plugin.as_deref());
             if let Some(id) = &plugin
                 && doc["plugins"].get(id).is_none()
@@ -403,6 +477,22 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(drift.exit_code())
         }
+        Command::Tree(args) => {
+            let spec = TargetSpec::parse(&args.target)?;
+            let target = engine::target::open(&spec, Default::default())?;
+            let entries = engine::target::tree::walk(&target.view()?).map_err(anyhow::Error::msg)?;
+            let doc = serde_json::json!({
+                "schema": engine::target::tree::SCHEMA,
+                "target": target.name(),
+                "kind": target.kind,
+                "entries": entries,
+            });
+            std::io::stdout()
+                .lock()
+                .write_all(report::json_value(&doc).as_bytes())
+                .context("writing to stdout")?;
+            Ok(0)
+        }
         Command::Evidence(EvidenceCommand::Verify { file, public_key }) => {
             match engine::evidence::verify(&file, public_key.as_deref()) {
                 Ok(v) => {
@@ -484,23 +574,38 @@ fn eval(args: EvalArgs) -> anyhow::Result<u8> {
         ),
         None => None,
     };
+    let entries = target_entries(&args.target)?;
+    if is_fleet(&args.target) {
+        return eval_fleet(args, entries, now.unwrap_or_else(SystemTime::now));
+    }
+    if args.output_dir.is_some() || args.summary_format.is_some() {
+        bail!("--output-dir and --summary-format apply to runs over several targets (--targets FILE or --target repeated)");
+    }
     let default = if args.output.is_none() && std::io::stdout().is_terminal() {
         Format::Table
     } else {
         Format::Json
     };
-    let root = args.target.root.clone();
-    let outputs = outputs(&args.format, args.output.as_ref(), Some(default), Some(&root))?;
+    // Reports are never written inside a directory target; an image's private directory is
+    // checked when the report is written.
+    let dir_root = match &entries[0].spec {
+        TargetSpec::Dir(p) => Some(p.clone()),
+        _ => None,
+    };
+    let outputs = outputs(&args.format, args.output.as_ref(), Some(default), dir_root.as_deref())?;
     if let Some(path) = &args.evidence {
-        report::output::check(path, Some(&root))?;
+        report::output::check(path, dir_root.as_deref())?;
     }
+    let target = open_single(entries)?;
+    let root = target.root_dir().to_path_buf();
     let params_file = args.target.params.clone();
     let mut req = request(args.target)?;
+    req.root = root.clone();
     let waivers_file = args.waivers.clone();
     req.waivers_file = args.waivers;
     req.controls = args.controls;
     req.now = now.or(Some(SystemTime::now()));
-    let prepared = prepare(req)?;
+    let prepared = prepare_for(req, &target)?;
     let doc = prepared.evaluate();
     let report = Report::from_document(&doc);
     if let Some(path) = &args.evidence {
@@ -512,6 +617,7 @@ fn eval(args: EvalArgs) -> anyhow::Result<u8> {
             &engine::evidence::BundleRequest {
                 output: path,
                 root: &root,
+                view: Some(prepared.view()),
                 params_file: params_file.as_deref(),
                 waivers_file: waivers_file.as_deref(),
                 sign_key: args.sign_key.as_deref(),
@@ -524,5 +630,69 @@ fn eval(args: EvalArgs) -> anyhow::Result<u8> {
     // The epoch thread stops with the process.
     std::mem::forget(prepared);
     write_outputs(&report, &outputs, Some(&root))?;
+    // The flattened image's private directory is removed here (the prepared run is forgotten,
+    // the target is not).
+    drop(target);
     Ok(doc.exit_code() as u8)
+}
+
+/// `eval` over several targets: prepared once, evaluated on `--jobs` workers.
+fn eval_fleet(args: EvalArgs, entries: Vec<FleetEntry>, now: SystemTime) -> anyhow::Result<u8> {
+    let Some(output_dir) = args.output_dir.clone() else {
+        bail!("a run over several targets writes one set of reports per target: give --output-dir DIR");
+    };
+    if args.output.is_some() || args.evidence.is_some() {
+        bail!("--output and --evidence apply to one target; a run over several targets writes to --output-dir");
+    }
+    let formats = scan::fleet_formats(&args.format)?;
+    scan::prepare_output_dir(&output_dir)?;
+    let summary_format = match args.summary_format.as_deref() {
+        Some("json") => Format::Json,
+        Some(_) => Format::Table,
+        None if std::io::stdout().is_terminal() => Format::Table,
+        None => Format::Json,
+    };
+    let jobs = args.jobs.map(usize::from).unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    });
+    let progress = scan::want_progress(args.quiet, entries.len());
+    let mut req = request(args.target)?;
+    req.waivers_file = args.waivers;
+    req.controls = args.controls;
+    req.now = Some(now);
+    // The plugin cache is opened once for the run: never inside one of the audited trees.
+    if let Some(cache) = req
+        .plugin_cache
+        .clone()
+        .or_else(engine::cache::default_location)
+        .and_then(|c| std::fs::canonicalize(c).ok())
+    {
+        let inside = entries.iter().any(|e| match &e.spec {
+            TargetSpec::Dir(d) => std::fs::canonicalize(d)
+                .is_ok_and(|d| d != std::path::Path::new("/") && cache.starts_with(d)),
+            _ => false,
+        });
+        if inside {
+            tracing::warn!("not using the plugin cache: it lies inside one of the audited trees");
+            req.no_cache = true;
+        }
+    }
+    // Plugins and policies load once, against the live host's root as a neutral target; each
+    // target gets its own view.
+    req.root = PathBuf::from("/");
+    let prepared = engine::eval::prepare(req)?;
+    let code = scan::run(
+        &prepared,
+        &scan::FleetRun {
+            entries,
+            formats,
+            output_dir,
+            jobs,
+            progress,
+            summary_format,
+            now,
+        },
+    )?;
+    std::mem::forget(prepared);
+    Ok(code)
 }

@@ -15,7 +15,7 @@ use crate::runner::{LoadError, PluginHandle};
 use crate::trust::Verification;
 
 /// The plugins of one run, built-in first, in load order, each with how it was verified.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Registry {
     plugins: Vec<(Arc<PluginHandle>, Verification)>,
 }

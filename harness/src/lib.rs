@@ -2,6 +2,8 @@
 //! (baseline, hardened, one mutation per control) and on the same containers exported to a tree,
 //! and reports a control × image × variant matrix.
 
+pub mod layers;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -315,6 +317,10 @@ pub struct MutationOutcome {
     pub status: String,
     /// Other controls whose status changed (control: before -> after).
     pub collateral: Vec<String>,
+    /// Controls whose verdict on the mutated system committed as an image (`--target docker:`)
+    /// differs from `--root` on its export.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flattened_differs: Vec<String>,
     pub ok: bool,
 }
 
@@ -486,6 +492,40 @@ fn scan_exported(container_id: &str, bin: &Path) -> Result<Scan> {
     })
 }
 
+/// `phipolicy eval --target TARGET` (an image or container flattened by phipolicy itself).
+fn scan_target(target: &str, bin: &Path) -> Result<Scan> {
+    let out = Command::new(bin)
+        .args(["eval", "--format", "json", "--now", NOW, "--target", target])
+        .output()
+        .with_context(|| format!("phipolicy eval --target {target}"))?;
+    Scan::parse(&out.stdout).with_context(|| {
+        format!(
+            "phipolicy eval --target {target} (exit {:?}): {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+    })
+}
+
+/// The verdicts of phipolicy's own flattening (`--target`) equal those of `--root` on the
+/// export, for every control.
+fn compare_flattened(variant: &str, target: &str, flattened: &Scan, exported: &Scan) -> Vec<String> {
+    let mut problems = Vec::new();
+    for control in &exported.order {
+        let (a, b) = (flattened.status(control), exported.status(control));
+        if a != b {
+            problems.push(format!(
+                "{variant}: {control} is {a} with --target {target} but {b} with --root on the export ({})",
+                flattened.why(control)
+            ));
+        }
+    }
+    if flattened.order != exported.order {
+        problems.push(format!("{variant}: --target {target} reported other controls than --root"));
+    }
+    problems
+}
+
 fn scan(container: &Container<GenericImage>, mode: ScanMode, bin: &Path) -> Result<Scan> {
     match mode {
         ScanMode::Live => scan_live(container),
@@ -546,11 +586,15 @@ struct HardenedImage {
 
 impl HardenedImage {
     fn commit(container_id: &str, name: &str) -> Result<HardenedImage> {
-        let reference = format!(
-            "phipolicy-harness/hardened-{}:{}",
-            name.replace('.', "-"),
-            std::process::id()
-        );
+        // A repository name component: lowercase alphanumerics with inner dashes only.
+        let name: String = name
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .take(100)
+            .collect();
+        let name = name.trim_matches('-');
+        let reference = format!("phipolicy-harness/hardened-{name}:{}", std::process::id());
         let out = Command::new("docker")
             .args(["commit", container_id, &reference])
             .output()
@@ -585,6 +629,17 @@ fn run_mutation(
     let container = start(&hardened.reference, family, bin)?;
     sh(&container, &m.script).with_context(|| format!("mutation `{}`", m.name))?;
     let after = scan(&container, m.scan, bin)?;
+    // The mutated system as an image (`docker commit`), flattened by phipolicy, against `--root`
+    // on the export of the same container.
+    let exported = match m.scan {
+        ScanMode::Image => after.clone(),
+        ScanMode::Live => scan_exported(container.id(), bin)?,
+    };
+    let mutated = HardenedImage::commit(container.id(), &format!("{}-{}", m.control, m.name))?;
+    let target = format!("docker:{}", mutated.reference);
+    let flattened = scan_target(&target, bin)?;
+    let differential = compare_flattened(&format!("mutation `{}`", m.name), &target, &flattened, &exported);
+    drop(mutated);
     let status = after.status(&m.control).to_string();
     let collateral: Vec<String> = before
         .order
@@ -592,7 +647,10 @@ fn run_mutation(
         .filter(|c| **c != m.control && before.status(c) != after.status(c))
         .map(|c| format!("{c}: {} -> {}", before.status(c), after.status(c)))
         .collect();
-    let ok = status == m.expect && before.status(&m.control) != m.expect && collateral.is_empty();
+    let ok = status == m.expect
+        && before.status(&m.control) != m.expect
+        && collateral.is_empty()
+        && differential.is_empty();
     Ok(MutationOutcome {
         control: m.control.clone(),
         name: m.name.clone(),
@@ -600,6 +658,7 @@ fn run_mutation(
         expected: m.expect.clone(),
         status,
         collateral,
+        flattened_differs: differential,
         ok,
     })
 }
@@ -635,6 +694,19 @@ fn run_variants(
     let container = start(spec.reference, spec.family, bin)?;
     let baseline_live = scan_live(&container)?;
     let baseline_image = scan_exported(container.id(), bin)?;
+    // The image as the engine has it, and the container through its export stream.
+    for target in [
+        format!("docker:{}", spec.reference),
+        format!("container:{}", container.id()),
+    ] {
+        let flattened = scan_target(&target, bin)?;
+        report.problems.extend(compare_flattened(
+            "baseline",
+            &target,
+            &flattened,
+            &baseline_image,
+        ));
+    }
     report
         .problems
         .extend(no_errors("baseline (live)", &baseline_live));
@@ -665,6 +737,14 @@ fn run_variants(
 
     let hardened = HardenedImage::commit(container.id(), spec.name)?;
     drop(container);
+    let target = format!("docker:{}", hardened.reference);
+    let flattened = scan_target(&target, bin)?;
+    report.problems.extend(compare_flattened(
+        "hardened",
+        &target,
+        &flattened,
+        &hardened_image,
+    ));
     let applicable: Vec<&Mutation> = mutations
         .iter()
         .filter(|m| m.families.as_ref().is_none_or(|f| f.contains(&spec.family)))
@@ -704,7 +784,11 @@ fn run_variants(
                             String::new()
                         } else {
                             format!("; also changed: {}", outcome.collateral.join(", "))
-                        }
+                        } + &outcome
+                            .flattened_differs
+                            .iter()
+                            .map(|d| format!("; {d}"))
+                            .collect::<String>()
                     ));
                 }
                 report.mutations.push(outcome);

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+mod bench_targets;
+mod deploy;
 mod dist;
 mod fuzz;
 mod reports;
@@ -30,7 +32,11 @@ commands:
                    Chromium), installing them under target/ (and Java, Chromium from Debian) if
                    missing; --update-docs copies the HTML report's screenshot to docs/report.png
   bench [--runs N] median wall time and peak memory of `phipolicy eval --root` on the merged
-                   hardened fixtures and on a tree of 50,000 accounts (ids.unique)
+                   hardened fixtures and on a tree of 50,000 accounts (ids.unique); a fleet of
+                   1,000 small trees in one process (targets/s, CPU per target); the Debian 12
+                   image as docker-archive: vs --root on its export; OpenSCAP on that tree
+  validate-deploy  check deploy/ offline: the Kubernetes manifests against the bundled API
+                   schemas (kubernetes-validate --strict), the Ansible playbook (--syntax-check)
   images           build the Debian 12/13 images the harness runs on (debootstrap + docker
                    import), reusing existing tags and the rootfs tarballs under target/images
   fuzz [--seconds N] [--target NAME]
@@ -58,6 +64,7 @@ fn main() {
         Some("validate-reports") => build().and_then(|bin| {
             reports::validate_reports(&bin, args[1..].iter().any(|a| a == "--update-docs"))
         }),
+        Some("validate-deploy") => deploy::validate_deploy(),
         Some("images") => images(),
         Some("conformance") => conformance(),
         Some("dist") => dist::dist().map(|_| ()),
@@ -325,6 +332,8 @@ fn test() -> Result<()> {
     run(Command::new(&bin).arg("test"))?;
     // Every report format through the real validators (installs them under target/ if missing).
     reports::validate_reports(&bin, false)?;
+    // The Kubernetes manifests and the Ansible playbook under deploy/, offline.
+    deploy::validate_deploy()?;
     // The conformance harness on real images, after the unit tests (needs Docker; an unreachable
     // engine fails the run with a message that says so).
     conformance()?;
@@ -580,6 +589,9 @@ fn bench(args: &[String]) -> Result<()> {
             missed.join(", ")
         );
     }
+    // Issue 12: many targets in one process, an image archive, and OpenSCAP on the same tree.
+    bench_targets::bench_fleet(&bin, &root)?;
+    bench_targets::bench_image(&bin, runs)?;
     Ok(())
 }
 
@@ -881,6 +893,10 @@ fn conformance() -> Result<()> {
         );
     }
     outcome?;
+    // Image and container targets against Docker's own layer code (harness/tests/targets.rs).
+    let mut targets = harness_test("targets");
+    targets.env("PHIPOLICY_BIN", &bin);
+    run(&mut targets)?;
     eprintln!("xtask: conformance run passed in {:.0?}", started.elapsed());
     Ok(())
 }

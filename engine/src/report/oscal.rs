@@ -176,17 +176,25 @@ pub fn render(doc: &Report) -> String {
         .iter()
         .map(|(k, v)| format!("{k} = {v}"))
         .collect();
+    let mut props = vec![
+        prop("target-kind", &doc.target.kind),
+        prop("target-root", &doc.target.root),
+        prop("target-os", &doc.os_line()),
+    ];
+    if let Some(digest) = doc.target.image_digest() {
+        props.push(prop("target-image-digest", digest));
+    }
+    if let Some(c) = &doc.target.container {
+        props.push(prop("target-container-id", &c.id));
+        props.push(prop("target-image-id", &c.image_id));
+    }
     let mut result = json!({
         "uuid": uuid(doc, "result"),
         "title": format!("phipolicy {} profile on {}", doc.profile, doc.target_name()),
         "description": format!("Automated assessment of {} ({} {}, {}) against the HIPAA Security Rule technical safeguards; verdict: {}.", doc.target_name(), doc.target.kind, doc.target.root, doc.os_line(), doc.verdict()),
         "start": collected,
         "end": collected,
-        "props": [
-            prop("target-kind", &doc.target.kind),
-            prop("target-root", &doc.target.root),
-            prop("target-os", &doc.os_line()),
-        ],
+        "props": props,
         "reviewed-controls": {"control-selections": [{
             "include-controls": reviewed.iter().map(|r| json!({"control-id": r})).collect::<Vec<_>>(),
         }]},

@@ -224,13 +224,27 @@ pub fn render(doc: &Report, profile: Profile) -> String {
             "results": results,
             "properties": {
                 "profile": doc.profile,
-                "target": {"kind": doc.target.kind, "root": doc.target.root, "hostname": doc.target.hostname},
+                "target": target_properties(doc),
                 "summary": doc.raw.get("summary").cloned().unwrap_or(Value::Null),
                 "thirdPartyPlugins": doc.third_party_plugins().map(|p| p.third_party_line()).collect::<Vec<_>>(),
             },
         }],
     });
     super::json_value(&sarif)
+}
+
+/// The run's `target` property: kind, root, host name, and for images and containers what
+/// names them (the image digest).
+fn target_properties(doc: &Report) -> Value {
+    let t = &doc.target;
+    let mut v = json!({"kind": t.kind, "root": t.root, "hostname": t.hostname});
+    if let Some(image) = &t.image {
+        v["image"] = json!({"reference": image.reference, "digest": image.best_digest(), "imageId": image.image_id});
+    }
+    if let Some(c) = &t.container {
+        v["container"] = json!({"id": c.id, "image": c.image, "imageId": c.image_id});
+    }
+    v
 }
 
 #[cfg(test)]
