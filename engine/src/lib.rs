@@ -22,6 +22,7 @@ pub mod secrets;
 pub mod trust;
 pub mod waivers;
 pub mod wasm_config;
+pub mod yaml;
 
 /// The plugin artifact cache, at its former path (it lives in [`runner::cache`]).
 pub use runner::cache;
