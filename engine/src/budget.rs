@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 /// reported within this much of being stopped.
 const POLL: Duration = Duration::from_millis(2);
 
+/// How long a refused thread sleeps at a time, for ever (not a limit: any long period does).
+const PARKED_SLEEP: Duration = Duration::from_secs(3_600);
+
 /// The memory one evaluation may allocate beyond what it was handed.
 #[derive(Debug)]
 pub struct Budget {
@@ -51,7 +54,7 @@ impl Budget {
             // No allocation may happen here (this runs inside the allocator): sleep, the plain
             // nanosleep system call, for ever.
             loop {
-                std::thread::sleep(Duration::from_secs(3_600));
+                std::thread::sleep(PARKED_SLEEP);
             }
         }
     }

@@ -4,10 +4,11 @@
 
 use std::fmt::Write as _;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// A built-in plugin as built into this binary.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
 pub struct BuiltinPlugin {
     pub id: &'static str,
     pub version: &'static str,
@@ -28,7 +29,7 @@ const COMMIT: Option<&str> = option_env!("PHIPOLICY_BUILD_COMMIT");
 const MODIFIED_SUFFIX: &str = "-modified";
 
 /// The build, as every result document's `build` section and `--version --verbose` report it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct BuildInfo {
     pub version: &'static str,
     /// The git commit built; `null` when the binary was not built by `cargo xtask` from a git

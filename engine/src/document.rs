@@ -1,6 +1,11 @@
-//! The result document, schema `phipolicy/results/v1` (see docs/contract.md). Only
-//! [`crate::report`] serializes it.
+//! The documents phipolicy writes: the result document, schema `phipolicy/results/v1` (whose JSON
+//! Schema, [`results_schema`], is generated from these types and checked in as
+//! `docs/results-v1.schema.json`), and the facts document of `phipolicy facts`
+//! (`phipolicy/facts/v1`). Only [`crate::report`] serializes them (see docs/contract.md).
 
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -9,7 +14,9 @@ use crate::policy::Evidence;
 pub const SCHEMA: &str = "phipolicy/results/v1";
 
 /// Status of one control.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Pass,
@@ -45,24 +52,25 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Tool {
     pub name: &'static str,
     pub version: &'static str,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct OsInfo {
     pub id: String,
     pub version_id: String,
     pub family: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TargetInfo {
     /// `host` (the live system, `/`), `rootfs` (a directory holding a root filesystem), `image`
     /// (an OCI layout, an image archive or an engine's image, flattened) or `container` (a
     /// container's filesystem through the engine's export).
+    #[schemars(extend("enum" = ["host", "rootfs", "image", "container"]))]
     pub kind: &'static str,
     /// The directory, or the target as given (`docker:phipolicy/debian:12`).
     pub root: String,
@@ -87,7 +95,7 @@ pub struct TargetInfo {
     pub hostname: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     pub pass: usize,
     pub fail: usize,
@@ -98,7 +106,7 @@ pub struct Summary {
 }
 
 /// The waiver applied to (or considered for) a control.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct WaiverInfo {
     pub justification: String,
     pub expires: String,
@@ -110,7 +118,7 @@ pub struct WaiverInfo {
     pub original_status: Status,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ControlResult {
     pub control: String,
     pub safeguard: String,
@@ -125,7 +133,7 @@ pub struct ControlResult {
 }
 
 /// What each plugin did during the run (for auditors and plugin authors).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PluginReport {
     pub id: String,
     pub version: String,
@@ -154,8 +162,10 @@ pub struct PluginReport {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ResultDocument {
+    /// Always `phipolicy/results/v1`.
+    #[schemars(extend("const" = SCHEMA))]
     pub schema: &'static str,
     pub tool: Tool,
     /// What the binary was built from (version, commit, wasmtime, regorus, built-in plugins).
@@ -194,6 +204,74 @@ impl ResultDocument {
             1
         } else {
             0
+        }
+    }
+}
+
+/// The JSON Schema (draft 2020-12) of `phipolicy/results/v1`, generated from [`ResultDocument`]
+/// as it serializes; `docs/results-v1.schema.json` is this text, kept fresh by a test.
+pub fn results_schema() -> Value {
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
+    let mut schema = generator.into_root_schema_for::<ResultDocument>().to_value();
+    if let Some(root) = schema.as_object_mut() {
+        root.insert("title".into(), Value::String(SCHEMA.into()));
+    }
+    schema
+}
+
+/// The schema of the facts document.
+pub const FACTS_SCHEMA: &str = "phipolicy/facts/v1";
+
+/// The facts document of `phipolicy facts`: what each plugin returned, unjudged. Fields are in
+/// the order they serialize (alphabetical, like the JSON objects it was built from before).
+#[derive(Debug, Clone, Serialize)]
+pub struct FactsDocument {
+    /// Plugin id -> what it returned.
+    pub plugins: BTreeMap<String, PluginFacts>,
+    /// Always `phipolicy/facts/v1`.
+    pub schema: &'static str,
+    pub target: FactsTarget,
+}
+
+/// One plugin's facts, or why there are none, with what it read and was refused.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginFacts {
+    pub denied: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facts: Option<Value>,
+    pub files_read: Vec<String>,
+}
+
+/// The target as the facts document and the policies' `input.target` see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FactsTarget {
+    pub kind: &'static str,
+    pub os: Option<FactsOs>,
+    pub root: String,
+}
+
+/// The target's distribution, as [`FactsTarget`] names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FactsOs {
+    pub family: String,
+    pub id: String,
+    pub version_id: String,
+}
+
+impl From<&TargetInfo> for FactsTarget {
+    fn from(t: &TargetInfo) -> FactsTarget {
+        FactsTarget {
+            kind: t.kind,
+            os: t.os.as_ref().map(|o| FactsOs {
+                family: o.family.clone(),
+                id: o.id.clone(),
+                version_id: o.version_id.clone(),
+            }),
+            root: t.root.clone(),
         }
     }
 }

@@ -10,7 +10,8 @@ use serde_json::{Map, Value, json};
 
 use crate::Error;
 use crate::document::{
-    self, ControlResult, OsInfo, PluginReport, ResultDocument, Status, TargetInfo, Tool,
+    self, ControlResult, FactsDocument, FactsTarget, OsInfo, PluginFacts, PluginReport,
+    ResultDocument, Status, TargetInfo, Tool,
 };
 use crate::fsview::{TargetView, limits as view_limits};
 use crate::policy::{ControlMeta, PolicySet};
@@ -184,6 +185,9 @@ fn prepare_view(request: EvalRequest, view: TargetView, described: Described) ->
 pub mod limits {
     /// Largest plugin component read from `--plugins` (the built-in ones are 1-2 MB).
     pub const MAX_PLUGIN_BYTES: u64 = 64 << 20;
+    /// Largest `/etc/hostname` read: a host name is at most 64 bytes (HOST_NAME_MAX); the file
+    /// may hold a comment or two.
+    pub const MAX_HOSTNAME_BYTES: u64 = 4096;
 }
 
 /// phipolicy's private cache for this run, or `None` (`--no-cache`, no usable location, a
@@ -305,11 +309,9 @@ impl Prepared {
     /// The first word of the target's `/etc/hostname`; for the live host, the kernel's node name
     /// when that file is missing or empty.
     fn hostname(&self) -> Option<String> {
-        /// A host name is at most 64 bytes (HOST_NAME_MAX); the file may hold a comment or two.
-        const MAX_HOSTNAME_BYTES: u64 = 4096;
         let from_file = self
             .view
-            .read_file("/etc/hostname", MAX_HOSTNAME_BYTES)
+            .read_file("/etc/hostname", limits::MAX_HOSTNAME_BYTES)
             .ok()
             .and_then(|(bytes, _)| {
                 String::from_utf8_lossy(&bytes)
@@ -351,7 +353,7 @@ impl Prepared {
                             Err(e) => {
                                 return PluginRun::failed(
                                     &plugin.manifest.id,
-                                    crate::runner::RunError::BadGrant(e),
+                                    crate::runner::RunError::BadGrant(e.into()),
                                     Duration::ZERO,
                                 );
                             }
@@ -380,28 +382,34 @@ impl Prepared {
     }
 
     /// The facts document of `phipolicy facts`.
-    pub fn facts_document(&self, only_plugin: Option<&str>) -> Value {
-        let runs = self.collect(only_plugin);
-        let mut plugins = Map::new();
-        for (id, run) in &runs {
-            let entry = match &run.facts {
-                Ok(f) => json!({"facts": f, "files_read": run.files_read, "denied": run.denials}),
-                Err(e) => {
-                    json!({"error": e.to_string(), "files_read": run.files_read, "denied": run.denials})
-                }
-            };
-            plugins.insert(id.clone(), entry);
+    pub fn facts_document(&self, only_plugin: Option<&str>) -> FactsDocument {
+        let plugins = self
+            .collect(only_plugin)
+            .into_iter()
+            .map(|(id, run)| {
+                let (facts, error) = match run.facts {
+                    Ok(f) => (Some(f), None),
+                    Err(e) => (None, Some(e.to_string())),
+                };
+                let entry = PluginFacts {
+                    denied: run.denials,
+                    error,
+                    facts,
+                    files_read: run.files_read,
+                };
+                (id, entry)
+            })
+            .collect();
+        FactsDocument {
+            plugins,
+            schema: document::FACTS_SCHEMA,
+            target: FactsTarget::from(&self.target_info()),
         }
-        json!({
-            "schema": "phipolicy/facts/v1",
-            "target": serde_json::to_value(self.target_info_json()).unwrap_or(Value::Null),
-            "plugins": plugins,
-        })
     }
 
+    /// The target as policies see it (`input.target`).
     fn target_info_json(&self) -> Value {
-        let t = self.target_info();
-        json!({"kind": t.kind, "root": t.root, "os": t.os.map(|o| json!({"id": o.id, "version_id": o.version_id, "family": o.family}))})
+        serde_json::to_value(FactsTarget::from(&self.target_info())).unwrap_or(Value::Null)
     }
 
     /// Evaluates every selected control.
@@ -475,8 +483,8 @@ impl Prepared {
         };
         let facts = match self.facts_for(control, meta, input.runs) {
             Ok(facts) => facts,
-            Err(reason) => {
-                result.reasons.push(reason);
+            Err(why) => {
+                result.reasons.push(why.to_string());
                 return result;
             }
         };
@@ -495,28 +503,30 @@ impl Prepared {
     }
 
     /// The facts of the plugin feeding `control`, if it ran and they have the shape the
-    /// control's policy declares; else the reason the control is `error`.
+    /// control's policy declares; else why the control is `error`.
     fn facts_for<'r>(
         &self,
         control: &str,
         meta: &ControlMeta,
         runs: &'r BTreeMap<String, PluginRun>,
-    ) -> Result<&'r Value, String> {
+    ) -> Result<&'r Value, NoFacts> {
         let Some(plugin) = self.plugin_for(control) else {
-            return Err(format!("no plugin provides facts for {control}"));
+            return Err(NoFacts::NoPlugin(control.to_string()));
         };
-        let id = &plugin.manifest.id;
-        let facts = match runs.get(id).map(|r| &r.facts) {
+        let plugin = plugin.manifest.id.clone();
+        let facts = match runs.get(&plugin).map(|r| &r.facts) {
             Some(Ok(f)) => f,
-            Some(Err(e)) => return Err(format!("plugin {id} {e}")),
-            None => return Err(format!("plugin {id} did not run")),
+            Some(Err(error)) => {
+                return Err(NoFacts::Failed {
+                    plugin,
+                    error: error.clone(),
+                });
+            }
+            None => return Err(NoFacts::DidNotRun(plugin)),
         };
         let problems = meta.facts_problems(facts);
         if !problems.is_empty() {
-            return Err(format!(
-                "plugin {id} returned facts of the wrong shape: {}",
-                problems.join("; ")
-            ));
+            return Err(NoFacts::WrongShape { plugin, problems });
         }
         Ok(facts)
     }
@@ -565,7 +575,7 @@ struct JudgeInput<'a> {
 
 /// Copies a policy's judgement into the control's result.
 fn apply_judgement(result: &mut ControlResult, j: crate::policy::Judgement) {
-    result.status = Status::parse(&j.status).unwrap_or(Status::Error);
+    result.status = j.status.into();
     result.reasons = j.reasons;
     // Line 0 means "the whole file": the document then omits the line.
     result.evidence = j
@@ -579,4 +589,26 @@ fn apply_judgement(result: &mut ControlResult, j: crate::policy::Judgement) {
     if let Some(r) = j.remediation.filter(|r| !r.is_empty()) {
         result.remediation = r;
     }
+}
+
+/// Why a control has no facts to judge (its result is `error` with this reason).
+#[derive(Debug, thiserror::Error)]
+enum NoFacts {
+    #[error("no plugin provides facts for {0}")]
+    NoPlugin(String),
+    #[error("plugin {plugin} {error}")]
+    Failed {
+        plugin: String,
+        error: crate::runner::RunError,
+    },
+    #[error("plugin {0} did not run")]
+    DidNotRun(String),
+    #[error(
+        "plugin {plugin} returned facts of the wrong shape: {}",
+        problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    WrongShape {
+        plugin: String,
+        problems: Vec<crate::policy::FactProblem>,
+    },
 }

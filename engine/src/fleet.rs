@@ -75,10 +75,10 @@ pub fn load_targets_file(path: &Path) -> Result<Vec<FleetEntry>, FleetError> {
         line,
         message,
     };
-    let raw: Vec<FileEntry> = serde_yaml::from_str(&text).map_err(|e| {
+    let raw: Vec<FileEntry> = crate::yaml::from_str(&text).map_err(|e| {
         syntax(
-            e.location().map(|l| l.line()),
-            format!("{e} (expected a list of {{name, target, params}})"),
+            e.line.and_then(|l| usize::try_from(l).ok()),
+            format!("{} (expected a list of {{name, target, params}})", e.message),
         )
     })?;
     if raw.is_empty() {

@@ -36,6 +36,8 @@ pub mod limits {
     /// on the system): each retry is immediate and a race rarely repeats; past this the error
     /// is reported as an I/O error on that path.
     pub const OPENAT2_RETRIES: u32 = 64;
+    /// Longest in-target path looked up (Linux's PATH_MAX).
+    pub const MAX_PATH_BYTES: usize = 4096;
 }
 
 /// Kind of a file inside the target.
@@ -472,7 +474,7 @@ fn in_target_relative(path: &str) -> Result<&str, ViewError> {
     if path.contains('\0') {
         return Err(ViewError::InvalidPath("contains NUL".into()));
     }
-    if path.len() > 4096 {
+    if path.len() > limits::MAX_PATH_BYTES {
         return Err(ViewError::InvalidPath("longer than PATH_MAX".into()));
     }
     let rel = path.trim_start_matches('/');

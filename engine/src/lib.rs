@@ -25,6 +25,7 @@ pub mod target;
 pub mod trust;
 pub mod waivers;
 pub mod wasm_config;
+pub mod yaml;
 
 /// The plugin artifact cache, at its former path (it lives in [`runner::cache`]).
 pub use runner::cache;

@@ -397,7 +397,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let prepared = prepare_for(req, &target)?;
             let doc = prepared.facts_document(plugin.as_deref());
             if let Some(id) = &plugin
-                && doc["plugins"].get(id).is_none()
+                && !doc.plugins.contains_key(id)
             {
                 bail!("no plugin `{id}` feeds the selected controls");
             }

@@ -21,6 +21,11 @@ pub enum ProfileError {
     },
     #[error("{path}: {message}")]
     Syntax { path: String, message: String },
+    #[error("{path}:{source}")]
+    Yaml {
+        path: String,
+        source: crate::yaml::YamlError,
+    },
     #[error("{path}:{line}: unknown parameter `{key}` (known: {known})")]
     UnknownParam {
         path: String,
@@ -122,9 +127,9 @@ impl ProfileSource {
 }
 
 fn parse_profile(path: &str, text: &str) -> Result<Profile, ProfileError> {
-    serde_yaml::from_str(text).map_err(|e| ProfileError::Syntax {
+    crate::yaml::from_str(text).map_err(|source| ProfileError::Yaml {
         path: path.to_string(),
-        message: e.to_string(),
+        source,
     })
 }
 
@@ -163,17 +168,14 @@ impl Profile {
             path: file.into(),
             source,
         })?;
-        let doc: serde_yaml::Value =
-            serde_yaml::from_str(&text).map_err(|e| ProfileError::Syntax {
+        let doc: Option<Value> =
+            crate::yaml::from_str(&text).map_err(|source| ProfileError::Yaml {
                 path: display.clone(),
-                message: e.to_string(),
+                source,
             })?;
-        let doc: Value = match doc {
-            serde_yaml::Value::Null => return Ok(params),
-            other => serde_json::to_value(other).map_err(|e| ProfileError::Syntax {
-                path: display.clone(),
-                message: e.to_string(),
-            })?,
+        let doc = match doc {
+            None | Some(Value::Null) => return Ok(params),
+            Some(other) => other,
         };
         let Value::Object(map) = doc else {
             return Err(ProfileError::Syntax {

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::fsview::normalize;
 use crate::profile::Profile;
-use crate::runner::{LoadError, PluginHandle};
+use crate::runner::{LoadError, ManifestError, PluginHandle};
 use crate::trust::Verification;
 
 /// The plugins of one run, built-in first, in load order, each with how it was verified.
@@ -43,16 +43,14 @@ impl Registry {
         profile: &Profile,
         allow_broad_reads: bool,
     ) -> Result<(), LoadError> {
-        let refuse = |reason: String| LoadError::Manifest {
+        let refuse = |problem: ManifestError| LoadError::Manifest {
             path: path.into(),
-            reason,
+            problem,
         };
         if !allow_broad_reads
             && let Some(pattern) = handle.manifest.reads.iter().find(|r| is_whole_tree(r))
         {
-            return Err(refuse(format!(
-                "declares the read pattern `{pattern}`, which covers the whole target; refusing it (--allow-broad-reads runs it anyway)"
-            )));
+            return Err(refuse(ManifestError::WholeTree(pattern.clone())));
         }
         self.plugins
             .retain(|(p, _)| p.manifest.id != handle.manifest.id);
@@ -60,16 +58,16 @@ impl Registry {
         // plugins for one control would make the verdict depend on load order.
         for control in &handle.manifest.controls {
             if !profile.controls.contains(control) {
-                return Err(refuse(format!(
-                    "declares control `{control}`, which profile `{}` does not have",
-                    profile.name
-                )));
+                return Err(refuse(ManifestError::UnknownControl {
+                    control: control.clone(),
+                    profile: profile.name.clone(),
+                }));
             }
             if let Some(other) = self.feeding(control) {
-                return Err(refuse(format!(
-                    "declares control `{control}`, which plugin `{}` already provides (to replace that plugin, give this one the id `{}`)",
-                    other.manifest.id, other.manifest.id
-                )));
+                return Err(refuse(ManifestError::ControlOwned {
+                    control: control.clone(),
+                    owner: other.manifest.id.clone(),
+                }));
             }
         }
         self.plugins.push((Arc::new(handle), verification));
@@ -123,11 +121,22 @@ pub fn is_whole_tree(pattern: &str) -> bool {
         .is_none_or(|first| first.is_empty() || first.contains(['*', '?', '[']))
 }
 
+/// Why a plugin's read patterns give no grant (its controls are `error`).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GrantError {
+    #[error("unclosed `{{` in read pattern {0:?}")]
+    Unclosed(String),
+    #[error("read pattern {pattern:?} names `{name}`, which is not a string or list parameter")]
+    NotAParameter { pattern: String, name: String },
+    #[error(transparent)]
+    Glob(#[from] globset::Error),
+}
+
 /// Expands `{param}` in a plugin's read patterns with string or list parameters.
 pub fn expand_reads(
     patterns: &[String],
     params: &Map<String, Value>,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, GrantError> {
     let mut out = Vec::new();
     for p in patterns {
         let Some(start) = p.find('{') else {
@@ -137,7 +146,7 @@ pub fn expand_reads(
         let end = p[start..]
             .find('}')
             .map(|e| e + start)
-            .ok_or_else(|| format!("unclosed `{{` in read pattern {p:?}"))?;
+            .ok_or_else(|| GrantError::Unclosed(p.clone()))?;
         let name = &p[start + 1..end];
         let values: Vec<String> = match params.get(name) {
             Some(Value::String(s)) => vec![s.clone()],
@@ -146,9 +155,10 @@ pub fn expand_reads(
                 .filter_map(|v| v.as_str().map(String::from))
                 .collect(),
             _ => {
-                return Err(format!(
-                    "read pattern {p:?} names `{name}`, which is not a string or list parameter"
-                ));
+                return Err(GrantError::NotAParameter {
+                    pattern: p.clone(),
+                    name: name.to_string(),
+                });
             }
         };
         for v in values {

@@ -14,8 +14,11 @@ pub enum WaiverError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}: {message}")]
-    Syntax { path: String, message: String },
+    #[error("{path}:{source}")]
+    Syntax {
+        path: String,
+        source: crate::yaml::YamlError,
+    },
     #[error("{path}: waiver {index} ({control}): {message}")]
     Invalid {
         path: String,
@@ -30,7 +33,7 @@ pub enum WaiverError {
 struct RawWaiver {
     control: String,
     justification: Option<String>,
-    expires: Option<serde_yaml::Value>,
+    expires: Option<serde_json::Value>,
     approved_by: Option<String>,
 }
 
@@ -51,12 +54,12 @@ pub fn load(path: &Path, known_controls: &[String]) -> Result<Vec<Waiver>, Waive
         path: display.clone(),
         source,
     })?;
-    let raw: Vec<RawWaiver> = match serde_yaml::from_str::<Option<Vec<RawWaiver>>>(&text) {
+    let raw: Vec<RawWaiver> = match crate::yaml::from_str::<Option<Vec<RawWaiver>>>(&text) {
         Ok(v) => v.unwrap_or_default(),
-        Err(e) => {
+        Err(source) => {
             return Err(WaiverError::Syntax {
                 path: display,
-                message: e.to_string(),
+                source,
             });
         }
     };
@@ -80,11 +83,8 @@ pub fn load(path: &Path, known_controls: &[String]) -> Result<Vec<Waiver>, Waive
             return Err(invalid("`justification` is required".into()));
         }
         let expires = match &w.expires {
-            Some(serde_yaml::Value::String(s)) => s.clone(),
-            Some(other) => serde_yaml::to_string(other)
-                .unwrap_or_default()
-                .trim()
-                .to_string(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
             None => return Err(invalid("`expires` is required (a date, YYYY-MM-DD)".into())),
         };
         let Some(expires_ymd) = parse_date(&expires) else {

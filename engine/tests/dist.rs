@@ -280,7 +280,7 @@ fn no_command_is_a_usage_error() {
 fn example_params_are_every_parameter_at_its_default() {
     let path = workspace().join("examples/params.yaml");
     let example: serde_json::Map<String, serde_json::Value> =
-        serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        engine::yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let profile = engine::profile::ProfileSource::builtin().unwrap().profile;
     let names: BTreeSet<&String> = example.keys().collect();
     let want: BTreeSet<&String> = profile.parameters.keys().collect();

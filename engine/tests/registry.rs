@@ -9,30 +9,6 @@ use engine::policy::{PolicySet, module_of};
 use engine::profile::ProfileSource;
 use engine::runner::Runner;
 
-/// The catalogue order (docs/controls.md; the profile lists controls in this order).
-const CATALOGUE: [&str; 20] = [
-    "ids.unique",
-    "ids.phi-group",
-    "emergency.procedure",
-    "logoff.shell-timeout",
-    "logoff.ssh-idle",
-    "crypto.at-rest",
-    "audit.auditd",
-    "audit.rules",
-    "audit.forwarding",
-    "integrity.phi-permissions",
-    "auth.ssh",
-    "auth.banner",
-    "crypto.in-transit",
-    "passwords.quality",
-    "passwords.aging",
-    "lockout.failed-logins",
-    "backup.schedule",
-    "backup.restore-tested",
-    "incident.response",
-    "risk.evidence",
-];
-
 /// Controls the spec never fails, with the status that takes `fail`'s place in the fixture
 /// requirement: controls.md says a missing emergency procedure is `manual`, never `fail`.
 const NEVER_FAILS: [(&str, &str); 1] = [("emergency.procedure", "manual")];
@@ -47,7 +23,7 @@ fn fixture_statuses() -> BTreeMap<String, BTreeSet<String>> {
             continue;
         }
         let map: BTreeMap<String, String> =
-            serde_yaml::from_str(&std::fs::read_to_string(&expect).unwrap()).unwrap();
+            engine::yaml::from_str(&std::fs::read_to_string(&expect).unwrap()).unwrap();
         for (control, status) in map {
             out.entry(control).or_default().insert(status);
         }
@@ -55,24 +31,78 @@ fn fixture_statuses() -> BTreeMap<String, BTreeSet<String>> {
     out
 }
 
+/// The catalogue is profile.yaml's list: every control it names has its policy module, and every
+/// policy module of the built-in profile is a control it names (a module left behind by a removed
+/// control, or a control added without its module, fails here).
 #[test]
-fn profile_follows_the_catalogue_order() {
-    let profile = ProfileSource::builtin().unwrap().profile;
-    let positions: Vec<usize> = profile
-        .controls
+fn the_catalogue_is_the_profile_and_its_policy_modules() {
+    let source = ProfileSource::builtin().unwrap();
+    let controls: BTreeSet<String> = source.profile.controls.iter().cloned().collect();
+    assert_eq!(
+        controls.len(),
+        source.profile.controls.len(),
+        "profile.yaml lists a control twice: {:?}",
+        source.profile.controls
+    );
+    let modules: BTreeSet<String> = source
+        .policy_files()
         .iter()
-        .map(|c| {
-            CATALOGUE
-                .iter()
-                .position(|k| k == c)
-                .unwrap_or_else(|| panic!("{c} is not a catalogue control"))
+        .filter_map(|f| {
+            let name = Path::new(&f.path).file_name()?.to_str()?;
+            name.strip_suffix(".rego").map(String::from)
         })
         .collect();
+    let expected: BTreeSet<String> = controls.iter().map(|c| module_of(c)).collect();
+    let missing: Vec<&String> = expected.difference(&modules).collect();
+    let extra: Vec<&String> = modules
+        .difference(&expected)
+        .filter(|m| !is_library_module(&source, m))
+        .collect();
     assert!(
-        positions.windows(2).all(|w| w[0] < w[1]),
-        "profile controls out of catalogue order: {:?}",
-        profile.controls
+        missing.is_empty() && extra.is_empty(),
+        "policy modules missing for controls: {missing:?}; modules no control of profile.yaml names: {extra:?}"
     );
+}
+
+/// A module that is not a control's: a library the controls import (package outside
+/// `phipolicy.<profile>.`).
+fn is_library_module(source: &ProfileSource, module: &str) -> bool {
+    let prefix = format!("package phipolicy.{}.", source.profile.name);
+    source
+        .files
+        .iter()
+        .filter(|f| f.path.ends_with(&format!("/{module}.rego")))
+        .all(|f| !f.text.lines().any(|l| l.trim_start().starts_with(&prefix)))
+}
+
+/// The built-in plugins are the workspace's: every crate under `plugins/` whose Cargo.toml marks it
+/// built in (`[package.metadata.phipolicy] builtin = true`, the rule `build.rs` embeds by).
+fn workspace_builtin_plugins() -> BTreeSet<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins");
+    let mut out = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let manifest = entry.unwrap().path().join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        let Some(section) = text.split("[package.metadata.phipolicy]").nth(1) else {
+            continue;
+        };
+        let section = section.split("\n[").next().unwrap_or("");
+        if !section
+            .lines()
+            .any(|l| l.split_whitespace().collect::<String>() == "builtin=true")
+        {
+            continue;
+        }
+        let name = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("name = "))
+            .map(|n| n.trim_matches('"').to_string())
+            .unwrap_or_else(|| panic!("{}: no package name", manifest.display()));
+        out.insert(name);
+    }
+    out
 }
 
 #[test]
@@ -176,7 +206,12 @@ fn every_control_is_complete() {
 fn embedded_manifests_match_the_components() {
     let runner = Runner::new().unwrap();
     let plugins = runner.builtin_plugins().unwrap();
-    assert_eq!(plugins.len(), 13, "one built-in plugin per safeguard");
+    let embedded: BTreeSet<String> = plugins.iter().map(|p| p.manifest.id.clone()).collect();
+    assert_eq!(
+        embedded,
+        workspace_builtin_plugins(),
+        "the embedded plugins are the workspace's built-in plugin crates (id = crate name)"
+    );
     for plugin in &plugins {
         runner
             .verify_builtin(plugin)

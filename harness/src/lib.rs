@@ -1,3 +1,5 @@
+//! Long file: the harness's one library (images, containers, scans, the matrix), shared by its
+//! two test binaries; its parts share the container helpers.
 //! The conformance harness: runs phipolicy inside containers of real operating-system images
 //! (baseline, hardened, one mutation per control) and on the same containers exported to a tree,
 //! and reports a control × image × variant matrix.
@@ -278,7 +280,7 @@ fn default_expect() -> String {
 pub fn load_mutations() -> Result<Vec<Mutation>> {
     let path = harness_dir().join("mutations.yaml");
     let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
-    serde_yaml::from_str(&text).with_context(|| path.display().to_string())
+    serde_saphyr::from_str(&text).with_context(|| path.display().to_string())
 }
 
 /// `harness/expectations.yaml`: what controls report on a hardened image when they cannot pass
@@ -303,7 +305,7 @@ pub struct ModeStatuses {
 pub fn load_expectations() -> Result<Expectations> {
     let path = harness_dir().join("expectations.yaml");
     let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
-    serde_yaml::from_str(&text).with_context(|| path.display().to_string())
+    serde_saphyr::from_str(&text).with_context(|| path.display().to_string())
 }
 
 /// What one mutation did.

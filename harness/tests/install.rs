@@ -134,7 +134,7 @@ fn harness_baseline(image: &str) -> BTreeSet<(String, String)> {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let body = text.splitn(3, "---\n").nth(2).expect("an insta snapshot");
     let statuses: std::collections::BTreeMap<String, String> =
-        serde_yaml::from_str(body).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_saphyr::from_str(body).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     statuses.into_iter().collect()
 }
 

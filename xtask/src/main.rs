@@ -1,3 +1,5 @@
+//! Long file: one command per function and the helpers they share (cargo, apt, docker); the
+//! larger jobs already live in their own modules (dist, fuzz, reports, tidy).
 //! `cargo xtask`: the project's only script. It installs what a fresh machine lacks (the
 //! wasm32-wasip2 target, Debian's openssh-server for the differential test), builds, tests and
 //! benchmarks, builds the Debian images the conformance harness runs on and runs that harness.
@@ -14,16 +16,19 @@ mod deploy;
 mod dist;
 mod fuzz;
 mod reports;
+mod tidy;
 
 const HELP: &str = "\
 cargo xtask <command>
 
 commands:
+  tidy             check that ARCHITECTURE.md's code map, SECURITY.md's cited tests, the
+                   documented fixture files, named limits and long files agree with the tree
   build            install the wasm32-wasip2 target if missing and build phipolicy (release)
   eval [ARGS...]   build, then run `phipolicy eval ARGS` (default: the live host, table format)
   docs             build, then regenerate docs/controls.md (the control catalogue) from the
                    policies' metadata; engine/tests/docs.rs fails when it is stale
-  test             the whole test suite: unit and fixture tests, the sshd differential test,
+  test             the whole test suite: tidy (and its own tests), unit and fixture tests, the sshd differential test,
                    the Rego unit tests, the report validators (validate-reports), then the
                    conformance harness (what CI runs)
   validate-reports [--update-docs]
@@ -70,6 +75,7 @@ fn main() {
         Some("dist") => dist::dist().map(|_| ()),
         Some("dist-test") => dist_test(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some("tidy") => tidy::tidy(&workspace()),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -311,6 +317,10 @@ fn ensure_sshd_tools() -> Result<SshdTools> {
 
 fn test() -> Result<()> {
     let started = Instant::now();
+    // The documents agree with the tree before anything is built (seconds, not minutes); the
+    // rules' own tests (each plants a drift and expects tidy to fail) run with them.
+    tidy::tidy(&workspace())?;
+    run(cargo().args(["test", "--locked", "-p", "xtask", "--", "tidy::"]))?;
     let bin = build()?;
     let sshd = ensure_sshd_tools()?;
     let mut cargo_test = cargo();

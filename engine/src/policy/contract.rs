@@ -31,29 +31,42 @@ pub struct ControlMeta {
 
 impl ControlMeta {
     /// What is wrong with `facts` for this policy (empty when they have the declared shape).
-    pub fn facts_problems(&self, facts: &serde_json::Value) -> Vec<String> {
+    pub fn facts_problems(&self, facts: &serde_json::Value) -> Vec<FactProblem> {
         let mut problems = Vec::new();
         for (key, types) in &self.facts {
             match facts.get(key) {
-                None => problems.push(format!("no `{key}` fact")),
+                None => problems.push(FactProblem::Missing(key.clone())),
                 Some(v) => {
                     let got = json_type(v);
                     if !types.iter().any(|t| t == got) {
-                        problems.push(format!(
-                            "`{key}` is {} {got}, the policy reads {}",
-                            if got == "array" || got == "object" {
-                                "an"
-                            } else {
-                                "a"
-                            },
-                            types.join(" or ")
-                        ));
+                        problems.push(FactProblem::WrongType {
+                            key: key.clone(),
+                            got,
+                            declared: types.clone(),
+                        });
                     }
                 }
             }
         }
         problems
     }
+}
+
+/// One way facts differ from what a policy declares it reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FactProblem {
+    #[error("no `{0}` fact")]
+    Missing(String),
+    #[error(
+        "`{key}` is {article} {got}, the policy reads {declared}",
+        article = if *got == "array" || *got == "object" { "an" } else { "a" },
+        declared = declared.join(" or ")
+    )]
+    WrongType {
+        key: String,
+        got: &'static str,
+        declared: Vec<String>,
+    },
 }
 
 /// The JSON type name of a value, as policies declare it.
@@ -69,7 +82,7 @@ fn json_type(v: &serde_json::Value) -> &'static str {
 }
 
 /// One piece of evidence in a result.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
     pub path: String,
@@ -78,17 +91,64 @@ pub struct Evidence {
     pub detail: String,
 }
 
-/// What a control's `result` rule returns.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// What a control's `result` rule returns, checked ([`Verdict`] parsed once, here).
+#[derive(Debug, Clone)]
 pub struct Judgement {
-    pub status: String,
-    #[serde(default)]
+    pub status: Verdict,
     pub reasons: Vec<String>,
-    #[serde(default)]
     pub evidence: Vec<Evidence>,
-    #[serde(default)]
     pub remediation: Option<String>,
+}
+
+/// The status a policy may return (`waived` is the engine's, never a policy's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Error,
+    NotApplicable,
+    Manual,
+}
+
+impl Verdict {
+    /// Every verdict with its name in Rego, in the order messages list them.
+    pub const ALL: [(&'static str, Verdict); 5] = [
+        ("pass", Verdict::Pass),
+        ("fail", Verdict::Fail),
+        ("error", Verdict::Error),
+        ("not_applicable", Verdict::NotApplicable),
+        ("manual", Verdict::Manual),
+    ];
+
+    fn parse(s: &str) -> Option<Verdict> {
+        Verdict::ALL.iter().find(|(n, _)| *n == s).map(|(_, v)| *v)
+    }
+}
+
+impl From<Verdict> for crate::document::Status {
+    fn from(v: Verdict) -> Self {
+        use crate::document::Status;
+        match v {
+            Verdict::Pass => Status::Pass,
+            Verdict::Fail => Status::Fail,
+            Verdict::Error => Status::Error,
+            Verdict::NotApplicable => Status::NotApplicable,
+            Verdict::Manual => Status::Manual,
+        }
+    }
+}
+
+/// `result` as Rego returns it, before its status is checked.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJudgement {
+    status: String,
+    #[serde(default)]
+    reasons: Vec<String>,
+    #[serde(default)]
+    evidence: Vec<Evidence>,
+    #[serde(default)]
+    remediation: Option<String>,
 }
 
 impl PolicySet {
@@ -98,15 +158,15 @@ impl PolicySet {
         let rule = format!("data.{}.metadata", package_of(&self.profile, control));
         let value = self
             .eval(index, rule, None)
-            .map_err(|message| PolicyError::Eval {
+            .map_err(|source| PolicyError::Eval {
                 control: control.into(),
                 path: path.clone(),
-                message,
+                source,
             })?;
-        let json = from_rego(&value).map_err(|message| PolicyError::Metadata {
+        let json = from_rego(&value).map_err(|e| PolicyError::Metadata {
             control: control.into(),
             path: path.clone(),
-            message,
+            message: e.to_string(),
         })?;
         let meta: ControlMeta =
             serde_json::from_value(json).map_err(|e| PolicyError::Metadata {
@@ -134,10 +194,10 @@ impl PolicySet {
         let rule = format!("data.{}.result", package_of(&self.profile, control));
         let value = self
             .eval(index, rule, Some(input))
-            .map_err(|message| PolicyError::Eval {
+            .map_err(|source| PolicyError::Eval {
                 control: control.into(),
                 path: path.clone(),
-                message,
+                source,
             })?;
         if value == regorus::Value::Undefined {
             return Err(PolicyError::Shape {
@@ -146,29 +206,35 @@ impl PolicySet {
                 message: "`result` is undefined for this input".into(),
             });
         }
-        let json = from_rego(&value).map_err(|message| PolicyError::Shape {
+        let json = from_rego(&value).map_err(|e| PolicyError::Shape {
             control: control.into(),
             path: path.clone(),
-            message,
+            message: e.to_string(),
         })?;
-        let judgement: Judgement =
+        let raw: RawJudgement =
             serde_json::from_value(json).map_err(|e| PolicyError::Shape {
                 control: control.into(),
                 path: path.clone(),
                 message: e.to_string(),
             })?;
-        const STATUSES: [&str; 5] = ["pass", "fail", "error", "not_applicable", "manual"];
-        if !STATUSES.contains(&judgement.status.as_str()) {
+        let Some(status) = Verdict::parse(&raw.status) else {
+            let names: Vec<&str> = Verdict::ALL.iter().map(|(n, _)| *n).collect();
             return Err(PolicyError::Shape {
                 control: control.into(),
                 path,
                 message: format!(
                     "status {:?} is not one of {}",
-                    judgement.status,
-                    STATUSES.join(", ")
+                    raw.status,
+                    names.join(", ")
                 ),
             });
-        }
+        };
+        let judgement = Judgement {
+            status,
+            reasons: raw.reasons,
+            evidence: raw.evidence,
+            remediation: raw.remediation,
+        };
         Ok(judgement)
     }
 }

@@ -7,6 +7,30 @@ use std::num::NonZeroU32;
 use super::load::add_files;
 use super::{PolicySet, RegoFile, limits};
 
+/// Why one evaluation gave no value (the control is `error`, naming it).
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// regorus refused or failed the evaluation; its text carries `file:line:col`.
+    #[error("{0}")]
+    Rego(String),
+    /// Stopped at the evaluation's memory or time budget.
+    #[error(transparent)]
+    Stopped(#[from] crate::budget::Stopped),
+    /// An earlier evaluation of the module was stopped and kept its evaluator.
+    #[error(
+        "not evaluated: an earlier evaluation of this policy was stopped at its memory or time limit"
+    )]
+    Poisoned,
+    /// The value regorus returned is not JSON.
+    #[error("{0}")]
+    Value(#[from] serde_json::Error),
+}
+
+/// regorus' error as the text a user reads (its alternate form holds the whole chain).
+fn rego(e: impl std::fmt::Display) -> EvalError {
+    EvalError::Rego(format!("{e:#}"))
+}
+
 /// How a module is evaluated. Both are regorus; the results are the same (the fixture suite
 /// judges every case both ways and requires identical documents).
 pub(super) enum Evaluator {
@@ -37,7 +61,7 @@ pub(super) fn new_engine() -> regorus::Engine {
     engine.set_strict_builtin_errors(true);
     engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
         limit: limits::REGO_EVAL_TIME,
-        check_interval: NonZeroU32::new(64).expect("non-zero"),
+        check_interval: NonZeroU32::new(limits::REGO_TIMER_CHECK_INTERVAL).expect("non-zero"),
     });
     engine
 }
@@ -48,7 +72,7 @@ pub(super) fn new_vm(program: regorus::rvm::program::Program) -> regorus::rvm::v
     vm.set_max_instructions(limits::REGO_MAX_INSTRUCTIONS);
     vm.set_execution_timer_config(Some(regorus::utils::limits::ExecutionTimerConfig {
         limit: limits::REGO_BYTECODE_TIME,
-        check_interval: NonZeroU32::new(64).expect("non-zero"),
+        check_interval: NonZeroU32::new(limits::REGO_TIMER_CHECK_INTERVAL).expect("non-zero"),
     }));
     vm.load_program(std::sync::Arc::new(program));
     vm
@@ -58,8 +82,8 @@ fn to_rego(v: &serde_json::Value) -> regorus::Value {
     regorus::Value::from(v.clone())
 }
 
-pub(super) fn from_rego(v: &regorus::Value) -> Result<serde_json::Value, String> {
-    serde_json::to_value(v).map_err(|e| e.to_string())
+pub(super) fn from_rego(v: &regorus::Value) -> Result<serde_json::Value, EvalError> {
+    Ok(serde_json::to_value(v)?)
 }
 
 impl PolicySet {
@@ -70,14 +94,14 @@ impl PolicySet {
         index: usize,
         rule: String,
         input: Option<&serde_json::Value>,
-    ) -> Result<regorus::Value, String> {
+    ) -> Result<regorus::Value, EvalError> {
         let module = &self.modules[index];
         let mut slot = module
             .evaluator
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let Some(mut evaluator) = slot.take() else {
-            return Err("not evaluated: an earlier evaluation of this policy was stopped at its memory or time limit".into());
+            return Err(EvalError::Poisoned);
         };
         let input = input
             .map(to_rego)
@@ -96,7 +120,7 @@ impl PolicySet {
                 *slot = Some(evaluator);
                 result
             }
-            Err(stopped) => Err(stopped.to_string()),
+            Err(stopped) => Err(stopped.into()),
         }
     }
 }
@@ -107,11 +131,11 @@ fn evaluate(
     path: &str,
     rule: String,
     input: regorus::Value,
-) -> Result<regorus::Value, String> {
+) -> Result<regorus::Value, EvalError> {
     match evaluator {
         Evaluator::Interpreter(engine) => {
             engine.set_input(input);
-            engine.eval_rule(rule).map_err(|e| format!("{e:#}"))
+            engine.eval_rule(rule).map_err(rego)
         }
         Evaluator::Bytecode {
             vm,
@@ -124,17 +148,17 @@ fn evaluate(
                 Err(e) => format!("{e:#}"),
             };
             let Some(files) = source else {
-                return Err(vm_error);
+                return Err(EvalError::Rego(vm_error));
             };
             tracing::warn!(policy = %path, rule = %rule, error = %vm_error, "the policy bytecode failed; the interpreter judges this control");
             if interpreter.is_none() {
                 let mut engine = new_engine();
-                add_files(&mut engine, files.iter()).map_err(|e| e.to_string())?;
+                add_files(&mut engine, files.iter()).map_err(rego)?;
                 *interpreter = Some(engine);
             }
             let engine = interpreter.as_mut().expect("set above");
             engine.set_input(input);
-            engine.eval_rule(rule).map_err(|e| format!("{e:#}"))
+            engine.eval_rule(rule).map_err(rego)
         }
     }
 }
@@ -202,6 +226,7 @@ result := "a" if { count([1 | ok]) > 0 } else := "b"
             .eval(0, "data.phipolicy.t.c.result".into(), Some(&input))
             .unwrap_err();
         let took = started.elapsed();
+        let err = err.to_string();
         assert!(err.contains("time limit"), "{err}");
         assert!(
             took >= limits::REGO_BYTECODE_TIME && took < limits::REGO_BYTECODE_TIME * 8,
@@ -249,6 +274,7 @@ result := "a" if { count([1 | ok]) > 0 } else := "b"
             .eval(0, "data.phipolicy.t.c.result".into(), None)
             .unwrap_err();
         let took = started.elapsed();
+        let err = err.to_string();
         assert!(
             err.contains("time limit") || err.contains("exceeded"),
             "{err}"

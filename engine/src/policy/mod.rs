@@ -16,7 +16,8 @@ mod testing;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub use contract::{ControlMeta, Evidence, Judgement};
+pub use contract::{ControlMeta, Evidence, FactProblem, Judgement, Verdict};
+pub use evaluator::EvalError;
 use evaluator::Module;
 pub use load::read_dir;
 pub use testing::{FileCoverage, TestOutcome, TestReport, coverage_ratio, run_tests};
@@ -49,6 +50,9 @@ pub mod limits {
     /// [`REGO_BYTECODE_TIME`] plus [`REGO_EVAL_TIME`]; this catches a builtin that never checks
     /// them (the evaluation is abandoned and the control is `error`).
     pub const REGO_EVAL_DEADLINE: Duration = Duration::from_secs(8);
+    /// How often (in regorus' steps) the evaluators look at their timers: often enough to stop
+    /// within milliseconds of a limit, rarely enough to cost nothing measurable.
+    pub const REGO_TIMER_CHECK_INTERVAL: u32 = 64;
 }
 
 /// Policy errors (bad input: exit 2). regorus messages carry `file:line:col`.
@@ -69,11 +73,11 @@ pub enum PolicyError {
         package: String,
         file: String,
     },
-    #[error("control {control}: policy {path}: {message}")]
+    #[error("control {control}: policy {path}: {source}")]
     Eval {
         control: String,
         path: String,
-        message: String,
+        source: EvalError,
     },
     #[error("control {control}: policy {path}: `result` has the wrong shape: {message}")]
     Shape {

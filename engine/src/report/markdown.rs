@@ -9,8 +9,11 @@ use super::model::{Control, Report, status_label};
 use super::terminal::clean;
 use crate::document::Status;
 
-/// GitHub refuses comments longer than 65,536 characters; keep a margin for the note.
-pub const MAX_MARKDOWN_CHARS: usize = 65_000;
+/// Limits of the Markdown report.
+pub mod limits {
+    /// GitHub refuses comments longer than 65,536 characters; keep a margin for the note.
+    pub const MAX_MARKDOWN_CHARS: usize = 65_000;
+}
 
 /// Markdown-safe inline text: control characters escaped visibly, markup characters and HTML
 /// escaped, newlines as spaces.
@@ -89,7 +92,7 @@ fn details(c: &Control) -> String {
 }
 
 pub fn render(doc: &Report) -> String {
-    render_limited(doc, MAX_MARKDOWN_CHARS)
+    render_limited(doc, limits::MAX_MARKDOWN_CHARS)
 }
 
 pub(crate) fn render_limited(doc: &Report, limit: usize) -> String {

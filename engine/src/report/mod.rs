@@ -57,17 +57,19 @@ impl Format {
     ];
 }
 
+/// A `--format` name phipolicy does not write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown format `{0}` (supported: {names})", names = Format::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "))]
+pub struct UnknownFormat(pub String);
+
 impl std::str::FromStr for Format {
-    type Err = String;
+    type Err = UnknownFormat;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Format::ALL
             .iter()
             .find(|(name, _)| *name == s)
             .map(|(_, f)| *f)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Format::ALL.iter().map(|(n, _)| *n).collect();
-                format!("unknown format `{s}` (supported: {})", names.join(", "))
-            })
+            .ok_or_else(|| UnknownFormat(s.to_string()))
     }
 }
 

@@ -221,7 +221,7 @@ impl HostState {
 
     fn deny(&mut self, path: String) -> ViewError {
         self.denied_count += 1;
-        tracing::debug!(path = %truncate(&path, 200), "denied: not declared in the plugin manifest");
+        tracing::debug!(path = %truncate(&path, limits::MAX_LOGGED_PATH_BYTES), "denied: not declared in the plugin manifest");
         let recorded = truncate(&path, limits::MAX_RECORDED_DENIAL_BYTES);
         if self.denials.len() < fsview::limits::MAX_RECORDED_DENIALS
             && !self.denials.contains(&recorded)

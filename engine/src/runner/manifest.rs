@@ -61,9 +61,9 @@ impl PluginManifest {
             controls: owned(m.controls),
             reads: owned(m.reads),
         };
-        validate(&manifest).map_err(|reason| LoadError::Manifest {
+        validate(&manifest).map_err(|problem| LoadError::Manifest {
             path: builtin_path(artifact),
-            reason,
+            problem,
         })?;
         Ok(manifest)
     }
@@ -87,17 +87,17 @@ pub(super) fn read(
     pre: &bindings::PluginPre<HostState>,
     path: &Path,
 ) -> Result<PluginManifest, LoadError> {
-    let bad = |reason: String| LoadError::Manifest {
+    let bad = |problem: ManifestError| LoadError::Manifest {
         path: path.into(),
-        reason,
+        problem,
     };
-    let grant = Grant::new(&[]).map_err(|e| bad(e.to_string()))?;
     let engine = engine.clone();
     let pre = pre.clone();
     let called = with_watchdog(
         "phipolicy-manifest",
         limits::MANIFEST_WALL_TIME + limits::WATCHDOG_GRACE,
-        move || -> Result<_, String> {
+        move || -> Result<_, ManifestError> {
+            let grant = Grant::new(&[]).expect("the empty grant compiles");
             let mut store = new_store(
                 &engine,
                 None,
@@ -105,18 +105,20 @@ pub(super) fn read(
                 Duration::ZERO,
                 limits::MANIFEST_WALL_TIME,
             );
-            let plugin = pre.instantiate(&mut store).map_err(|e| format!("{e:#}"))?;
+            let plugin = pre
+                .instantiate(&mut store)
+                .map_err(|e| ManifestError::Call(format!("{e:#}")))?;
             plugin
                 .call_manifest(&mut store)
-                .map_err(|e| classify(e, limits::MANIFEST_WALL_TIME).to_string())
+                .map_err(|e| ManifestError::Call(classify(e, limits::MANIFEST_WALL_TIME).to_string()))
         },
     );
     let m = match called {
         Some(result) => result.map_err(bad)?,
         None => {
-            return Err(bad(
-                RunError::Unresponsive(limits::MANIFEST_WALL_TIME).to_string()
-            ));
+            return Err(bad(ManifestError::Call(
+                RunError::Unresponsive(limits::MANIFEST_WALL_TIME).to_string(),
+            )));
         }
     };
     let manifest = PluginManifest {
@@ -160,21 +162,52 @@ pub(super) fn builtin_path(artifact: &builtin::Artifact) -> PathBuf {
     PathBuf::from(format!("<builtin>/{}.wasm", artifact.name))
 }
 
+/// What is wrong with a plugin's manifest, or with what it claims in this run (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("id {0:?} must be 1-{max} characters of a-z, 0-9 and '-'", max = limits::MAX_PLUGIN_ID_BYTES)]
+    Id(String),
+    #[error("declares no controls")]
+    NoControls,
+    #[error("{field} has {count} entries, more than {max}", max = limits::MAX_MANIFEST_ENTRIES)]
+    TooManyEntries { field: &'static str, count: usize },
+    #[error("{field} {value:?} is longer than {max} bytes", max = limits::MAX_MANIFEST_STRING)]
+    TooLong { field: &'static str, value: String },
+    #[error("read pattern {0:?} is not an absolute path")]
+    RelativeRead(String),
+    /// The component's `manifest()` could not be called or failed.
+    #[error("{0}")]
+    Call(String),
+    /// A built-in plugin's component returns another manifest than the one embedded.
+    #[error("embedded manifest {embedded:?} differs from the component's {live:?}")]
+    Differs {
+        embedded: Box<PluginManifest>,
+        live: Box<PluginManifest>,
+    },
+    #[error(
+        "declares the read pattern `{0}`, which covers the whole target; refusing it (--allow-broad-reads runs it anyway)"
+    )]
+    WholeTree(String),
+    #[error("declares control `{control}`, which profile `{profile}` does not have")]
+    UnknownControl { control: String, profile: String },
+    #[error(
+        "declares control `{control}`, which plugin `{owner}` already provides (to replace that plugin, give this one the id `{owner}`)"
+    )]
+    ControlOwned { control: String, owner: String },
+}
+
 /// Checks a manifest's shape: ids, controls and read patterns must be usable.
-pub(super) fn validate(m: &PluginManifest) -> Result<(), String> {
+pub(super) fn validate(m: &PluginManifest) -> Result<(), ManifestError> {
     let id_ok = !m.id.is_empty()
-        && m.id.len() <= 64
+        && m.id.len() <= limits::MAX_PLUGIN_ID_BYTES
         && m.id
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !id_ok {
-        return Err(format!(
-            "id {:?} must be 1-64 characters of a-z, 0-9 and '-'",
-            m.id
-        ));
+        return Err(ManifestError::Id(m.id.clone()));
     }
     if m.controls.is_empty() {
-        return Err("declares no controls".into());
+        return Err(ManifestError::NoControls);
     }
     let lists = [
         ("cfr", &m.cfr),
@@ -183,11 +216,10 @@ pub(super) fn validate(m: &PluginManifest) -> Result<(), String> {
     ];
     for (field, list) in lists {
         if list.len() > limits::MAX_MANIFEST_ENTRIES {
-            return Err(format!(
-                "{field} has {} entries, more than {}",
-                list.len(),
-                limits::MAX_MANIFEST_ENTRIES
-            ));
+            return Err(ManifestError::TooManyEntries {
+                field,
+                count: list.len(),
+            });
         }
     }
     let strings = [("version", &m.version), ("safeguard", &m.safeguard)]
@@ -199,16 +231,15 @@ pub(super) fn validate(m: &PluginManifest) -> Result<(), String> {
         );
     for (field, value) in strings {
         if value.len() > limits::MAX_MANIFEST_STRING {
-            return Err(format!(
-                "{field} {:?} is longer than {} bytes",
-                truncate(value, 64),
-                limits::MAX_MANIFEST_STRING
-            ));
+            return Err(ManifestError::TooLong {
+                field,
+                value: truncate(value, limits::MAX_QUOTED_BYTES),
+            });
         }
     }
     for r in &m.reads {
         if !r.starts_with('/') && !r.starts_with('{') {
-            return Err(format!("read pattern {r:?} is not an absolute path"));
+            return Err(ManifestError::RelativeRead(r.clone()));
         }
     }
     Ok(())

@@ -25,7 +25,7 @@ use crate::fsview::{Grant, TargetView};
 use cache::{Entry, PrivateCache};
 use host::HostState;
 use manifest::builtin;
-pub use manifest::{PluginManifest, is_builtin_id};
+pub use manifest::{ManifestError, PluginManifest, is_builtin_id};
 use store::{Ticker, classify, freeze_timers, new_store, with_watchdog};
 
 /// The version of the WIT package `phipolicy:plugin` this host implements (`plugins/wit`).
@@ -76,6 +76,15 @@ pub mod limits {
     /// a read pattern) and most entries of one list field.
     pub const MAX_MANIFEST_STRING: usize = 256;
     pub const MAX_MANIFEST_ENTRIES: usize = 256;
+    /// Longest plugin id: ids name plugins in reports and file names.
+    pub const MAX_PLUGIN_ID_BYTES: usize = 64;
+    /// How much of an over-long manifest string an error message quotes.
+    pub const MAX_QUOTED_BYTES: usize = 64;
+    /// Longest message of a plugin's failure or trap kept in the result document.
+    pub const MAX_PLUGIN_MESSAGE_BYTES: usize = 500;
+    /// Longest denied path written to the debug log (the report keeps
+    /// [`MAX_RECORDED_DENIAL_BYTES`]).
+    pub const MAX_LOGGED_PATH_BYTES: usize = 200;
     /// The bytes `wasi:random` hands out, over and over: plugins get no real randomness, so two
     /// runs on the same target produce the same facts.
     pub const RANDOM_SEED: &[u8] = b"phipolicy: plugins get fixed bytes";
@@ -107,8 +116,11 @@ pub enum LoadError {
         found: String,
         import: String,
     },
-    #[error("plugin {path}: manifest: {reason}")]
-    Manifest { path: PathBuf, reason: String },
+    #[error("plugin {path}: manifest: {problem}")]
+    Manifest {
+        path: PathBuf,
+        problem: ManifestError,
+    },
     #[error("wasmtime engine: {0}")]
     Engine(String),
 }
@@ -127,7 +139,7 @@ pub enum Origin {
 pub struct PluginHandle {
     pub manifest: PluginManifest,
     pub origin: Origin,
-    pre: OnceLock<Result<bindings::PluginPre<HostState>, String>>,
+    pre: OnceLock<Result<bindings::PluginPre<HostState>, Arc<LoadError>>>,
     artifact: Option<&'static builtin::Artifact>,
 }
 
@@ -141,7 +153,7 @@ impl std::fmt::Debug for PluginHandle {
 }
 
 /// Why a plugin run produced no facts. Each becomes `error` on the plugin's controls.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum RunError {
     #[error("exceeded the wall-time limit of {0:?}")]
     Timeout(Duration),
@@ -165,8 +177,11 @@ pub enum RunError {
     PluginFailed(String),
     #[error("could not be instantiated: {0}")]
     Instantiate(String),
+    /// A built-in plugin's artifact could not be loaded (the error is kept, once per handle).
+    #[error("could not be instantiated: {0}")]
+    Load(Arc<LoadError>),
     #[error("declares a read pattern that cannot be used: {0}")]
-    BadGrant(String),
+    BadGrant(crate::registry::GrantError),
 }
 
 /// The outcome of one plugin run, with what it read and what it was refused.
@@ -208,7 +223,7 @@ impl PluginRun {
 }
 
 /// A path served outside the manifest's globs because a configuration line names it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Reference {
     /// The path or glob granted.
     pub path: String,
@@ -323,19 +338,22 @@ impl Runner {
         cache.load(&self.engine, &entry)
     }
 
-    /// The plugin's pre-instantiated component, loading a built-in artifact on first use.
+    /// The plugin's pre-instantiated component, loading a built-in artifact on first use (a
+    /// failure is kept, typed, and returned to every later run of the plugin).
     fn pre<'h>(
         &self,
         plugin: &'h PluginHandle,
     ) -> Result<&'h bindings::PluginPre<HostState>, RunError> {
+        let artifact = plugin.artifact;
         plugin
             .pre
-            .get_or_init(|| match plugin.artifact {
-                Some(artifact) => self.load_builtin(artifact).map_err(|e| e.to_string()),
-                None => Err("plugin has no component".into()),
+            .get_or_init(|| match artifact {
+                Some(artifact) => self.load_builtin(artifact).map_err(Arc::new),
+                // A third-party handle is created with its component (`prepare`).
+                None => unreachable!("a plugin handle without a component"),
             })
             .as_ref()
-            .map_err(|e| RunError::Instantiate(e.clone()))
+            .map_err(|e| RunError::Load(Arc::clone(e)))
     }
 
     /// Loads a built-in plugin's artifact and checks that the manifest its component returns is
@@ -351,9 +369,10 @@ impl Runner {
         if !live.same_as(embedded) {
             return Err(LoadError::Manifest {
                 path,
-                reason: format!(
-                    "embedded manifest {embedded:?} differs from the component's {live:?}"
-                ),
+                problem: ManifestError::Differs {
+                    embedded: Box::new(embedded.clone()),
+                    live: Box::new(live),
+                },
             });
         }
         Ok(())
@@ -480,7 +499,7 @@ impl Runner {
             Err(e) => {
                 return PluginRun::failed(
                     &id,
-                    RunError::BadGrant(e.to_string()),
+                    RunError::BadGrant(e.into()),
                     started.elapsed(),
                 );
             }
@@ -503,7 +522,7 @@ impl Runner {
             let out = instance
                 .call_collect(&mut store, params_json)
                 .map_err(|e| classify(e, limits::PLUGIN_WALL_TIME))?;
-            let json = out.map_err(|msg| RunError::PluginFailed(truncate(&msg, 500)))?;
+            let json = out.map_err(|msg| RunError::PluginFailed(truncate(&msg, limits::MAX_PLUGIN_MESSAGE_BYTES)))?;
             parse_facts(&json)
         })();
         let state = store.into_data();

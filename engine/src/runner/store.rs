@@ -245,7 +245,7 @@ pub(super) fn classify(e: wasmtime::Error, wall_time: Duration) -> RunError {
     if text.contains("table limit") {
         return RunError::Tables(limits::MAX_TABLE_ELEMENTS);
     }
-    RunError::Trap(truncate(&text, 500))
+    RunError::Trap(truncate(&text, limits::MAX_PLUGIN_MESSAGE_BYTES))
 }
 
 #[cfg(test)]

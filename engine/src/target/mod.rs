@@ -110,7 +110,7 @@ impl TargetError {
 }
 
 /// An image's identity and configuration, for the result document's target section.
-#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct ImageInfo {
     /// The image as named on the command line.
     pub reference: String,
@@ -143,7 +143,7 @@ impl ImageInfo {
 }
 
 /// A container's identity.
-#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct ContainerInfo {
     pub id: String,
     pub name: String,

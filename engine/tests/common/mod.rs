@@ -21,7 +21,7 @@ fn apply_dirs(case: &Path, root: &Path) {
     if !file.is_file() {
         return;
     }
-    let dirs: Vec<String> = serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap())
+    let dirs: Vec<String> = engine::yaml::from_str(&std::fs::read_to_string(&file).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     for dir in dirs {
         let target = root.join(dir.trim_start_matches('/'));
@@ -39,7 +39,7 @@ fn apply_modes(case: &Path, root: &Path) {
         return;
     }
     let modes: BTreeMap<String, String> =
-        serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap())
+        engine::yaml::from_str(&std::fs::read_to_string(&file).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     for (path, mode) in modes {
         let mode = u32::from_str_radix(mode.trim_start_matches("0o"), 8)
@@ -58,7 +58,7 @@ fn apply_mtimes(case: &Path, root: &Path) {
         return;
     }
     let times: BTreeMap<String, String> =
-        serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap())
+        engine::yaml::from_str(&std::fs::read_to_string(&file).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     for (path, time) in times {
         let when = humantime::parse_rfc3339(&time)
@@ -74,3 +74,8 @@ fn apply_mtimes(case: &Path, root: &Path) {
     }
 }
 
+
+/// Parses a fixture's YAML file (expect.yaml, sidecars) with the engine's YAML reader.
+pub fn yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, engine::yaml::YamlError> {
+    engine::yaml::from_str(text)
+}
