@@ -226,68 +226,9 @@ fn plugin_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(out)
 }
 
-/// Expands `{param}` in a plugin's read patterns with string or list parameters.
-pub fn expand_reads(
-    patterns: &[String],
-    params: &Map<String, Value>,
-) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    for p in patterns {
-        let Some(start) = p.find('{') else {
-            out.push(p.clone());
-            continue;
-        };
-        let end = p[start..]
-            .find('}')
-            .map(|e| e + start)
-            .ok_or_else(|| format!("unclosed `{{` in read pattern {p:?}"))?;
-        let name = &p[start + 1..end];
-        let values: Vec<String> = match params.get(name) {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect(),
-            _ => {
-                return Err(format!(
-                    "read pattern {p:?} names `{name}`, which is not a string or list parameter"
-                ));
-            }
-        };
-        for v in values {
-            if !v.starts_with('/') {
-                continue;
-            }
-            let value = v.trim_end_matches('/');
-            let expanded = format!("{}{}{}", &p[..start], value, &p[end + 1..]);
-            // Parameter values are paths taken literally, except `*_glob` parameters. The
-            // expansion is not expanded again (a value containing `{x}` stays literal).
-            out.push(if name.ends_with("_glob") {
-                expanded
-            } else {
-                escape_glob_literal_prefix(&expanded, start, value.len())
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// Escapes glob metacharacters in the `len` bytes of `s` starting at `start` (a parameter value).
-fn escape_glob_literal_prefix(s: &str, start: usize, len: usize) -> String {
-    let (head, rest) = s.split_at(start);
-    let value_len = len.min(rest.len());
-    let (value, tail) = rest.split_at(value_len);
-    let mut escaped = String::with_capacity(s.len() + 8);
-    escaped.push_str(head);
-    for c in value.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped.push_str(tail);
-    escaped
-}
+/// Expands `{param}` in a plugin's read patterns: the SDK's rule, which plugins' native tests
+/// (`phipolicy_sdk::testing::DirTarget::for_plugin`) apply too.
+pub use phipolicy_sdk::grant::expand_reads;
 
 impl Prepared {
     pub fn controls(&self) -> &[String] {
@@ -309,7 +250,7 @@ impl Prepared {
     fn os_info(&self) -> Option<OsInfo> {
         for path in ["/etc/os-release", "/usr/lib/os-release"] {
             if let Ok((bytes, _)) = self.view.read_file(path, view_limits::MAX_FILE_BYTES) {
-                let os = phipolicy_sdk::os_release::OsRelease::parse(
+                let os = phipolicy_parsers::os_release::OsRelease::parse(
                     path,
                     &String::from_utf8_lossy(&bytes),
                 );
@@ -597,45 +538,5 @@ impl Prepared {
             });
         }
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_expand_parameters() {
-        let params: Map<String, Value> = serde_json::from_value(json!({
-            "phi_paths": ["/var/data/phi", "/srv/phi[1]/"],
-            "incident_script": "/usr/local/bin/ir.sh",
-            "phi_group": "x"
-        }))
-        .unwrap();
-        let got = expand_reads(
-            &[
-                "/etc/ssh/**".into(),
-                "{phi_paths}/**".into(),
-                "{incident_script}".into(),
-            ],
-            &params,
-        )
-        .unwrap();
-        assert_eq!(
-            got,
-            vec![
-                "/etc/ssh/**",
-                "/var/data/phi/**",
-                "/srv/phi\\[1\\]/**",
-                "/usr/local/bin/ir.sh"
-            ]
-        );
-        assert!(expand_reads(&["{nope}/**".into()], &params).is_err());
-        let params: Map<String, Value> =
-            serde_json::from_value(json!({"risk_evidence_glob": "/var/log/risk-*.txt"})).unwrap();
-        assert_eq!(
-            expand_reads(&["{risk_evidence_glob}".into()], &params).unwrap(),
-            vec!["/var/log/risk-*.txt"]
-        );
     }
 }

@@ -454,87 +454,13 @@ fn stat_of(st: &rustix::fs::Stat) -> Stat {
     }
 }
 
-/// The paths one plugin may read: the globs its manifest declared (after parameter expansion).
-#[derive(Debug, Clone)]
-pub struct Grant {
-    patterns: Vec<String>,
-    set: globset::GlobSet,
-    /// Directories that hold a pattern's first wildcard component: they may be listed (names
-    /// only) so the plugin can expand the glob, but nothing else in them is granted.
-    listable: Vec<String>,
-}
-
-impl Grant {
-    /// Compiles declared globs. `*` stays within a component, `**` crosses them; a pattern ending
-    /// in `/**` also grants the directory itself.
-    pub fn new(patterns: &[String]) -> Result<Grant, globset::Error> {
-        let mut builder = globset::GlobSetBuilder::new();
-        for p in patterns {
-            let glob = globset::GlobBuilder::new(p)
-                .literal_separator(true)
-                .backslash_escape(true)
-                .build()?;
-            builder.add(glob);
-            if let Some(base) = p.strip_suffix("/**")
-                && !base.is_empty()
-            {
-                builder.add(
-                    globset::GlobBuilder::new(base)
-                        .literal_separator(true)
-                        .build()?,
-                );
-            }
-        }
-        let listable = patterns.iter().filter_map(|p| glob_parent(p)).collect();
-        Ok(Grant {
-            patterns: patterns.to_vec(),
-            set: builder.build()?,
-            listable,
-        })
-    }
-
-    /// Whether the directory `path` may be listed: granted, or the parent of a wildcard.
-    pub fn allows_listing(&self, path: &str) -> bool {
-        self.allows(path) || normalize(path).is_some_and(|p| self.listable.contains(&p))
-    }
-
-    pub fn patterns(&self) -> &[String] {
-        &self.patterns
-    }
-
-    /// Whether `path` is declared literally (a pattern without wildcards naming exactly it): the
-    /// only way a plugin may read secret material ([`crate::secrets`]).
-    pub fn declares_exactly(&self, path: &str) -> bool {
-        self.patterns
-            .iter()
-            .any(|p| !p.contains(['*', '?', '[', '{']) && normalize(p).as_deref() == Some(path))
-    }
-
-    /// Whether the in-target `path` is covered (after lexical normalisation).
-    pub fn allows(&self, path: &str) -> bool {
-        match normalize(path) {
-            Some(p) => self.set.is_match(p),
-            None => false,
-        }
-    }
-}
-
-/// The directory above a pattern's first wildcard component (`/var/log/x-*.txt` -> `/var/log`),
-/// if it has one.
-fn glob_parent(pattern: &str) -> Option<String> {
-    let mut literal = Vec::new();
-    for comp in pattern.split('/').filter(|c| !c.is_empty()) {
-        if comp.contains(['*', '?', '[', '{']) {
-            return normalize(&format!("/{}", literal.join("/")));
-        }
-        literal.push(comp.replace('\\', ""));
-    }
-    None
-}
+/// The paths one plugin may read: the rule lives in the SDK so that a plugin's native tests
+/// (`phipolicy_sdk::testing::DirTarget`) refuse exactly what the engine refuses.
+pub use phipolicy_sdk::grant::Grant;
 
 /// Lexical normalisation of in-target paths (`.`, `..` clamped at the root): one definition,
 /// shared with the plugins' SDK, so the engine and a plugin agree on what a path names.
-pub use phipolicy_sdk::referenced::normalize;
+pub use phipolicy_sdk::path::normalize;
 
 #[cfg(test)]
 mod tests {
@@ -672,24 +598,5 @@ mod tests {
             view.list_dir("/big", limits::MAX_DIR_ENTRIES).unwrap_err(),
             ViewError::TooLarge(limits::MAX_DIR_ENTRIES as u64)
         );
-    }
-
-    #[test]
-    fn grants() {
-        let g =
-            Grant::new(&["/etc/ssh/**".to_string(), "/etc/profile.d/*.sh".to_string()]).unwrap();
-        assert!(g.allows("/etc/ssh"));
-        assert!(g.allows("/etc/ssh/sshd_config.d/50-cloud-init.conf"));
-        assert!(g.allows("/etc/profile.d/tmout.sh"));
-        assert!(!g.allows("/etc/profile.d/sub/tmout.sh"));
-        assert!(!g.allows("/etc/shadow"));
-        assert!(!g.allows("/etc/ssh/../shadow"));
-        assert!(!g.allows("relative"));
-        let g = Grant::new(&["/var/log/hipaa-risk-assessment-*.txt".to_string()]).unwrap();
-        assert!(g.allows_listing("/var/log"));
-        assert!(!g.allows("/var/log"));
-        assert!(!g.allows("/var/log/syslog"));
-        assert!(g.allows("/var/log/hipaa-risk-assessment-2026.txt"));
-        assert!(!g.allows_listing("/var"));
     }
 }

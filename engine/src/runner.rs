@@ -19,7 +19,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::cache::PrivateCache;
 use crate::fsview::{self, Grant, TargetView, ViewError};
 
-/// The version of the WIT package `phipolicy:plugin` this host implements (`plugins/wit`).
+/// The version of the WIT package `phipolicy:plugin` this host implements (`plugins/phipolicy-sdk/wit`).
 pub const ABI_VERSION: &str = "0.2.0";
 
 /// Limits of one plugin run.
@@ -74,7 +74,7 @@ pub mod limits {
 
 mod bindings {
     wasmtime::component::bindgen!({
-        path: "../plugins/wit",
+        path: "../plugins/phipolicy-sdk/wit",
         world: "phipolicy:plugin/plugin",
     });
 }
@@ -569,7 +569,7 @@ impl HostState {
             return Err(self.deny(format!("{path} (not named by {file}:{line})")));
         }
         let mut patterns = self.cited.patterns().to_vec();
-        patterns.push(glob_escape_if_literal(&path));
+        patterns.push(phipolicy_sdk::grant::glob_escape_if_literal(&path));
         self.cited = Grant::new(&patterns)
             .map_err(|e| ViewError::InvalidPath(format!("cited pattern {path:?}: {e}")))?;
         self.references.push(Reference {
@@ -587,20 +587,6 @@ impl HostState {
         }
         Ok(())
     }
-}
-
-/// The grant pattern of a cited path: a literal path is granted as that path only (its `[` and
-/// `]` are file-name characters); a cited glob stays a glob with glob(3)'s syntax (no `{a,b}`).
-fn glob_escape_if_literal(path: &str) -> String {
-    let literal = !path.contains(['*', '?']);
-    let mut out = String::with_capacity(path.len());
-    for c in path.chars() {
-        if matches!(c, '{' | '}') || (literal && matches!(c, '[' | ']' | '\\')) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl wit::Host for HostState {

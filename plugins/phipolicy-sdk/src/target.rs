@@ -243,28 +243,3 @@ mod name_tests {
         assert_eq!(decode_name(&raw), b"\xff");
     }
 }
-
-/// Joins `rel` onto the absolute directory `base` (lexically; `rel` absolute wins).
-pub fn join(base: &str, rel: &str) -> String {
-    if rel.starts_with('/') {
-        rel.to_string()
-    } else if base.ends_with('/') {
-        format!("{base}{rel}")
-    } else {
-        format!("{base}/{rel}")
-    }
-}
-
-/// The directory part of an absolute path ("/etc/ssh/sshd_config" -> "/etc/ssh").
-pub fn parent(path: &str) -> &str {
-    match path.rfind('/') {
-        Some(0) => "/",
-        Some(i) => &path[..i],
-        None => "/",
-    }
-}
-
-/// The last component of a path.
-pub fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
