@@ -6,7 +6,7 @@
 use std::fmt;
 
 /// What a path is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FileKind {
     Regular,
@@ -36,7 +36,7 @@ impl fmt::Display for FileKind {
 }
 
 /// `stat(2)` inside the target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct FileStat {
     pub kind: FileKind,
     /// `st_mode & 0o7777`.

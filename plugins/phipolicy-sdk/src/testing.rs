@@ -386,6 +386,42 @@ pub fn fixture_facts<P: crate::Plugin>(case: &str) -> serde_json::Value {
     .unwrap_or_else(|e| panic!("{case}: collect failed: {e}"))
 }
 
+/// Where a built-in plugin's facts schema is checked in: `policies/hipaa/schemas/<plugin>.json` of
+/// this repository.
+pub fn builtin_schema_path(plugin: &str) -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../policies/hipaa/schemas")
+        .join(format!("{plugin}.json"))
+}
+
+/// The facts schema of `T` as it is checked in: pretty JSON and a final newline.
+pub fn schema_text<T: schemars::JsonSchema>() -> String {
+    let schema = schemars::schema_for!(T);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serialises");
+    text.push('\n');
+    text
+}
+
+/// Asserts that the file at `path` holds the schema of `T`; with `PHIPOLICY_UPDATE_SCHEMAS=1` in
+/// the environment it writes it instead (then review and commit the change).
+pub fn check_schema_file<T: schemars::JsonSchema>(path: &std::path::Path) {
+    let want = schema_text::<T>();
+    if std::env::var_os("PHIPOLICY_UPDATE_SCHEMAS").is_some() {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).expect("create the schema directory");
+        }
+        fs::write(path, &want).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        return;
+    }
+    let have = fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        have == want,
+        "{} is not the schema of the plugin's facts type: rerun the test with \
+         PHIPOLICY_UPDATE_SCHEMAS=1, review the change and commit it",
+        path.display()
+    );
+}
+
 /// 2,000 deterministic pseudo-random strings over the characters config parsers treat specially
 /// (brackets, escapes, comments, separators, quotes, whitespace, non-ASCII, NUL): parsers must
 /// never panic on any of them.
