@@ -15,8 +15,9 @@ use crate::document::{
 use crate::fsview::{TargetView, limits as view_limits};
 use crate::policy::{ControlMeta, PolicySet};
 use crate::profile::ProfileSource;
+use crate::registry::{Registry, expand_reads};
 use crate::runner::{Origin, PluginHandle, PluginRun, Runner};
-use crate::trust::{TrustPolicy, Verification};
+use crate::trust::TrustPolicy;
 use crate::waivers::Waiver;
 
 /// What to evaluate and how.
@@ -29,7 +30,7 @@ pub struct EvalRequest {
     pub controls: Option<Vec<String>>,
     pub plugin_dirs: Vec<PathBuf>,
     /// Where compiled plugins are cached; default: phipolicy's private cache dir
-    /// ([`crate::cache::default_location`]). Never used when it lies inside the audited tree.
+    /// ([`crate::runner::cache::default_location`]). Never used when it lies inside the audited tree.
     pub plugin_cache: Option<PathBuf>,
     /// Use no cache at all (`--no-cache`): built-in plugins load from the embedded bytes and
     /// third-party plugins are compiled on every run; nothing is written anywhere.
@@ -51,7 +52,7 @@ pub struct Prepared {
     params: Map<String, Value>,
     waivers: Vec<Waiver>,
     runner: Arc<Runner>,
-    plugins: Vec<(Arc<PluginHandle>, Verification)>,
+    plugins: Registry,
     view: TargetView,
 }
 
@@ -104,61 +105,25 @@ pub fn prepare(request: EvalRequest) -> Result<Prepared, Error> {
     let (policies, metadata) = policy_side?;
     let (runner, builtin) = plugin_side?;
     let runner = Arc::new(runner);
-    let mut plugins: Vec<(Arc<PluginHandle>, Verification)> = builtin
-        .into_iter()
-        .map(|p| (Arc::new(p), Verification::Builtin))
-        .collect();
+    let mut plugins = Registry::builtin(builtin);
     for dir in &request.plugin_dirs {
         for path in plugin_files(dir)? {
             // Read once: the bytes that are verified are the bytes that are compiled.
-            let bytes = crate::util::read_operator_file(&path, limits::MAX_PLUGIN_BYTES)
-                .map_err(|source| Error::Io {
+            let bytes = crate::operator_file::read(&path, limits::MAX_PLUGIN_BYTES).map_err(
+                |source| Error::Io {
                     context: format!("plugin {}", path.display()),
                     source,
-                })?;
+                },
+            )?;
             let verification = request.trust.verify(&path, &bytes)?;
             let handle = runner.load_file(&path, &bytes)?;
-            if !request.trust.allow_broad_reads
-                && let Some(pattern) = handle.manifest.reads.iter().find(|r| is_whole_tree(r))
-            {
-                return Err(crate::runner::LoadError::Manifest {
-                    path: path.clone(),
-                    reason: format!(
-                        "declares the read pattern `{pattern}`, which covers the whole target; refusing it (--allow-broad-reads runs it anyway)"
-                    ),
-                }
-                .into());
-            }
-            // A third-party plugin with the id of a loaded one replaces it (explicit override).
-            plugins.retain(|(p, _)| p.manifest.id != handle.manifest.id);
-            // Otherwise it may only feed controls of this profile that nothing else feeds: two
-            // plugins for one control would make the verdict depend on load order.
-            for control in &handle.manifest.controls {
-                if !profile.controls.contains(control) {
-                    return Err(crate::runner::LoadError::Manifest {
-                        path: path.clone(),
-                        reason: format!(
-                            "declares control `{control}`, which profile `{}` does not have",
-                            profile.name
-                        ),
-                    }
-                    .into());
-                }
-                if let Some((other, _)) = plugins
-                    .iter()
-                    .find(|(p, _)| p.manifest.controls.contains(control))
-                {
-                    return Err(crate::runner::LoadError::Manifest {
-                        path: path.clone(),
-                        reason: format!(
-                            "declares control `{control}`, which plugin `{}` already provides (to replace that plugin, give this one the id `{}`)",
-                            other.manifest.id, other.manifest.id
-                        ),
-                    }
-                    .into());
-                }
-            }
-            plugins.push((Arc::new(handle), verification));
+            plugins.admit(
+                handle,
+                verification,
+                &path,
+                profile,
+                request.trust.allow_broad_reads,
+            )?;
         }
     }
     Ok(Prepared {
@@ -182,34 +147,24 @@ pub mod limits {
 
 /// phipolicy's private cache for this run, or `None` (`--no-cache`, no usable location, a
 /// location inside the audited tree, or a directory that fails the checks of
-/// [`crate::cache::PrivateCache::open`]; a warning says which).
-fn open_cache(request: &EvalRequest, view: &TargetView) -> Option<crate::cache::PrivateCache> {
+/// [`crate::runner::cache::PrivateCache::open`]; a warning says which).
+fn open_cache(request: &EvalRequest, view: &TargetView) -> Option<crate::runner::cache::PrivateCache> {
     if request.no_cache {
         return None;
     }
     let location = request
         .plugin_cache
         .clone()
-        .or_else(crate::cache::default_location)?;
+        .or_else(crate::runner::cache::default_location)?;
     // The live host is the one target whose tree holds the cache: the documented exception.
     let target = (!view.is_host_root()).then(|| request.root.as_path());
-    match crate::cache::PrivateCache::open(&location, target) {
+    match crate::runner::cache::PrivateCache::open(&location, target) {
         Ok(cache) => Some(cache),
         Err(e) => {
             tracing::warn!("not using the plugin cache: {e}");
             None
         }
     }
-}
-
-/// Whether a read pattern covers the whole target (`/**`, `/*`, `/**/x`, `{param}` left
-/// unexpanded at the top): a wildcard in its first component.
-pub fn is_whole_tree(pattern: &str) -> bool {
-    pattern
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .is_none_or(|first| first.is_empty() || first.contains(['*', '?', '[']))
 }
 
 fn plugin_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
@@ -226,10 +181,6 @@ fn plugin_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(out)
 }
 
-/// Expands `{param}` in a plugin's read patterns: the SDK's rule, which plugins' native tests
-/// (`phipolicy_sdk::testing::DirTarget::for_plugin`) apply too.
-pub use phipolicy_sdk::grant::expand_reads;
-
 impl Prepared {
     pub fn controls(&self) -> &[String] {
         &self.controls
@@ -239,12 +190,9 @@ impl Prepared {
         self.request.now.unwrap_or_else(SystemTime::now)
     }
 
-    /// The plugin feeding each selected control.
+    /// The plugin feeding a selected control.
     fn plugin_for(&self, control: &str) -> Option<&Arc<PluginHandle>> {
-        self.plugins
-            .iter()
-            .map(|(p, _)| p)
-            .find(|p| p.manifest.controls.iter().any(|c| c == control))
+        self.plugins.feeding(control)
     }
 
     fn os_info(&self) -> Option<OsInfo> {
@@ -317,14 +265,7 @@ impl Prepared {
             .duration_since(UNIX_EPOCH)
             .unwrap_or(Duration::ZERO);
         let params_json = Value::Object(self.params.clone()).to_string();
-        let mut needed: Vec<&Arc<PluginHandle>> = Vec::new();
-        for control in &self.controls {
-            if let Some(p) = self.plugin_for(control)
-                && !needed.iter().any(|n| n.manifest.id == p.manifest.id)
-            {
-                needed.push(p);
-            }
-        }
+        let mut needed = self.plugins.needed(&self.controls);
         if let Some(id) = only_plugin {
             needed.retain(|p| p.manifest.id == id);
         }
@@ -416,76 +357,14 @@ impl Prepared {
         let t = Instant::now();
         let target_json = self.target_info_json();
         // Each control has its own policy engine: judge them in parallel, keeping catalogue order.
-        let judge_one = |control: &String| -> ControlResult {
-            let meta = &self.metadata[control];
-            let mut result = ControlResult {
-                control: control.clone(),
-                safeguard: meta.safeguard.clone(),
-                cfr: meta.cfr.clone(),
-                title: meta.title.clone(),
-                severity: meta.severity.clone(),
-                status: Status::Error,
-                reasons: Vec::new(),
-                evidence: Vec::new(),
-                remediation: meta.remediation.clone(),
-                waiver: None,
-            };
-            let facts = match self.plugin_for(control) {
-                None => Err(format!("no plugin provides facts for {control}")),
-                Some(p) => match runs.get(&p.manifest.id).map(|r| &r.facts) {
-                    Some(Ok(f)) => Ok(f),
-                    Some(Err(e)) => Err(format!("plugin {} {e}", p.manifest.id)),
-                    None => Err(format!("plugin {} did not run", p.manifest.id)),
-                },
-            };
-            let facts = facts.and_then(|f| {
-                let problems = meta.facts_problems(f);
-                if problems.is_empty() {
-                    Ok(f)
-                } else {
-                    Err(format!(
-                        "plugin {} returned facts of the wrong shape: {}",
-                        self.plugin_for(control)
-                            .map(|p| p.manifest.id.as_str())
-                            .unwrap_or("?"),
-                        problems.join("; ")
-                    ))
-                }
-            });
-            match facts {
-                Err(reason) => result.reasons.push(reason),
-                Ok(facts) => {
-                    let input = json!({
-                        "facts": facts,
-                        "params": self.params,
-                        "target": target_json,
-                        "now": evaluated_at,
-                        "now_unix": now_unix,
-                    });
-                    match self.policies.judge(control, &input) {
-                        Ok(j) => {
-                            result.status = Status::parse(&j.status).unwrap_or(Status::Error);
-                            result.reasons = j.reasons;
-                            // Line 0 means "the whole file": the document then omits the line.
-                            result.evidence = j
-                                .evidence
-                                .into_iter()
-                                .map(|mut e| {
-                                    e.line = e.line.filter(|l| *l > 0);
-                                    e
-                                })
-                                .collect();
-                            if let Some(r) = j.remediation.filter(|r| !r.is_empty()) {
-                                result.remediation = r;
-                            }
-                        }
-                        Err(e) => result.reasons.push(format!("policy error: {e}")),
-                    }
-                }
-            }
-            result
+        let input = JudgeInput {
+            runs: &runs,
+            target: &target_json,
+            now: &evaluated_at,
+            now_unix,
         };
-        let mut results = crate::util::par_map(&self.controls, judge_one);
+        let judge_one = |control: &String| self.judge(control, &input);
+        let mut results = crate::parallel::par_map(&self.controls, judge_one);
         tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, "policies judged");
         crate::waivers::apply(&mut results, &self.waivers, now_unix);
         let plugins = self.plugin_reports(&runs);
@@ -507,9 +386,73 @@ impl Prepared {
         }
     }
 
+    /// One control's result: its plugin's facts (checked against the shape its policy
+    /// declares) judged by its policy; `error` with the reason when either is missing or wrong.
+    fn judge(&self, control: &str, input: &JudgeInput<'_>) -> ControlResult {
+        let meta = &self.metadata[control];
+        let mut result = ControlResult {
+            control: control.to_string(),
+            safeguard: meta.safeguard.clone(),
+            cfr: meta.cfr.clone(),
+            title: meta.title.clone(),
+            severity: meta.severity.clone(),
+            status: Status::Error,
+            reasons: Vec::new(),
+            evidence: Vec::new(),
+            remediation: meta.remediation.clone(),
+            waiver: None,
+        };
+        let facts = match self.facts_for(control, meta, input.runs) {
+            Ok(facts) => facts,
+            Err(reason) => {
+                result.reasons.push(reason);
+                return result;
+            }
+        };
+        let policy_input = json!({
+            "facts": facts,
+            "params": self.params,
+            "target": input.target,
+            "now": input.now,
+            "now_unix": input.now_unix,
+        });
+        match self.policies.judge(control, &policy_input) {
+            Ok(judgement) => apply_judgement(&mut result, judgement),
+            Err(e) => result.reasons.push(format!("policy error: {e}")),
+        }
+        result
+    }
+
+    /// The facts of the plugin feeding `control`, if it ran and they have the shape the
+    /// control's policy declares; else the reason the control is `error`.
+    fn facts_for<'r>(
+        &self,
+        control: &str,
+        meta: &ControlMeta,
+        runs: &'r BTreeMap<String, PluginRun>,
+    ) -> Result<&'r Value, String> {
+        let Some(plugin) = self.plugin_for(control) else {
+            return Err(format!("no plugin provides facts for {control}"));
+        };
+        let id = &plugin.manifest.id;
+        let facts = match runs.get(id).map(|r| &r.facts) {
+            Some(Ok(f)) => f,
+            Some(Err(e)) => return Err(format!("plugin {id} {e}")),
+            None => return Err(format!("plugin {id} did not run")),
+        };
+        let problems = meta.facts_problems(facts);
+        if !problems.is_empty() {
+            return Err(format!(
+                "plugin {id} returned facts of the wrong shape: {}",
+                problems.join("; ")
+            ));
+        }
+        Ok(facts)
+    }
+
     fn plugin_reports(&self, runs: &BTreeMap<String, PluginRun>) -> Vec<PluginReport> {
         let mut out = Vec::new();
-        for (p, verification) in &self.plugins {
+        for (p, verification) in self.plugins.iter() {
             let Some(run) = runs.get(&p.manifest.id) else {
                 continue;
             };
@@ -538,5 +481,31 @@ impl Prepared {
             });
         }
         out
+    }
+}
+
+/// What every control of one evaluation is judged with, besides its facts.
+struct JudgeInput<'a> {
+    runs: &'a BTreeMap<String, PluginRun>,
+    target: &'a Value,
+    now: &'a str,
+    now_unix: i64,
+}
+
+/// Copies a policy's judgement into the control's result.
+fn apply_judgement(result: &mut ControlResult, j: crate::policy::Judgement) {
+    result.status = Status::parse(&j.status).unwrap_or(Status::Error);
+    result.reasons = j.reasons;
+    // Line 0 means "the whole file": the document then omits the line.
+    result.evidence = j
+        .evidence
+        .into_iter()
+        .map(|mut e| {
+            e.line = e.line.filter(|l| *l > 0);
+            e
+        })
+        .collect();
+    if let Some(r) = j.remediation.filter(|r| !r.is_empty()) {
+        result.remediation = r;
     }
 }

@@ -28,7 +28,7 @@ use serde_json::Value;
 
 use crate::fsview::{Kind, TargetView};
 use crate::report::Report;
-use crate::util::sha256_hex;
+use crate::digest::sha256_hex;
 
 pub mod limits {
     /// A cited file larger than this is recorded by metadata and hash only (fsview's read cap).

@@ -454,9 +454,8 @@ fn stat_of(st: &rustix::fs::Stat) -> Stat {
     }
 }
 
-/// The paths one plugin may read: the rule lives in the SDK so that a plugin's native tests
-/// (`phipolicy_sdk::testing::DirTarget`) refuse exactly what the engine refuses.
-pub use phipolicy_sdk::grant::Grant;
+/// The paths one plugin may read (defined beside the rules that template it).
+pub use crate::registry::Grant;
 
 /// Lexical normalisation of in-target paths (`.`, `..` clamped at the root): one definition,
 /// shared with the plugins' SDK, so the engine and a plugin agree on what a path names.

@@ -1,24 +1,30 @@
 //! phipolicy's engine: evaluates HIPAA technical safeguards on a Linux host or root filesystem.
 //!
-//! `fsview` serves the target, `runner` runs plugins, `policy` judges facts, `report` renders the
-//! result document; `eval` ties them together for one run. See ARCHITECTURE.md.
+//! `fsview` serves the target, `runner` runs plugins, `registry` says which plugin feeds which
+//! control and what it may read, `policy` judges facts, `report` renders the result document;
+//! `eval` ties them together for one run. See ARCHITECTURE.md.
 
-pub mod build_info;
-pub mod cache;
 pub mod budget;
+pub mod build_info;
+pub mod digest;
 pub mod document;
 pub mod eval;
 pub mod evidence;
 pub mod fsview;
+pub mod operator_file;
+pub mod parallel;
 pub mod policy;
 pub mod profile;
+pub mod registry;
 pub mod report;
 pub mod runner;
 pub mod secrets;
 pub mod trust;
-pub mod util;
 pub mod waivers;
 pub mod wasm_config;
+
+/// The plugin artifact cache, at its former path (it lives in [`runner::cache`]).
+pub use runner::cache;
 
 /// Every error that makes a run exit 2 before (or instead of) producing a result document.
 #[derive(Debug, thiserror::Error)]

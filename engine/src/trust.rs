@@ -69,7 +69,7 @@ pub mod limits {
 /// Reads a trust file as text: a regular file (never through a symlink, never a FIFO) of at
 /// most `cap` bytes.
 fn read_text(path: &Path, cap: u64) -> Result<String, TrustError> {
-    let bytes = crate::util::read_operator_file(path, cap).map_err(|source| TrustError::Read {
+    let bytes = crate::operator_file::read(path, cap).map_err(|source| TrustError::Read {
         path: path.into(),
         source,
     })?;
@@ -153,7 +153,7 @@ impl TrustPolicy {
             }
             return Err(bad(last));
         }
-        let sha256 = crate::util::sha256_hex(bytes);
+        let sha256 = crate::digest::sha256_hex(bytes);
         if self.pinned.contains(&sha256) {
             return Ok(Verification::Pinned);
         }

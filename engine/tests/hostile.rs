@@ -276,7 +276,7 @@ fn pinned_plugins_run() {
         &lock,
         format!(
             "# operator-approved plugins\n{}  logoff.wasm\n",
-            engine::util::sha256_hex(&bytes)
+            engine::digest::sha256_hex(&bytes)
         ),
     )
     .unwrap();

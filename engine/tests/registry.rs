@@ -222,7 +222,7 @@ fn builtin_artifacts_are_cached_by_sha256_and_stale_copies_removed() {
         std::os::unix::fs::PermissionsExt::from_mode(0o700),
     )
     .unwrap();
-    let private = engine::cache::PrivateCache::open(cache.path(), None).unwrap();
+    let private = engine::runner::cache::PrivateCache::open(cache.path(), None).unwrap();
     let cached = run(Runner::new().unwrap().with_artifact_cache(Some(private)));
     let embedded = run(Runner::new().unwrap());
     assert_eq!(cached, embedded);

@@ -4,6 +4,7 @@
 //! JSON says. One module per format; [`terminal`] is the one place where text meant for a
 //! terminal or a log is made safe.
 
+mod catalogue;
 mod diff;
 mod html;
 mod junit;
@@ -17,7 +18,8 @@ pub mod terminal;
 
 pub use diff::{Drift, DriftError, DriftFormat, diff};
 pub use model::{Report, ReportError};
-pub use table::{catalogue, explain, table, test_report};
+pub use catalogue::{catalogue, explain};
+pub use table::{table, test_report};
 
 use crate::document::ResultDocument;
 

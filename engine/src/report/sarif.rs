@@ -54,7 +54,7 @@ fn setting(detail: &str) -> &str {
 /// `primaryLocationLineHash`: ours, from control + path + setting (not the line text, which
 /// GitHub would otherwise hash), so an alert follows a setting that moves within its file.
 fn fingerprint(control: &str, path: &str, detail: &str) -> String {
-    let digest = crate::util::sha256_hex(format!("{control}\0{path}\0{}", setting(detail)).as_bytes());
+    let digest = crate::digest::sha256_hex(format!("{control}\0{path}\0{}", setting(detail)).as_bytes());
     format!("{}:1", &digest[..16])
 }
 

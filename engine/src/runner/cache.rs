@@ -1,4 +1,5 @@
-//! phipolicy's private cache of precompiled plugin code, held as one directory descriptor.
+//! phipolicy's one cache of precompiled plugin code, for built-in and third-party plugins alike,
+//! held as one directory descriptor.
 //!
 //! The cache holds native code that wasmtime maps and runs without further checks, so whoever can
 //! change a file in it runs code as the user running phipolicy (often root). The directory is
@@ -7,9 +8,12 @@
 //! sticky and root-owned, like `/tmp`), and the last two (`phipolicy/plugins`) must be ours and
 //! private (mode 0700). Every later access is relative to that descriptor (`openat`, `renameat`,
 //! `unlinkat`), files are created `O_EXCL | O_NOFOLLOW` with mode 0600, and a cached artifact is
-//! used only when its sha256 is the one expected (the embedded artifact's, or the one recorded
-//! beside a third-party artifact when it was compiled). Anything off: a warning, and the caller
-//! runs from the embedded bytes or compiles again.
+//! used only when its sha256 is the one expected. The expected sha256 is the one rule that differs
+//! between the two kinds of [`Entry`]: a built-in artifact's is the embedded artifact's (and its
+//! length too), a third-party plugin's is the one recorded beside it when this code compiled it
+//! (the name carries the component's sha256 and wasmtime's compatibility hash). [`PrivateCache::load`]
+//! is the one place a cached file becomes code. Anything off: a warning, and the caller runs from
+//! the embedded bytes or compiles again.
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -18,10 +22,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustix::fs::{Mode, OFlags};
 use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
 
-/// Largest cached artifact read for verification (built-in artifacts are ~1 MB, a third-party
-/// plugin's a few MB).
-const MAX_ARTIFACT_BYTES: u64 = 256 << 20;
+use crate::digest::hex;
+
+/// Limits of the cache's files.
+pub mod limits {
+    /// Largest cached artifact read for verification (built-in artifacts are ~1 MB, a
+    /// third-party plugin's a few MB).
+    pub const MAX_ARTIFACT_BYTES: u64 = 256 << 20;
+    /// Largest recorded sha256 file read (64 hex digits).
+    pub const MAX_RECORD_BYTES: u64 = 64;
+    /// The buffer an artifact is hashed through.
+    pub const HASH_BUFFER_BYTES: usize = 256 << 10;
+}
 
 /// The opened, checked cache directory.
 #[derive(Debug)]
@@ -48,7 +63,10 @@ pub fn default_location() -> Option<PathBuf> {
 #[derive(Debug, thiserror::Error)]
 pub enum CacheRefused {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: rustix::io::Errno },
+    Io {
+        path: PathBuf,
+        source: rustix::io::Errno,
+    },
     #[error("{path} is owned by uid {uid}, neither root nor the user running phipolicy")]
     Owner { path: PathBuf, uid: u32 },
     #[error("{path} is writable by group or others (mode {mode:o})")]
@@ -61,7 +79,121 @@ pub enum CacheRefused {
     Relative(PathBuf),
 }
 
+/// One artifact of the cache: its file name and what its contents must be.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    name: String,
+    expected: Expected,
+}
+
+/// How a cached artifact is verified before it is used.
+#[derive(Debug, Clone)]
+enum Expected {
+    /// A built-in plugin's artifact: the embedded bytes' sha256 and length (the name carries the
+    /// sha256 too: a file of another build is never this one). `plugin`: the plugin's name, whose
+    /// artifacts of other builds are removed when this one is written.
+    Embedded {
+        plugin: String,
+        sha256: &'static str,
+        len: u64,
+    },
+    /// A third-party plugin compiled here: the sha256 recorded in `<name>.sha256` when it was
+    /// compiled (the name carries the component's sha256 and the engine's compatibility hash).
+    Recorded,
+}
+
+impl Entry {
+    /// The entry of a built-in plugin's embedded artifact (`cwasm`, whose sha256 is `sha256`).
+    pub fn builtin(plugin: &str, sha256: &'static str, cwasm: &[u8]) -> Entry {
+        Entry {
+            name: format!("builtin-{plugin}-{sha256}.cwasm"),
+            expected: Expected::Embedded {
+                plugin: plugin.to_string(),
+                sha256,
+                len: cwasm.len() as u64,
+            },
+        }
+    }
+
+    /// The entry of a third-party component (`component_sha256`) compiled by `engine`.
+    pub fn compiled(engine: &Engine, component_sha256: &str) -> Entry {
+        let compat = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            engine.precompile_compatibility_hash().hash(&mut h);
+            format!("{:016x}", h.finish())
+        };
+        Entry {
+            name: format!("{component_sha256}-{compat}.cwasm"),
+            expected: Expected::Recorded,
+        }
+    }
+
+    /// The artifact's file name in the cache.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn record_name(&self) -> String {
+        format!("{}.sha256", self.name)
+    }
+}
+
 impl PrivateCache {
+    /// The entry's artifact as a component of `engine`, if the cache holds a verified copy.
+    pub fn load(&self, engine: &Engine, entry: &Entry) -> Option<Component> {
+        let verified = match &entry.expected {
+            Expected::Embedded { sha256, len, .. } => {
+                self.open_verified(&entry.name, sha256, Some(*len))?
+            }
+            Expected::Recorded => {
+                let expected = self.read_small(&entry.record_name(), limits::MAX_RECORD_BYTES)?;
+                self.open_verified(&entry.name, expected.trim(), None)?
+            }
+        };
+        // SAFETY: `verified.path` names the descriptor `open_verified` opened in the checked
+        // private cache directory (no symlink followed, a private regular file of ours) and whose
+        // contents it hashed to the expected sha256: for a built-in entry the embedded artifact's
+        // (the bytes build.rs produced for this engine configuration), for a compiled entry the
+        // one recorded when this code serialized it with `Component::serialize` for this exact
+        // engine (the compatibility hash is part of the name). wasmtime also checks the header
+        // against this engine and rejects a mismatch.
+        #[allow(unsafe_code)]
+        let loaded = unsafe { Component::deserialize_file(engine, &verified.path) };
+        match loaded {
+            Ok(component) => Some(component),
+            Err(e) => {
+                tracing::warn!(file = %entry.name, error = %format!("{e:#}"), "ignoring an unusable cached artifact");
+                None
+            }
+        }
+    }
+
+    /// Stores `artifact` as the entry's file: with its sha256 recorded beside it (a compiled
+    /// entry), or removing the plugin's artifacts of other builds (a built-in entry: dead weight,
+    /// 13 MB a build).
+    pub fn store(&self, entry: &Entry, artifact: &[u8]) -> std::io::Result<()> {
+        self.write(&entry.name, artifact)?;
+        match &entry.expected {
+            Expected::Recorded => self.write(
+                &entry.record_name(),
+                crate::digest::sha256_hex(artifact).as_bytes(),
+            ),
+            Expected::Embedded { plugin, .. } => {
+                let prefix = format!("builtin-{plugin}-");
+                self.remove_where(|n| {
+                    n != entry.name
+                        && n.strip_prefix(&prefix)
+                            .and_then(|rest| rest.strip_suffix(".cwasm"))
+                            .is_some_and(|sha| {
+                                sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit())
+                            })
+                });
+                Ok(())
+            }
+        }
+    }
+
     /// Opens (creating what is missing, mode 0700) and checks the cache directory at `path`.
     /// `target`: the root of the audited tree when it is not the live host; a cache inside it is
     /// refused (a scan never writes into its target).
@@ -92,12 +224,11 @@ impl PrivateCache {
         let private_from = components.len().saturating_sub(1);
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let mut here = PathBuf::from("/");
-        let mut dir = rustix::fs::open("/", flags, Mode::empty()).map_err(|source| {
-            CacheRefused::Io {
+        let mut dir =
+            rustix::fs::open("/", flags, Mode::empty()).map_err(|source| CacheRefused::Io {
                 path: here.clone(),
                 source,
-            }
-        })?;
+            })?;
         check_dir(&dir, &here, me, false, target_id, target)?;
         for (i, name) in components.iter().enumerate() {
             here.push(name);
@@ -135,15 +266,10 @@ impl PrivateCache {
         &self.path
     }
 
-    /// Opens the cached file `name` if it is a regular file of ours, not writable by others, of
-    /// `len` bytes (when given) whose sha256 is `sha256`; returns a path that names exactly the
-    /// opened file (`/proc/self/fd/N`, valid while the descriptor lives) for wasmtime to map.
-    pub fn open_verified(
-        &self,
-        name: &str,
-        sha256: &str,
-        len: Option<u64>,
-    ) -> Option<VerifiedFile> {
+    /// Opens the cache's file `name` if it is a regular file of ours with one link, not
+    /// writable by others, of at most `max` bytes (and exactly `len` when given): the checks
+    /// every file of the cache passes before it is read.
+    fn open_private(&self, name: &str, max: u64, len: Option<u64>) -> Option<std::fs::File> {
         let fd = rustix::fs::openat(
             &self.dir,
             name,
@@ -159,15 +285,22 @@ impl PrivateCache {
             || st.st_uid != me
             || st.st_mode & 0o022 != 0
             || st.st_nlink != 1
-            || size > MAX_ARTIFACT_BYTES
+            || size > max
             || len.is_some_and(|l| l != size)
         {
-            tracing::warn!(file = %self.path.join(name).display(), "ignoring a cached artifact that is not a private regular file of the expected size");
+            tracing::warn!(file = %self.path.join(name).display(), "ignoring a cached file that is not a private regular file of the expected size");
             return None;
         }
+        Some(std::fs::File::from(fd))
+    }
+
+    /// Opens the cached artifact `name` if [`Self::open_private`] accepts it and its sha256 is
+    /// `sha256`; returns a path that names exactly the opened file (`/proc/self/fd/N`, valid
+    /// while the descriptor lives) for wasmtime to map.
+    fn open_verified(&self, name: &str, sha256: &str, len: Option<u64>) -> Option<VerifiedFile> {
+        let mut file = self.open_private(name, limits::MAX_ARTIFACT_BYTES, len)?;
         let mut hasher = Sha256::new();
-        let mut file = std::fs::File::from(fd);
-        let mut buf = vec![0u8; 256 << 10];
+        let mut buf = vec![0u8; limits::HASH_BUFFER_BYTES];
         loop {
             match file.read(&mut buf) {
                 Ok(0) => break,
@@ -184,27 +317,10 @@ impl PrivateCache {
         Some(VerifiedFile { _fd: fd, path })
     }
 
-    /// Reads a small file of the cache (a recorded sha256), same checks as
-    /// [`Self::open_verified`] without the hash.
-    pub fn read_small(&self, name: &str, max: u64) -> Option<String> {
-        let fd = rustix::fs::openat(
-            &self.dir,
-            name,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .ok()?;
-        let st = rustix::fs::fstat(&fd).ok()?;
-        let me = rustix::process::geteuid().as_raw();
-        if !rustix::fs::FileType::from_raw_mode(st.st_mode).is_file()
-            || st.st_uid != me
-            || st.st_mode & 0o022 != 0
-            || st.st_size as u64 > max
-        {
-            return None;
-        }
+    /// Reads a small file of the cache (a recorded sha256) that [`Self::open_private`] accepts.
+    fn read_small(&self, name: &str, max: u64) -> Option<String> {
         let mut text = String::new();
-        std::fs::File::from(fd)
+        self.open_private(name, max, None)?
             .take(max)
             .read_to_string(&mut text)
             .ok()?;
@@ -213,7 +329,7 @@ impl PrivateCache {
 
     /// Writes `bytes` as `name`: a fresh temporary file (`O_CREAT | O_EXCL | O_NOFOLLOW`, mode
     /// 0600) renamed over `name`, all relative to the cache directory.
-    pub fn write(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    fn write(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let tmp = format!(
             ".{name}.tmp-{}-{}",
@@ -240,7 +356,7 @@ impl PrivateCache {
     }
 
     /// Removes the files whose names `stale` accepts (another build's artifacts).
-    pub fn remove_where(&self, stale: impl Fn(&str) -> bool) {
+    fn remove_where(&self, stale: impl Fn(&str) -> bool) {
         let Ok(fd) = rustix::fs::openat(
             &self.dir,
             ".",
@@ -324,11 +440,6 @@ fn check_dir(
     Ok(())
 }
 
-/// Lowercase hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,11 +460,11 @@ mod tests {
             0o700
         );
         cache.write("a.cwasm", b"artifact").unwrap();
-        let sha = crate::util::sha256_hex(b"artifact");
+        let sha = crate::digest::sha256_hex(b"artifact");
         let file = cache.open_verified("a.cwasm", &sha, Some(8)).unwrap();
         assert_eq!(std::fs::read(&file.path).unwrap(), b"artifact");
         assert!(cache.open_verified("a.cwasm", &sha, Some(9)).is_none());
-        let other = crate::util::sha256_hex(b"forged!!");
+        let other = crate::digest::sha256_hex(b"forged!!");
         assert!(cache.open_verified("a.cwasm", &other, Some(8)).is_none());
     }
 
@@ -370,7 +481,7 @@ mod tests {
         let victim = base.path().join("victim");
         std::fs::write(&victim, "root-owned content").unwrap();
         std::os::unix::fs::symlink(&victim, dir.join("b.cwasm")).unwrap();
-        let sha = crate::util::sha256_hex(b"root-owned content");
+        let sha = crate::digest::sha256_hex(b"root-owned content");
         assert!(cache.open_verified("b.cwasm", &sha, None).is_none());
         // Writing replaces the link itself, never the file it points to.
         cache.write("b.cwasm", b"new").unwrap();

@@ -1,0 +1,196 @@
+//! The plugin registry: which plugin feeds which control, the rules a third-party plugin must meet
+//! to join a run (it feeds only controls of the profile that nothing else feeds, or replaces a
+//! plugin by taking its id; it does not read the whole target unless allowed), and the paths a
+//! plugin may read: [`Grant`], compiled from its manifest's read patterns after parameter
+//! templating ([`expand_reads`]) and extended by citations ([`cited_pattern`]).
+
+use std::path::Path;
+use std::sync::Arc;
+
+
+use crate::profile::Profile;
+use crate::runner::{LoadError, PluginHandle};
+use crate::trust::Verification;
+
+/// The plugins of one run, built-in first, in load order, each with how it was verified.
+#[derive(Debug, Default)]
+pub struct Registry {
+    plugins: Vec<(Arc<PluginHandle>, Verification)>,
+}
+
+impl Registry {
+    /// A registry of the built-in plugins.
+    pub fn builtin(plugins: Vec<PluginHandle>) -> Registry {
+        Registry {
+            plugins: plugins
+                .into_iter()
+                .map(|p| (Arc::new(p), Verification::Builtin))
+                .collect(),
+        }
+    }
+
+    /// Admits a third-party plugin loaded from `path`, or refuses it (exit 2) when it reads the
+    /// whole target without `allow_broad_reads`, declares a control `profile` does not have, or
+    /// declares a control another loaded plugin feeds. A plugin with the id of a loaded one
+    /// replaces it (an explicit override).
+    pub fn admit(
+        &mut self,
+        handle: PluginHandle,
+        verification: Verification,
+        path: &Path,
+        profile: &Profile,
+        allow_broad_reads: bool,
+    ) -> Result<(), LoadError> {
+        let refuse = |reason: String| LoadError::Manifest {
+            path: path.into(),
+            reason,
+        };
+        if !allow_broad_reads
+            && let Some(pattern) = handle.manifest.reads.iter().find(|r| is_whole_tree(r))
+        {
+            return Err(refuse(format!(
+                "declares the read pattern `{pattern}`, which covers the whole target; refusing it (--allow-broad-reads runs it anyway)"
+            )));
+        }
+        self.plugins
+            .retain(|(p, _)| p.manifest.id != handle.manifest.id);
+        // Otherwise it may only feed controls of this profile that nothing else feeds: two
+        // plugins for one control would make the verdict depend on load order.
+        for control in &handle.manifest.controls {
+            if !profile.controls.contains(control) {
+                return Err(refuse(format!(
+                    "declares control `{control}`, which profile `{}` does not have",
+                    profile.name
+                )));
+            }
+            if let Some(other) = self.feeding(control) {
+                return Err(refuse(format!(
+                    "declares control `{control}`, which plugin `{}` already provides (to replace that plugin, give this one the id `{}`)",
+                    other.manifest.id, other.manifest.id
+                )));
+            }
+        }
+        self.plugins.push((Arc::new(handle), verification));
+        Ok(())
+    }
+
+    /// The plugin feeding `control`, if any.
+    pub fn feeding(&self, control: &str) -> Option<&Arc<PluginHandle>> {
+        self.plugins
+            .iter()
+            .map(|(p, _)| p)
+            .find(|p| p.manifest.controls.iter().any(|c| c == control))
+    }
+
+    /// The plugins `controls` need, each once, in the order of the controls.
+    pub fn needed(&self, controls: &[String]) -> Vec<&Arc<PluginHandle>> {
+        let mut needed: Vec<&Arc<PluginHandle>> = Vec::new();
+        for control in controls {
+            if let Some(p) = self.feeding(control)
+                && !needed.iter().any(|n| n.manifest.id == p.manifest.id)
+            {
+                needed.push(p);
+            }
+        }
+        needed
+    }
+
+    /// Every plugin with its verification, in load order.
+    pub fn iter(&self) -> impl Iterator<Item = &(Arc<PluginHandle>, Verification)> {
+        self.plugins.iter()
+    }
+
+    /// How many plugins are registered.
+    pub fn len(&self) -> usize {
+        self.plugins.len()
+    }
+
+    /// Whether no plugin is registered.
+    pub fn is_empty(&self) -> bool {
+        self.plugins.is_empty()
+    }
+}
+
+/// Whether a read pattern covers the whole target (`/**`, `/*`, `/**/x`, `{param}` left
+/// unexpanded at the top): a wildcard in its first component.
+pub fn is_whole_tree(pattern: &str) -> bool {
+    pattern
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .is_none_or(|first| first.is_empty() || first.contains(['*', '?', '[']))
+}
+
+/// The read rules live in the SDK (`phipolicy_sdk::grant`), so that a plugin's native tests
+/// (`phipolicy_sdk::testing::DirTarget::for_plugin`) refuse exactly what the engine refuses:
+/// `Grant` (a manifest's globs), `expand_reads` (`{param}` expansion) and `cited_pattern` (the
+/// grant pattern of a cited path).
+pub use phipolicy_sdk::grant::{Grant, expand_reads, glob_escape_if_literal as cited_pattern};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Map, Value};
+    use serde_json::json;
+
+    #[test]
+    fn grants() {
+        let g =
+            Grant::new(&["/etc/ssh/**".to_string(), "/etc/profile.d/*.sh".to_string()]).unwrap();
+        assert!(g.allows("/etc/ssh"));
+        assert!(g.allows("/etc/ssh/sshd_config.d/50-cloud-init.conf"));
+        assert!(g.allows("/etc/profile.d/tmout.sh"));
+        assert!(!g.allows("/etc/profile.d/sub/tmout.sh"));
+        assert!(!g.allows("/etc/shadow"));
+        assert!(!g.allows("/etc/ssh/../shadow"));
+        assert!(!g.allows("relative"));
+        let g = Grant::new(&["/var/log/hipaa-risk-assessment-*.txt".to_string()]).unwrap();
+        assert!(g.allows_listing("/var/log"));
+        assert!(!g.allows("/var/log"));
+        assert!(!g.allows("/var/log/syslog"));
+        assert!(g.allows("/var/log/hipaa-risk-assessment-2026.txt"));
+        assert!(!g.allows_listing("/var"));
+    }
+
+    #[test]
+    fn cited_literal_paths_are_granted_literally() {
+        assert_eq!(cited_pattern("/srv/a[1].txt"), "/srv/a\\[1\\].txt");
+        assert_eq!(cited_pattern("/opt/x/*.conf"), "/opt/x/*.conf");
+        assert_eq!(cited_pattern("/opt/{a,b}/*.conf"), "/opt/\\{a,b\\}/*.conf");
+    }
+
+    #[test]
+    fn reads_expand_parameters() {
+        let params: Map<String, Value> = serde_json::from_value(json!({
+            "phi_paths": ["/var/data/phi", "/srv/phi[1]/"],
+            "incident_script": "/usr/local/bin/ir.sh",
+            "phi_group": "x"
+        }))
+        .unwrap();
+        let got = expand_reads(
+            &[
+                "/etc/ssh/**".into(),
+                "{phi_paths}/**".into(),
+                "{incident_script}".into(),
+            ],
+            &params,
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                "/etc/ssh/**",
+                "/var/data/phi/**",
+                "/srv/phi\\[1\\]/**",
+                "/usr/local/bin/ir.sh"
+            ]
+        );
+        assert!(expand_reads(&["{nope}/**".into()], &params).is_err());
+        let params: Map<String, Value> =
+            serde_json::from_value(json!({"risk_evidence_glob": "/var/log/risk-*.txt"})).unwrap();
+        assert_eq!(
+            expand_reads(&["{risk_evidence_glob}".into()], &params).unwrap(),
+            vec!["/var/log/risk-*.txt"]
+        );
+    }
+}
