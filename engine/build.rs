@@ -142,7 +142,7 @@ fn build_plugins(workspace: &Path, out_dir: &Path, plugins: &[String]) -> PathBu
 
 mod bindings {
     wasmtime::component::bindgen!({
-        path: "../plugins/wit",
+        path: "../plugins/phipolicy-sdk/wit",
         world: "phipolicy:plugin/plugin",
     });
 }

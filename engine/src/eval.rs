@@ -275,7 +275,7 @@ impl Prepared {
     fn os_info(&self) -> Option<OsInfo> {
         for path in ["/etc/os-release", "/usr/lib/os-release"] {
             if let Ok((bytes, _)) = self.view.read_file(path, view_limits::MAX_FILE_BYTES) {
-                let os = phipolicy_sdk::os_release::OsRelease::parse(
+                let os = phipolicy_parsers::os_release::OsRelease::parse(
                     path,
                     &String::from_utf8_lossy(&bytes),
                 );

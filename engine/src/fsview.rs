@@ -558,7 +558,7 @@ pub use crate::registry::Grant;
 
 /// Lexical normalisation of in-target paths (`.`, `..` clamped at the root): one definition,
 /// shared with the plugins' SDK, so the engine and a plugin agree on what a path names.
-pub use phipolicy_sdk::referenced::normalize;
+pub use phipolicy_sdk::path::normalize;
 
 #[cfg(test)]
 mod tests {

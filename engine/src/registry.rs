@@ -7,9 +7,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
 
-use crate::fsview::normalize;
 use crate::profile::Profile;
 use crate::runner::{LoadError, ManifestError, PluginHandle};
 use crate::trust::Verification;
@@ -121,176 +119,33 @@ pub fn is_whole_tree(pattern: &str) -> bool {
         .is_none_or(|first| first.is_empty() || first.contains(['*', '?', '[']))
 }
 
+/// The read rules live in the SDK (`phipolicy_sdk::grant`), so that a plugin's native tests
+/// (`phipolicy_sdk::testing::DirTarget::for_plugin`) refuse exactly what the engine refuses:
+/// `Grant` (a manifest's globs), `expand_reads` (`{param}` expansion) and `cited_pattern` (the
+/// grant pattern of a cited path).
+pub use phipolicy_sdk::grant::{Grant, expand_reads, glob_escape_if_literal as cited_pattern};
+
 /// Why a plugin's read patterns give no grant (its controls are `error`).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum GrantError {
-    #[error("unclosed `{{` in read pattern {0:?}")]
-    Unclosed(String),
-    #[error("read pattern {pattern:?} names `{name}`, which is not a string or list parameter")]
-    NotAParameter { pattern: String, name: String },
+    /// A `{param}` in a read pattern could not be expanded.
+    #[error("{0}")]
+    Expand(String),
+    /// A pattern is not a valid glob.
     #[error(transparent)]
-    Glob(#[from] globset::Error),
+    Pattern(#[from] phipolicy_sdk::grant::PatternError),
 }
 
-/// Expands `{param}` in a plugin's read patterns with string or list parameters.
-pub fn expand_reads(
-    patterns: &[String],
-    params: &Map<String, Value>,
-) -> Result<Vec<String>, GrantError> {
-    let mut out = Vec::new();
-    for p in patterns {
-        let Some(start) = p.find('{') else {
-            out.push(p.clone());
-            continue;
-        };
-        let end = p[start..]
-            .find('}')
-            .map(|e| e + start)
-            .ok_or_else(|| GrantError::Unclosed(p.clone()))?;
-        let name = &p[start + 1..end];
-        let values: Vec<String> = match params.get(name) {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect(),
-            _ => {
-                return Err(GrantError::NotAParameter {
-                    pattern: p.clone(),
-                    name: name.to_string(),
-                });
-            }
-        };
-        for v in values {
-            if !v.starts_with('/') {
-                continue;
-            }
-            let value = v.trim_end_matches('/');
-            let expanded = format!("{}{}{}", &p[..start], value, &p[end + 1..]);
-            // Parameter values are paths taken literally, except `*_glob` parameters. The
-            // expansion is not expanded again (a value containing `{x}` stays literal).
-            out.push(if name.ends_with("_glob") {
-                expanded
-            } else {
-                escape_glob_literal_prefix(&expanded, start, value.len())
-            });
-        }
+impl From<String> for GrantError {
+    fn from(message: String) -> Self {
+        GrantError::Expand(message)
     }
-    Ok(out)
-}
-
-/// Escapes glob metacharacters in the `len` bytes of `s` starting at `start` (a parameter value).
-fn escape_glob_literal_prefix(s: &str, start: usize, len: usize) -> String {
-    let (head, rest) = s.split_at(start);
-    let value_len = len.min(rest.len());
-    let (value, tail) = rest.split_at(value_len);
-    let mut escaped = String::with_capacity(s.len() + 8);
-    escaped.push_str(head);
-    for c in value.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped.push_str(tail);
-    escaped
-}
-
-/// The grant pattern of a cited path: a literal path is granted as that path only (its `[` and
-/// `]` are file-name characters); a cited glob stays a glob with glob(3)'s syntax (no `{a,b}`).
-pub fn cited_pattern(path: &str) -> String {
-    let literal = !path.contains(['*', '?']);
-    let mut out = String::with_capacity(path.len());
-    for c in path.chars() {
-        if matches!(c, '{' | '}') || (literal && matches!(c, '[' | ']' | '\\')) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The paths one plugin may read: the globs its manifest declared (after parameter expansion).
-#[derive(Debug, Clone)]
-pub struct Grant {
-    patterns: Vec<String>,
-    set: globset::GlobSet,
-    /// Directories that hold a pattern's first wildcard component: they may be listed (names
-    /// only) so the plugin can expand the glob, but nothing else in them is granted.
-    listable: Vec<String>,
-}
-
-impl Grant {
-    /// Compiles declared globs. `*` stays within a component, `**` crosses them; a pattern ending
-    /// in `/**` also grants the directory itself.
-    pub fn new(patterns: &[String]) -> Result<Grant, globset::Error> {
-        let mut builder = globset::GlobSetBuilder::new();
-        for p in patterns {
-            let glob = globset::GlobBuilder::new(p)
-                .literal_separator(true)
-                .backslash_escape(true)
-                .build()?;
-            builder.add(glob);
-            if let Some(base) = p.strip_suffix("/**")
-                && !base.is_empty()
-            {
-                builder.add(
-                    globset::GlobBuilder::new(base)
-                        .literal_separator(true)
-                        .build()?,
-                );
-            }
-        }
-        let listable = patterns.iter().filter_map(|p| glob_parent(p)).collect();
-        Ok(Grant {
-            patterns: patterns.to_vec(),
-            set: builder.build()?,
-            listable,
-        })
-    }
-
-    /// Whether the directory `path` may be listed: granted, or the parent of a wildcard.
-    pub fn allows_listing(&self, path: &str) -> bool {
-        self.allows(path) || normalize(path).is_some_and(|p| self.listable.contains(&p))
-    }
-
-    pub fn patterns(&self) -> &[String] {
-        &self.patterns
-    }
-
-    /// Whether `path` is declared literally (a pattern without wildcards naming exactly it): the
-    /// only way a plugin may read secret material ([`crate::secrets`]).
-    pub fn declares_exactly(&self, path: &str) -> bool {
-        self.patterns
-            .iter()
-            .any(|p| !p.contains(['*', '?', '[', '{']) && normalize(p).as_deref() == Some(path))
-    }
-
-    /// Whether the in-target `path` is covered (after lexical normalisation).
-    pub fn allows(&self, path: &str) -> bool {
-        match normalize(path) {
-            Some(p) => self.set.is_match(p),
-            None => false,
-        }
-    }
-}
-
-/// The directory above a pattern's first wildcard component (`/var/log/x-*.txt` -> `/var/log`),
-/// if it has one.
-fn glob_parent(pattern: &str) -> Option<String> {
-    let mut literal = Vec::new();
-    for comp in pattern.split('/').filter(|c| !c.is_empty()) {
-        if comp.contains(['*', '?', '[', '{']) {
-            return normalize(&format!("/{}", literal.join("/")));
-        }
-        literal.push(comp.replace('\\', ""));
-    }
-    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Map, Value};
     use serde_json::json;
 
     #[test]

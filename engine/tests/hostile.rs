@@ -599,7 +599,7 @@ fn a_plugin_built_against_another_abi_is_refused() {
         "{err}"
     );
     assert!(
-        include_str!("../../plugins/wit/phipolicy.wit").contains(&format!(
+        include_str!("../../plugins/phipolicy-sdk/wit/phipolicy.wit").contains(&format!(
             "package phipolicy:plugin@{};",
             engine::runner::ABI_VERSION
         )),

@@ -318,7 +318,7 @@ fn a_million_entry_phi_tree_stops_at_the_walk_limit() {
 }
 
 /// A file whose name is not UTF-8 is seen, not skipped: names round-trip byte-exactly through
-/// the plugin ABI (escaped, see plugins/wit), so a failing setting in such a file still fails.
+/// the plugin ABI (escaped, see plugins/phipolicy-sdk/wit), so a failing setting in such a file still fails.
 /// One case for every directory a plugin lists to find configuration; each name, when it was
 /// converted lossily, made the plugin ask for a file that did not exist and the control passed.
 #[test]

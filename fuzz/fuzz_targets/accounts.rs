@@ -1,4 +1,4 @@
 #![no_main]
-//! `cargo fuzz run accounts`: see `phipolicy_sdk::fuzzing::accounts` for the input layout and invariants.
+//! `cargo fuzz run accounts`: see `phipolicy_parsers::fuzzing::accounts` for the input layout and invariants.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_sdk::fuzzing::accounts(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_parsers::fuzzing::accounts(data));

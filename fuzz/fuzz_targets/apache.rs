@@ -1,4 +1,4 @@
 #![no_main]
-//! `cargo fuzz run apache`: see `phipolicy_sdk::fuzzing::apache` for the input layout and invariants.
+//! `cargo fuzz run apache`: see `phipolicy_parsers::fuzzing::apache` for the input layout and invariants.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_sdk::fuzzing::apache(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_parsers::fuzzing::apache(data));

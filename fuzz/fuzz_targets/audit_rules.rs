@@ -1,4 +1,4 @@
 #![no_main]
-//! `cargo fuzz run audit_rules`: see `phipolicy_sdk::fuzzing::audit_rules` for the input layout and invariants.
+//! `cargo fuzz run audit_rules`: see `phipolicy_parsers::fuzzing::audit_rules` for the input layout and invariants.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_sdk::fuzzing::audit_rules(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_parsers::fuzzing::audit_rules(data));

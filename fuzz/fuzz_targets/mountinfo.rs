@@ -1,4 +1,4 @@
 #![no_main]
-//! `cargo fuzz run mountinfo`: see `phipolicy_sdk::fuzzing::mountinfo` for the input layout and invariants.
+//! `cargo fuzz run mountinfo`: see `phipolicy_parsers::fuzzing::mountinfo` for the input layout and invariants.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_sdk::fuzzing::mountinfo(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_parsers::fuzzing::mountinfo(data));

@@ -1,4 +1,4 @@
 #![no_main]
-//! `cargo fuzz run os_release`: see `phipolicy_sdk::fuzzing::os_release` for the input layout and invariants.
+//! `cargo fuzz run os_release`: see `phipolicy_parsers::fuzzing::os_release` for the input layout and invariants.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_sdk::fuzzing::os_release(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_parsers::fuzzing::os_release(data));

@@ -1,4 +1,4 @@
 #![no_main]
-//! `cargo fuzz run postfix`: see `phipolicy_sdk::fuzzing::postfix` for the input layout and invariants.
+//! `cargo fuzz run postfix`: see `phipolicy_parsers::fuzzing::postfix` for the input layout and invariants.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_sdk::fuzzing::postfix(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_parsers::fuzzing::postfix(data));

@@ -1,4 +1,4 @@
 #![no_main]
-//! `cargo fuzz run shell_profile`: see `phipolicy_sdk::fuzzing::shell_profile` for the input layout and invariants.
+//! `cargo fuzz run shell_profile`: see `phipolicy_parsers::fuzzing::shell_profile` for the input layout and invariants.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_sdk::fuzzing::shell_profile(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_parsers::fuzzing::shell_profile(data));

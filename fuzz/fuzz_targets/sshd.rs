@@ -1,4 +1,4 @@
 #![no_main]
-//! `cargo fuzz run sshd`: see `phipolicy_sdk::fuzzing::sshd` for the input layout and invariants.
+//! `cargo fuzz run sshd`: see `phipolicy_parsers::fuzzing::sshd` for the input layout and invariants.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_sdk::fuzzing::sshd(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_parsers::fuzzing::sshd(data));

@@ -1,4 +1,4 @@
 #![no_main]
-//! `cargo fuzz run systemd_unit`: see `phipolicy_sdk::fuzzing::systemd_unit` for the input layout and invariants.
+//! `cargo fuzz run systemd_unit`: see `phipolicy_parsers::fuzzing::systemd_unit` for the input layout and invariants.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_sdk::fuzzing::systemd_unit(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| phipolicy_parsers::fuzzing::systemd_unit(data));

@@ -5,7 +5,7 @@
 //! It builds with cargo-fuzz (installed if missing) on the stable toolchain (`RUSTC_BOOTSTRAP=1`
 //! lets stable rustc take the instrumentation flags), without a sanitizer (the SDK is safe Rust;
 //! overflow checks stay on), then runs each fuzzer binary directly and reads libFuzzer's output. A
-//! crash (panic, timeout, out-of-memory) is copied to `plugins/phipolicy-sdk/tests/
+//! crash (panic, timeout, out-of-memory) is copied to `plugins/phipolicy-parsers/tests/
 //! fuzz_regressions/<target>/`, which the SDK's `fuzz_regressions` test replays under plain
 //! `cargo test`, and the fuzzer is restarted for the rest of the target's time. Prints a table of
 //! executions and crashes per target; exits non-zero when anything crashed.
@@ -90,8 +90,8 @@ pub fn fuzz(args: &[String]) -> Result<()> {
             }
         }
         bail!(
-            "{} target(s) crashed; the inputs are in plugins/phipolicy-sdk/tests/fuzz_regressions/ \
-             (replayed by `cargo test -p phipolicy-sdk --test fuzz_regressions`)",
+            "{} target(s) crashed; the inputs are in plugins/phipolicy-parsers/tests/fuzz_regressions/ \
+             (replayed by `cargo test -p phipolicy-parsers --features fuzzing --test fuzz_regressions`)",
             crashed.len()
         );
     }
@@ -188,7 +188,7 @@ fn fuzz_target(fuzz_dir: &Path, name: &str, budget: Duration) -> Result<Outcome>
         std::fs::create_dir_all(d)?;
     }
     let regressions = workspace()
-        .join("plugins/phipolicy-sdk/tests/fuzz_regressions")
+        .join("plugins/phipolicy-parsers/tests/fuzz_regressions")
         .join(name);
     let mut outcome = Outcome::default();
     let mut locations: Vec<String> = Vec::new();
@@ -357,7 +357,7 @@ mod tests {
     fn reads_a_crash() {
         let log = "#1024\tpulse  cov: 10 ft: 12 corp: 50/3Kb exec/s: 512 rss: 30Mb\n\
                    #1500\tNEW    cov: 11 ft: 13 corp: 51/3Kb lim: 40 exec/s: 500 rss: 30Mb\n\n\
-                   thread '<unnamed>' panicked at /w/plugins/phipolicy-sdk/src/pam.rs:42:9:\n\
+                   thread '<unnamed>' panicked at /w/plugins/phipolicy-parsers/src/pam/mod.rs:42:9:\n\
                    attempt to subtract with overflow\n\
                    ==1== ERROR: libFuzzer: deadly signal\n\
                    artifact_prefix='fuzz/artifacts/pam/'; Test unit written to fuzz/artifacts/pam/crash-abc\n";
@@ -366,7 +366,7 @@ mod tests {
         assert_eq!(r.artifact.as_deref(), Some("fuzz/artifacts/pam/crash-abc"));
         assert_eq!(
             r.what.as_deref(),
-            Some("panic at /w/plugins/phipolicy-sdk/src/pam.rs:42:9")
+            Some("panic at /w/plugins/phipolicy-parsers/src/pam/mod.rs:42:9")
         );
     }
 

@@ -36,6 +36,10 @@ commands:
                    validators (SARIF schema, JUnit XSDs, trestle, Nu HTML checker, headless
                    Chromium), installing them under target/ (and Java, Chromium from Debian) if
                    missing; --update-docs copies the HTML report's screenshot to docs/report.png
+  package          `cargo package` of what plugin authors depend on (phipolicy-sdk,
+                   phipolicy-parsers), offline and without building: checks that both crates
+                   package cleanly and that the SDK's package carries the WIT; writes the .crate
+                   files to target/package/
   bench [--runs N] median wall time and peak memory of `phipolicy eval --root` on the merged
                    hardened fixtures and on a tree of 50,000 accounts (ids.unique); a fleet of
                    1,000 small trees in one process (targets/s, CPU per target); the Debian 12
@@ -65,6 +69,7 @@ fn main() {
         Some("eval") => eval(&args[1..]),
         Some("docs") => docs(),
         Some("test") => test(),
+        Some("package") => package(),
         Some("bench") => bench(&args[1..]),
         Some("validate-reports") => build().and_then(|bin| {
             reports::validate_reports(&bin, args[1..].iter().any(|a| a == "--update-docs"))
@@ -334,11 +339,15 @@ fn test() -> Result<()> {
         // The container harness needs Docker and the images: `cargo xtask conformance` runs it.
         "--exclude",
         "harness",
+        // The parsers' fuzz entry points, which tests/fuzz_regressions.rs replays.
+        "--features",
+        "phipolicy-parsers/fuzzing",
     ]);
     for (k, v) in &sshd.env {
         cargo_test.env(k, v);
     }
     run(&mut cargo_test)?;
+    package()?;
     run(Command::new(&bin).arg("test"))?;
     // Every report format through the real validators (installs them under target/ if missing).
     reports::validate_reports(&bin, false)?;
@@ -350,6 +359,42 @@ fn test() -> Result<()> {
     // The packages and the image, installed and run the way users do.
     dist_test()?;
     eprintln!("xtask: test suite passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+/// The crates plugin authors depend on, in dependency order.
+const PUBLISHED_CRATES: &[&str] = &["phipolicy-sdk", "phipolicy-parsers"];
+
+/// `cargo xtask package`: packages the SDK and the parsers the way `cargo publish` would (both at
+/// once, so the parsers' dependency on the unpublished SDK resolves to the SDK being packaged),
+/// offline and without the verification build, then checks what went into the SDK's `.crate`: a
+/// crate whose bindings are generated from a WIT file outside it would package and then fail to
+/// build for every author.
+fn package() -> Result<()> {
+    let mut cmd = cargo();
+    cmd.args(["package", "--offline", "--no-verify", "--allow-dirty"]);
+    for krate in PUBLISHED_CRATES {
+        cmd.args(["-p", krate]);
+    }
+    run(&mut cmd)?;
+    let version = env!("CARGO_PKG_VERSION");
+    let listing = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["package", "--offline", "--list", "--allow-dirty", "-p", "phipolicy-sdk"])
+        .current_dir(workspace())
+        .output()
+        .context("cargo package --list")?;
+    let files = String::from_utf8_lossy(&listing.stdout);
+    for needed in ["wit/phipolicy.wit", "README.md", "src/lib.rs"] {
+        if !files.lines().any(|l| l.trim() == needed) {
+            bail!("the phipolicy-sdk package lacks {needed}:\n{files}");
+        }
+    }
+    for krate in PUBLISHED_CRATES {
+        let file = target_dir().join("package").join(format!("{krate}-{version}.crate"));
+        if !file.is_file() {
+            bail!("cargo package wrote no {}", file.display());
+        }
+    }
     Ok(())
 }
 

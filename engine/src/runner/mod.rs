@@ -28,7 +28,7 @@ use manifest::builtin;
 pub use manifest::{ManifestError, PluginManifest, is_builtin_id};
 use store::{Ticker, classify, freeze_timers, new_store, with_watchdog};
 
-/// The version of the WIT package `phipolicy:plugin` this host implements (`plugins/wit`).
+/// The version of the WIT package `phipolicy:plugin` this host implements (`plugins/phipolicy-sdk/wit`).
 pub const ABI_VERSION: &str = "0.2.0";
 
 /// Limits of one plugin run.
@@ -92,7 +92,7 @@ pub mod limits {
 
 mod bindings {
     wasmtime::component::bindgen!({
-        path: "../plugins/wit",
+        path: "../plugins/phipolicy-sdk/wit",
         world: "phipolicy:plugin/plugin",
     });
 }

@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 
 use phipolicy_sdk::facts::Unreadable;
-use phipolicy_sdk::tls::pem_certificates;
+use phipolicy_parsers::tls::pem_certificates;
 use phipolicy_sdk::{ReadError, Target, TargetExt};
 use serde_json::{Value, json};
 

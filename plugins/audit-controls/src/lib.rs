@@ -2,18 +2,17 @@
 //! and configured not to drop records, the audit rules it loads, and where logs are forwarded.
 //!
 //! Facts: `{"os", "family", "auditd": {installed, binary, unit, enabled_links, masked, config},
-//! "rules": <phipolicy_sdk::audit_rules::LoadedRules>, "forwarding": {"rsyslog": {installed,
-//! binary, enabled_links, <phipolicy_sdk::rsyslog::RsyslogConfig>, each forward with
+//! "rules": <phipolicy_parsers::audit_rules::LoadedRules>, "forwarding": {"rsyslog": {installed,
+//! binary, enabled_links, <phipolicy_parsers::rsyslog::RsyslogConfig>, each forward with
 //! `destination`, `driver_module` and `ca` from [`forwarding`]}, "journal_upload": {installed,
 //! enabled_links, url, files, unreadable}}}`. The policies `audit.auditd`, `audit.rules` and
 //! `audit.forwarding` judge them.
 
 use phipolicy_sdk::facts::{ParseIssue, Unreadable};
-use phipolicy_sdk::keyvalue::{Dialect, KeyValueFile};
-use phipolicy_sdk::os_release::{Family, OsRelease};
-use phipolicy_sdk::{
-    FileKind, Located, Manifest, Params, Plugin, ReadError, Target, TargetExt, audit_rules, rsyslog,
-};
+use phipolicy_parsers::keyvalue::{Dialect, KeyValueFile};
+use phipolicy_parsers::os_release::{Family, OsRelease};
+use phipolicy_sdk::{FileKind, Located, Manifest, Params, Plugin, ReadError, Target, TargetExt};
+use phipolicy_parsers::{audit_rules, rsyslog};
 use serde_json::{Value, json};
 
 /// Where distributions install auditd.

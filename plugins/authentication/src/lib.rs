@@ -1,14 +1,14 @@
 //! The authentication safeguard (45 CFR 164.312(d) and 164.312(a)(1)): gathers the effective sshd
 //! settings that decide who can log in and how, and the login banner sshd shows.
 //!
-//! Facts: `{"os": <os-release or null>, "sshd": {"installed", "binary", ...phipolicy_sdk::sshd::facts
+//! Facts: `{"os": <os-release or null>, "sshd": {"installed", "binary", ...phipolicy_parsers::sshd::facts
 //! for the keywords below}, "banner": {"path", "exists", "kind", "size", "text", "truncated",
 //! "error", "error_kind", "symlink_to"} or null}` (`banner` is null when sshd is absent or `Banner` is `none`).
 //! The policies `auth.ssh` and `auth.banner` judge them.
 
-use phipolicy_sdk::os_release::OsRelease;
-use phipolicy_sdk::sshd::EffectiveSshdConfig;
-use phipolicy_sdk::target::join;
+use phipolicy_parsers::os_release::OsRelease;
+use phipolicy_parsers::sshd::EffectiveSshdConfig;
+use phipolicy_sdk::path::join;
 use phipolicy_sdk::{FileKind, Manifest, Params, Plugin, ReadError, Target, TargetExt};
 use serde_json::{Value, json};
 
@@ -44,7 +44,7 @@ impl Plugin for Authentication {
             safeguard: "authentication",
             cfr: &["164.312(d)", "164.312(a)(1)"],
             controls: &["auth.ssh", "auth.banner"],
-            reads: phipolicy_sdk::reads_with_sshd![
+            reads: phipolicy_parsers::reads_with_sshd![
                 "/etc/os-release",
                 "/usr/lib/os-release",
                 "/etc/ssh/**",

@@ -1,12 +1,13 @@
 //! The automatic-logoff safeguard (45 CFR 164.312(a)(2)(iii)): gathers the facts that decide
 //! whether idle sessions end, the shell `TMOUT` login shells get and sshd's idle-related settings.
 //!
-//! Facts: `{"os": <os-release or null>, "shell": <phipolicy_sdk::shell::LoginTmout>, "sshd":
-//! <phipolicy_sdk::sshd::facts for ClientAliveInterval, ClientAliveCountMax, ChannelTimeout> plus
+//! Facts: `{"os": <os-release or null>, "shell": <phipolicy_parsers::shell::LoginTmout>, "sshd":
+//! <phipolicy_parsers::sshd::facts for ClientAliveInterval, ClientAliveCountMax, ChannelTimeout> plus
 //! "installed" and "binary">`. The policies `logoff.shell-timeout` and `logoff.ssh-idle` judge them.
 
-use phipolicy_sdk::os_release::{Family, OsRelease};
-use phipolicy_sdk::{Manifest, Params, Plugin, Target, TargetExt, shell, sshd};
+use phipolicy_parsers::os_release::{Family, OsRelease};
+use phipolicy_sdk::{Manifest, Params, Plugin, Target, TargetExt};
+use phipolicy_parsers::{shell, sshd};
 use serde_json::{Value, json};
 
 /// Where distributions install the sshd binary.
@@ -31,7 +32,7 @@ impl Plugin for AutomaticLogoff {
             safeguard: "automatic-logoff",
             cfr: &["164.312(a)(2)(iii)"],
             controls: &["logoff.shell-timeout", "logoff.ssh-idle"],
-            reads: phipolicy_sdk::reads_with_sshd![
+            reads: phipolicy_parsers::reads_with_sshd![
                 "/etc/os-release",
                 "/usr/lib/os-release",
                 "/etc/profile",

@@ -11,12 +11,12 @@
 use std::collections::BTreeSet;
 
 use phipolicy_sdk::facts::{ParseIssue, Unreadable};
-use phipolicy_sdk::os_release::{Family, OsRelease};
-use phipolicy_sdk::schedule::{
+use phipolicy_parsers::os_release::{Family, OsRelease};
+use phipolicy_parsers::schedule::{
     self, Assignment, Command, ResticInvocation, Runs, UnitFile, classify, commands_of,
     parse_restic,
 };
-use phipolicy_sdk::target::{file_name, join};
+use phipolicy_sdk::path::{file_name, join};
 use phipolicy_sdk::{FileKind, Manifest, Params, Plugin, ReadError, Target, TargetExt};
 use serde_json::{Value, json};
 

@@ -1,11 +1,56 @@
 //! The emergency-access safeguard (45 CFR 164.312(a)(2)(ii)): whether a break-glass procedure is
 //! documented at one of the configured paths, and whether that document has content.
 //!
-//! Facts: `{"documents": [{"path", "exists", "kind", "size", "blank", "first_line", "error"}]}`, one
-//! per `emergency_procedure_paths` entry. The policy `emergency.procedure` judges them.
+//! Facts: [`Facts`], one [`Document`] per `emergency_procedure_paths` entry (schema:
+//! `policies/hipaa/schemas/emergency-access.json`). The policy `emergency.procedure` judges them.
 
 use phipolicy_sdk::{FileKind, Manifest, Params, Plugin, ReadError, Target, TargetExt};
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+/// What this plugin returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Facts {
+    /// One per `emergency_procedure_paths` entry, in parameter order.
+    pub documents: Vec<Document>,
+}
+
+/// One candidate document: whether it exists, is a regular file and holds more than whitespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Document {
+    pub path: String,
+    pub exists: bool,
+    /// What the path is (absent when it does not exist).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<FileKind>,
+    /// Size in bytes (absent when it does not exist).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Only whitespace (present when the file was read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blank: Option<bool>,
+    /// The first non-blank line, trimmed, at most 120 characters; `null` when blank (present when
+    /// the file was read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_line: Option<Option<String>>,
+    /// Why it could not be examined; `null` when nothing went wrong.
+    pub error: Option<String>,
+}
+
+impl Document {
+    fn missing(path: &str, error: Option<String>) -> Document {
+        Document {
+            path: path.to_string(),
+            exists: false,
+            kind: None,
+            size: None,
+            blank: None,
+            first_line: None,
+            error,
+        }
+    }
+}
 
 /// The emergency-access plugin.
 #[derive(Debug)]
@@ -24,29 +69,35 @@ impl Plugin for EmergencyAccess {
     }
 
     fn collect(target: &dyn Target, params: &Params) -> Result<Value, String> {
-        let documents: Vec<Value> = params
+        let documents = params
             .string_list("emergency_procedure_paths")
             .iter()
             .map(|p| document(target, p))
             .collect();
-        Ok(json!({ "documents": documents }))
+        phipolicy_sdk::facts::to_json(&Facts { documents })
     }
 }
 
 phipolicy_sdk::export_plugin!(EmergencyAccess);
 
 /// One candidate document: whether it exists, is a regular file and holds more than whitespace.
-fn document(target: &dyn Target, path: &str) -> Value {
+fn document(target: &dyn Target, path: &str) -> Document {
     if !path.starts_with('/') {
-        return json!({"path": path, "exists": false, "error": "not an absolute path"});
+        return Document::missing(path, Some("not an absolute path".into()));
     }
     let st = match target.stat(path) {
         Ok(s) => s,
-        Err(ReadError::NotFound) => return json!({"path": path, "exists": false, "error": null}),
-        Err(e) => return json!({"path": path, "exists": false, "error": e.to_string()}),
+        Err(ReadError::NotFound) => return Document::missing(path, None),
+        Err(e) => return Document::missing(path, Some(e.to_string())),
+    };
+    let found = Document {
+        exists: true,
+        kind: Some(st.kind),
+        size: Some(st.size),
+        ..Document::missing(path, None)
     };
     if st.kind != FileKind::Regular {
-        return json!({"path": path, "exists": true, "kind": st.kind, "size": st.size, "error": null});
+        return found;
     }
     match target.read_text(path) {
         Ok(text) => {
@@ -55,14 +106,16 @@ fn document(target: &dyn Target, path: &str) -> Value {
                 .map(str::trim)
                 .find(|l| !l.is_empty())
                 .map(|l| l.chars().take(120).collect::<String>());
-            json!({
-                "path": path, "exists": true, "kind": st.kind, "size": st.size,
-                "blank": first_line.is_none(), "first_line": first_line, "error": null,
-            })
+            Document {
+                blank: Some(first_line.is_none()),
+                first_line: Some(first_line),
+                ..found
+            }
         }
-        Err(e) => {
-            json!({"path": path, "exists": true, "kind": st.kind, "size": st.size, "error": e.to_string()})
-        }
+        Err(e) => Document {
+            error: Some(e.to_string()),
+            ..found
+        },
     }
 }
 
@@ -70,6 +123,15 @@ fn document(target: &dyn Target, path: &str) -> Value {
 mod tests {
     use super::*;
     use phipolicy_sdk::testing::{DirTarget, tree};
+    use serde_json::json;
+
+    /// The checked-in schema is the schema of [`Facts`] (`PHIPOLICY_UPDATE_SCHEMAS=1` rewrites it).
+    #[test]
+    fn schema_is_fresh() {
+        phipolicy_sdk::testing::check_schema_file::<Facts>(&phipolicy_sdk::testing::builtin_schema_path(
+            "emergency-access",
+        ));
+    }
 
     fn params(paths: &str) -> Params {
         Params::from_json(&format!(r#"{{"emergency_procedure_paths": {paths}}}"#)).expect("params")

@@ -10,8 +10,8 @@
 //!   "phi_paths": [{path, exists, kind, error, mount, dm, luks, fscrypt, fstab, crypttab}]}`.
 //! The policy `crypto.at-rest` judges them.
 
-use phipolicy_sdk::os_release::OsRelease;
-use phipolicy_sdk::storage::{
+use phipolicy_parsers::os_release::OsRelease;
+use phipolicy_parsers::storage::{
     CrypttabEntry, DmDevice, FstabEntry, MountTable, dm_for_source, fstab_mount_of,
     load_dm_devices, load_fscrypt, luks_below, parse_crypttab, parse_fstab,
 };

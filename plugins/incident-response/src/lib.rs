@@ -2,11 +2,47 @@
 //! the evidence directory, as `stat` sees them (kind, mode, owner; the link itself when a path is a
 //! symlink).
 //!
-//! Facts: `{"script": <file>, "evidence_dir": <file>}`, each `{"path", "exists", "kind", "mode",
-//! "mode_octal", "uid", "gid", "symlink_to", "error"}`. The policy `incident.response` judges them.
+//! Facts: [`Facts`], a [`FileFact`] for the script and one for the evidence directory (schema:
+//! `policies/hipaa/schemas/incident-response.json`). The policy `incident.response` judges them.
 
-use phipolicy_sdk::{Manifest, Params, Plugin, ReadError, Target};
-use serde_json::{Value, json};
+use phipolicy_sdk::{FileKind, Manifest, Params, Plugin, ReadError, Target};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+/// What this plugin returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Facts {
+    /// The `incident_script` parameter's file.
+    pub script: FileFact,
+    /// The `incident_evidence_dir` parameter's directory.
+    pub evidence_dir: FileFact,
+}
+
+/// What `stat` (following links) says about a path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct FileFact {
+    pub path: String,
+    pub exists: bool,
+    /// The following fields are present when the path exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<FileKind>,
+    /// `st_mode & 0o7777`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
+    /// The mode as four octal digits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode_octal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
+    /// Where the path links to when it is a symlink (`null` otherwise); absent for a relative path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symlink_to: Option<Option<String>>,
+    /// Why it could not be examined; `null` when nothing went wrong.
+    pub error: Option<String>,
+}
 
 /// The incident-response plugin.
 #[derive(Debug)]
@@ -31,36 +67,47 @@ impl Plugin for IncidentResponse {
         let dir = params
             .string("incident_evidence_dir")
             .ok_or("parameter incident_evidence_dir is missing")?;
-        Ok(json!({
-            "script": file_fact(target, script),
-            "evidence_dir": file_fact(target, dir),
-        }))
+        phipolicy_sdk::facts::to_json(&Facts {
+            script: file_fact(target, script),
+            evidence_dir: file_fact(target, dir),
+        })
     }
 }
 
 phipolicy_sdk::export_plugin!(IncidentResponse);
 
 /// What `stat` (following links) says about `path`, with the link target when it is a symlink.
-fn file_fact(target: &dyn Target, path: &str) -> Value {
+fn file_fact(target: &dyn Target, path: &str) -> FileFact {
+    let absent = |symlink_to, error| FileFact {
+        path: path.to_string(),
+        exists: false,
+        kind: None,
+        mode: None,
+        mode_octal: None,
+        uid: None,
+        gid: None,
+        symlink_to,
+        error,
+    };
     if !path.starts_with('/') {
-        return json!({"path": path, "exists": false, "error": "not an absolute path"});
+        return absent(None, Some("not an absolute path".into()));
     }
     let symlink_to = match target.lstat(path) {
-        Ok(l) if l.kind == phipolicy_sdk::FileKind::Symlink => target.read_link(path).ok(),
+        Ok(l) if l.kind == FileKind::Symlink => target.read_link(path).ok(),
         _ => None,
     };
     match target.stat(path) {
-        Ok(s) => json!({
-            "path": path, "exists": true, "kind": s.kind, "mode": s.mode,
-            "mode_octal": format!("{:04o}", s.mode), "uid": s.uid, "gid": s.gid,
-            "symlink_to": symlink_to, "error": null,
-        }),
-        Err(ReadError::NotFound) => {
-            json!({"path": path, "exists": false, "symlink_to": symlink_to, "error": null})
-        }
-        Err(e) => {
-            json!({"path": path, "exists": false, "symlink_to": symlink_to, "error": e.to_string()})
-        }
+        Ok(s) => FileFact {
+            exists: true,
+            kind: Some(s.kind),
+            mode: Some(s.mode),
+            mode_octal: Some(format!("{:04o}", s.mode)),
+            uid: Some(s.uid),
+            gid: Some(s.gid),
+            ..absent(Some(symlink_to), None)
+        },
+        Err(ReadError::NotFound) => absent(Some(symlink_to), None),
+        Err(e) => absent(Some(symlink_to), Some(e.to_string())),
     }
 }
 
@@ -68,6 +115,14 @@ fn file_fact(target: &dyn Target, path: &str) -> Value {
 mod tests {
     use super::*;
     use phipolicy_sdk::testing::{DirTarget, tree};
+
+    /// The checked-in schema is the schema of [`Facts`] (`PHIPOLICY_UPDATE_SCHEMAS=1` rewrites it).
+    #[test]
+    fn schema_is_fresh() {
+        phipolicy_sdk::testing::check_schema_file::<Facts>(&phipolicy_sdk::testing::builtin_schema_path(
+            "incident-response",
+        ));
+    }
 
     fn params() -> Params {
         Params::from_json(r#"{"incident_script": "/usr/local/bin/hipaa-incident-response.sh", "incident_evidence_dir": "/var/log/hipaa-incidents"}"#)

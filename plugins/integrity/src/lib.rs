@@ -2,10 +2,10 @@
 //! `integrity.phi-permissions`: each PHI directory's type, mode, owner and group, and a bounded,
 //! symlink-safe walk of what lies beneath it.
 
-use phipolicy_sdk::accounts::{self, Database, GroupEntry, PasswdEntry};
+use phipolicy_parsers::accounts::{self, Database, GroupEntry, PasswdEntry};
 use phipolicy_sdk::facts::{ParseIssue, Unreadable};
-use phipolicy_sdk::os_release::{Family, OsRelease};
-use phipolicy_sdk::target::{join, parent};
+use phipolicy_parsers::os_release::{Family, OsRelease};
+use phipolicy_sdk::path::{join, normalize_from_root as normalize, parent};
 use phipolicy_sdk::{FileKind, FileStat, Manifest, Params, Plugin, ReadError, Target, TargetExt};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -314,12 +314,6 @@ fn visit_symlink(target: &dyn Target, root: &str, path: &str, summary: &mut Walk
             });
         }
     }
-}
-
-/// Removes `.` and `..` lexically (`..` stops at the root) and trailing slashes; a relative path
-/// is taken from `/`.
-pub fn normalize(path: &str) -> String {
-    phipolicy_sdk::referenced::normalize(&format!("/{path}")).unwrap_or_else(|| "/".into())
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //! override it (pam_faillock.c `args_parse`); pam_tally2 has no configuration file.
 
 use phipolicy_sdk::facts::{ParseIssue, Unreadable};
-use phipolicy_sdk::keyvalue::{Dialect, KeyValueFile, parse_decimal};
-use phipolicy_sdk::pam::PamRule;
+use phipolicy_parsers::keyvalue::{Dialect, KeyValueFile, parse_decimal};
+use phipolicy_parsers::pam::PamRule;
 use phipolicy_sdk::{ReadError, Target, TargetExt};
 use serde::Serialize;
 
@@ -248,11 +248,11 @@ pub fn faillock_mode(rule: &PamRule) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use phipolicy_sdk::pam::{PamItem, parse_file};
+    use phipolicy_parsers::pam::{PamItem, parse_file};
 
     /// libpam-modules 1.5.2-6+deb12u3's `/etc/security/faillock.conf`: every setting commented out.
     const DEBIAN_FAILLOCK_CONF: &str =
-        include_str!("../../phipolicy-sdk/testdata/debian12/faillock.conf");
+        include_str!("../../phipolicy-parsers/testdata/debian12/faillock.conf");
 
     fn rule(line: &str) -> PamRule {
         match parse_file("/etc/pam.d/common-auth", line)

@@ -8,9 +8,9 @@ pub mod faillock;
 use std::collections::BTreeMap;
 
 use phipolicy_sdk::facts::{ParseIssue, Unreadable};
-use phipolicy_sdk::os_release::{Family, OsRelease};
-use phipolicy_sdk::pam::{self, PamEntry, PamStack, PamType};
-use phipolicy_sdk::pam_exec::{self, LocalUser};
+use phipolicy_parsers::os_release::{Family, OsRelease};
+use phipolicy_parsers::pam::{self, PamEntry, PamStack, PamType};
+use phipolicy_parsers::pam::exec::{self as pam_exec, LocalUser};
 use phipolicy_sdk::{FileKind, Manifest, Params, Plugin, ReadError, Target, TargetExt};
 use serde_json::{Value, json};
 

@@ -6,12 +6,12 @@ pub mod pwquality;
 
 use std::collections::BTreeMap;
 
-use phipolicy_sdk::accounts::{self, GroupEntry, PasswdEntry, PasswordState, ShadowEntry};
+use phipolicy_parsers::accounts::{self, GroupEntry, PasswdEntry, PasswordState, ShadowEntry};
 use phipolicy_sdk::facts::{ParseIssue, Unreadable};
-use phipolicy_sdk::keyvalue::{Dialect, KeyValueFile, parse_c_integer};
-use phipolicy_sdk::os_release::{Family, OsRelease};
-use phipolicy_sdk::pam::{self, PamStack, PamType};
-use phipolicy_sdk::pam_exec::{self, LocalUser};
+use phipolicy_parsers::keyvalue::{Dialect, KeyValueFile, parse_c_integer};
+use phipolicy_parsers::os_release::{Family, OsRelease};
+use phipolicy_parsers::pam::{self, PamStack, PamType};
+use phipolicy_parsers::pam::exec::{self as pam_exec, LocalUser};
 use phipolicy_sdk::{Manifest, Params, Plugin, ReadError, Target, TargetExt};
 use serde_json::{Value, json};
 

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use phipolicy_sdk::facts::{ParseIssue, Unreadable};
-use phipolicy_sdk::keyvalue::{Dialect, KeyValueFile, parse_decimal};
-use phipolicy_sdk::pam::PamRule;
+use phipolicy_parsers::keyvalue::{Dialect, KeyValueFile, parse_decimal};
+use phipolicy_parsers::pam::PamRule;
 use phipolicy_sdk::{Located, ReadError, Target, TargetExt};
 use serde::Serialize;
 
@@ -348,7 +348,7 @@ fn clamp(name: &str, value: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use phipolicy_sdk::pam::{PamItem, parse_file};
+    use phipolicy_parsers::pam::{PamItem, parse_file};
     use phipolicy_sdk::testing::tree;
 
     fn rule(line: &str) -> PamRule {

@@ -1,9 +1,31 @@
 //! Typed fact builders: values that remember where in the target they were found.
+//!
+//! A plugin's facts are Rust types deriving `Serialize` and `JsonSchema`: the JSON the engine
+//! receives is their serialisation, and their schema is what the engine validates that JSON against
+//! before any policy reads it ([`check_schema_file`] keeps the checked-in schema fresh).
+//!
+//! ```
+//! use phipolicy_sdk::Located;
+//!
+//! let port = Located::new(22u16, "/etc/ssh/sshd_config", 13);
+//! assert_eq!(port.at(), "/etc/ssh/sshd_config:13");
+//! assert_eq!(
+//!     serde_json::to_value(&port).unwrap(),
+//!     serde_json::json!({"value": 22, "path": "/etc/ssh/sshd_config", "line": 13})
+//! );
+//! ```
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
+/// The JSON the engine receives for typed facts: their serialisation (objects' keys sorted, as a
+/// [`serde_json::Value`] keeps them).
+pub fn to_json<T: Serialize>(facts: &T) -> Result<serde_json::Value, String> {
+    serde_json::to_value(facts).map_err(|e| format!("serializing facts: {e}"))
+}
+
 /// A value found at `path:line` inside the target (line 0: the whole file or no line applies).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Located<T> {
     pub value: T,
     pub path: String,
@@ -35,7 +57,7 @@ impl<T> Located<T> {
 }
 
 /// A piece of evidence as the result document shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Evidence {
     pub path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,7 +66,7 @@ pub struct Evidence {
 }
 
 /// A file that could not be read, as a fact (policies decide whether that is fatal).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Unreadable {
     pub path: String,
     pub error: String,
@@ -60,7 +82,7 @@ impl Unreadable {
 }
 
 /// A parse problem at `path:line`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ParseIssue {
     pub path: String,
     pub line: u32,

@@ -2,7 +2,8 @@
 //! patterns: wildcards match within one path component, dot files match only an explicit dot, and
 //! results come back sorted in byte order.
 
-use crate::target::{Target, join};
+use crate::path::join;
+use crate::target::Target;
 
 /// fnmatch(3) without flags except `FNM_PERIOD` on the whole name: `*`, `?`, `[abc]`, `[a-z]`,
 /// `[!x]`/`[^x]`, and `\` escapes.

@@ -4,32 +4,47 @@
 //! through [`Target`] and returns facts (JSON, with file and line for everything it found). The same
 //! code runs natively in tests (against [`testing::DirTarget`], a fixture directory) and as a
 //! WebAssembly component inside the engine (against the host's `target` interface), where
-//! [`export_plugin!`] wires it to the ABI in `plugins/wit/phipolicy.wit`.
+//! [`export_plugin!`] wires it to the ABI in this crate's `wit/phipolicy.wit` (the one copy of the
+//! ABI: the engine generates its host bindings from the same file).
 //!
-//! The SDK knows nothing of wasmtime or of the engine; it also holds the parsers every safeguard
-//! shares (sshd, PAM, key/value files, accounts, shell profiles, os-release).
+//! The SDK knows nothing of wasmtime or of the engine, and holds no configuration parser: those
+//! live in `phipolicy-parsers` (sshd, PAM, shell profiles, TLS servers, schedules, ...).
+//!
+//! ```
+//! use phipolicy_sdk::{Manifest, Params, Plugin, Target, TargetExt};
+//!
+//! struct Motd;
+//! impl Plugin for Motd {
+//!     fn manifest() -> Manifest {
+//!         Manifest {
+//!             id: "motd",
+//!             version: "0.1.0",
+//!             safeguard: "example",
+//!             cfr: &[],
+//!             controls: &["example.motd"],
+//!             reads: &["/etc/motd"],
+//!         }
+//!     }
+//!     fn collect(target: &dyn Target, _: &Params) -> Result<serde_json::Value, String> {
+//!         let text = target.read_text_opt("/etc/motd").map_err(|e| e.to_string())?;
+//!         Ok(serde_json::json!({ "motd_present": text.is_some() }))
+//!     }
+//! }
+//! phipolicy_sdk::export_plugin!(Motd);
+//! ```
+//!
+//! With the `testing` feature (a dev-dependency), [`testing::DirTarget::for_plugin`] runs the
+//! plugin natively on a fixture tree under the same read rules as the engine.
 
-pub mod accounts;
-pub mod audit_rules;
 pub mod facts;
-#[doc(hidden)]
-pub mod fuzzing;
 pub mod glob;
-pub mod keyvalue;
-pub mod os_release;
-pub mod pam;
-pub mod pam_exec;
+#[cfg(all(feature = "grant", not(target_arch = "wasm32")))]
+pub mod grant;
 pub mod params;
+pub mod path;
 pub mod referenced;
-pub mod rsyslog;
-pub mod schedule;
-pub mod shell;
-pub mod sshd;
-pub mod sshd_cmdline;
-pub mod storage;
 pub mod target;
-pub mod tls;
-#[cfg(unix)]
+#[cfg(all(feature = "testing", unix))]
 pub mod testing;
 
 #[cfg(target_arch = "wasm32")]
@@ -46,7 +61,7 @@ pub const ABI_VERSION: &str = "0.2.0";
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "wit",
         world: "phipolicy:plugin/plugin",
         pub_export_macro: true,
         export_macro_name: "export_plugin_component",

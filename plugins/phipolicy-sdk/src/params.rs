@@ -21,6 +21,11 @@ impl Params {
         Params(map)
     }
 
+    /// All parameters.
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.0
+    }
+
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.0.get(name)
     }

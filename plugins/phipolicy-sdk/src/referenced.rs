@@ -11,7 +11,8 @@
 
 use std::cell::RefCell;
 
-use crate::target::{DirEntry, FileStat, ReadError, Target, join, parent};
+use crate::path::{join, normalize, parent};
+use crate::target::{DirEntry, FileStat, ReadError, Target};
 
 /// Text of read files kept for finding citations: config files are kilobytes; beyond this the
 /// oldest texts are dropped (a citation then fails as an undeclared read would).
@@ -63,25 +64,6 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
     let p: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
     let s: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
     p.len() == s.len() && p.iter().zip(&s).all(|(p, s)| crate::glob::fnmatch(p, s))
-}
-
-/// Lexically normalises an absolute path inside the target: drops `.` and empty components and
-/// applies `..`, clamped at the root (as the engine's view and chroot do). `None`: not absolute.
-pub fn normalize(path: &str) -> Option<String> {
-    if !path.starts_with('/') {
-        return None;
-    }
-    let mut parts: Vec<&str> = Vec::new();
-    for comp in path.split('/') {
-        match comp {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    Some(format!("/{}", parts.join("/")))
 }
 
 /// The directory above a glob's first wildcard component (`/opt/site/*.conf` -> `/opt/site`).

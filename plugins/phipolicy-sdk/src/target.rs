@@ -6,7 +6,7 @@
 use std::fmt;
 
 /// What a path is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FileKind {
     Regular,
@@ -36,7 +36,7 @@ impl fmt::Display for FileKind {
 }
 
 /// `stat(2)` inside the target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct FileStat {
     pub kind: FileKind,
     /// `st_mode & 0o7777`.
@@ -242,29 +242,4 @@ mod name_tests {
         assert_eq!(decode_name(&literal), "\u{10FFFF}".as_bytes());
         assert_eq!(decode_name(&raw), b"\xff");
     }
-}
-
-/// Joins `rel` onto the absolute directory `base` (lexically; `rel` absolute wins).
-pub fn join(base: &str, rel: &str) -> String {
-    if rel.starts_with('/') {
-        rel.to_string()
-    } else if base.ends_with('/') {
-        format!("{base}{rel}")
-    } else {
-        format!("{base}/{rel}")
-    }
-}
-
-/// The directory part of an absolute path ("/etc/ssh/sshd_config" -> "/etc/ssh").
-pub fn parent(path: &str) -> &str {
-    match path.rfind('/') {
-        Some(0) => "/",
-        Some(i) => &path[..i],
-        None => "/",
-    }
-}
-
-/// The last component of a path.
-pub fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
 }

@@ -6,7 +6,7 @@
 //! `risk.evidence` compares the newest regular file's time with the evaluation time.
 
 use phipolicy_sdk::glob::fnmatch;
-use phipolicy_sdk::target::{file_name, join, parent};
+use phipolicy_sdk::path::{file_name, join, parent};
 use phipolicy_sdk::{Manifest, Params, Plugin, ReadError, Target, TargetExt};
 use serde_json::{Value, json};
 

@@ -15,10 +15,10 @@
 //! The policy `crypto.in-transit` judges them.
 
 use phipolicy_sdk::glob::fnmatch;
-use phipolicy_sdk::os_release::OsRelease;
-use phipolicy_sdk::sshd::EffectiveSshdConfig;
-use phipolicy_sdk::target::join;
-use phipolicy_sdk::tls::{
+use phipolicy_parsers::os_release::OsRelease;
+use phipolicy_parsers::sshd::EffectiveSshdConfig;
+use phipolicy_sdk::path::join;
+use phipolicy_parsers::tls::{
     CryptoPolicy, OpensslConfig, PostfixMainCf, ServerConfig, ServerDirective, apache_protocols,
     nginx_protocols, parse_dh_pem, postfix_protocols,
 };
@@ -87,7 +87,7 @@ impl Plugin for TransmissionSecurity {
             safeguard: "transmission-security",
             cfr: &["164.312(e)(1)", "164.312(e)(2)(ii)"],
             controls: &["crypto.in-transit"],
-            reads: phipolicy_sdk::reads_with_sshd![
+            reads: phipolicy_parsers::reads_with_sshd![
                 "/etc/os-release",
                 "/usr/lib/os-release",
                 "/etc/ssl/**",

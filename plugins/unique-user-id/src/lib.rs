@@ -6,11 +6,11 @@
 
 use std::collections::HashSet;
 
-use phipolicy_sdk::accounts::{
+use phipolicy_parsers::accounts::{
     self, Database, GroupEntry, PasswdEntry, PasswordState, ShadowEntry,
 };
 use phipolicy_sdk::facts::{ParseIssue, Unreadable};
-use phipolicy_sdk::os_release::{Family, OsRelease};
+use phipolicy_parsers::os_release::{Family, OsRelease};
 use phipolicy_sdk::{Manifest, Params, Plugin, ReadError, Target, TargetExt};
 use serde_json::{Value, json};
 

@@ -1,4 +1,4 @@
-//! Differential test of [`phipolicy_sdk::sshd`] against the real `sshd -T`: a few hundred generated
+//! Differential test of [`phipolicy_parsers::sshd`] against the real `sshd -T`: a few hundred generated
 //! configurations (keyword case, duplicates, `key=value`, quoting, nested `Include` globs, `Match`
 //! blocks), each read by both, compared on every keyword the controls read.
 //!
@@ -16,7 +16,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use phipolicy_sdk::sshd::EffectiveSshdConfig;
+use phipolicy_parsers::sshd::EffectiveSshdConfig;
 use phipolicy_sdk::testing::DirTarget;
 
 /// Generated configurations per seed.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::facts::{Located, ParseIssue};
+use phipolicy_sdk::facts::{Located, ParseIssue};
 
 /// How a file separates names from values; each follows the parser of the program that reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -386,7 +386,7 @@ mod tests {
 
     #[test]
     fn generated_inputs_never_panic() {
-        for text in crate::testing::generated_inputs() {
+        for text in phipolicy_sdk::testing::generated_inputs() {
             for d in [Dialect::Equals, Dialect::Whitespace] {
                 let f = KeyValueFile::parse("/g", &text, d);
                 assert!(f.settings.len() + f.issues.len() <= text.lines().count());

@@ -5,13 +5,26 @@
 //! Legacy `$Action...` and `$DefaultNetstreamDriver...` directives apply to the actions after them;
 //! `global(...)` parameters apply everywhere. Actions inside `if ... then`, property filters and
 //! `ruleset()` blocks are reported as conditional: which messages reach them is not decided here.
+//!
+//! Long file: legacy directives and RainerScript share one reader and one include walk (a legacy
+//! line may include RainerScript files and back); its tests are in `tests.rs`.
+//!
+//! ```
+//! use phipolicy_parsers::rsyslog::selector_coverage;
+//!
+//! let coverage = selector_coverage("auth,authpriv.*").unwrap();
+//! assert!(coverage.auth && coverage.authpriv && !coverage.all);
+//! assert!(selector_coverage("*.info").unwrap().all);
+//! ```
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::facts::{Located, ParseIssue, Unreadable};
-use crate::target::{ReadError, Target, TargetExt, parent};
+use crate::cursor::Cursor;
+use phipolicy_sdk::facts::{Located, ParseIssue, Unreadable};
+use phipolicy_sdk::target::{ReadError, Target, TargetExt};
+use phipolicy_sdk::path::parent;
 
 /// The main configuration file.
 pub const MAIN_CONFIG: &str = "/etc/rsyslog.conf";
@@ -182,43 +195,15 @@ struct Reader<'a> {
     seen: BTreeSet<String>,
 }
 
-/// A cursor over one file's text that tracks line numbers.
-struct Cursor<'t> {
-    chars: Vec<char>,
-    pos: usize,
-    line: u32,
-    _text: &'t str,
+/// What RainerScript adds to the shared [`Cursor`]: its comments and its words.
+trait RainerScript {
+    /// Skips whitespace, newlines and comments.
+    fn skip_space(&mut self);
+    /// A word: ASCII letters, digits, `_`, `.` and `-`.
+    fn word(&mut self) -> String;
 }
 
-impl<'t> Cursor<'t> {
-    fn new(text: &'t str) -> Self {
-        Cursor {
-            chars: text.chars().collect(),
-            pos: 0,
-            line: 1,
-            _text: text,
-        }
-    }
-    fn peek(&self) -> Option<char> {
-        self.chars.get(self.pos).copied()
-    }
-    fn peek_at(&self, off: usize) -> Option<char> {
-        self.chars.get(self.pos + off).copied()
-    }
-    fn bump(&mut self) -> Option<char> {
-        let c = self.peek()?;
-        self.pos += 1;
-        if c == '\n' {
-            self.line = self.line.saturating_add(1);
-        }
-        Some(c)
-    }
-    fn skip_blanks(&mut self) {
-        while matches!(self.peek(), Some(' ' | '\t' | '\r')) {
-            self.bump();
-        }
-    }
-    /// Skips whitespace, newlines and comments.
+impl RainerScript for Cursor {
     fn skip_space(&mut self) {
         loop {
             match self.peek() {
@@ -240,22 +225,7 @@ impl<'t> Cursor<'t> {
             }
         }
     }
-    fn rest_of_line(&mut self) {
-        while let Some(c) = self.peek() {
-            if c == '\n' {
-                break;
-            }
-            self.bump();
-        }
-    }
-    fn take_line(&mut self) -> String {
-        let start = self.pos;
-        self.rest_of_line();
-        self.chars
-            .get(start..self.pos)
-            .map(|s| s.iter().collect())
-            .unwrap_or_default()
-    }
+
     fn word(&mut self) -> String {
         let mut w = String::new();
         while let Some(c) = self.peek() {
@@ -267,35 +237,6 @@ impl<'t> Cursor<'t> {
             }
         }
         w
-    }
-    /// A quoted string starting at the cursor's quote character.
-    fn quoted(&mut self) -> String {
-        let quote = self.bump().unwrap_or('"');
-        let mut s = String::new();
-        while let Some(c) = self.bump() {
-            if c == '\\' {
-                if let Some(n) = self.bump() {
-                    s.push(n);
-                }
-            } else if c == quote {
-                break;
-            } else {
-                s.push(c);
-            }
-        }
-        s
-    }
-    /// Whether the next non-blank character (on any line) is `c`, without consuming anything.
-    fn next_is(&self, c: char) -> bool {
-        let mut i = self.pos;
-        while let Some(x) = self.chars.get(i) {
-            if x.is_whitespace() {
-                i += 1;
-            } else {
-                return *x == c;
-            }
-        }
-        false
     }
 }
 
@@ -323,7 +264,7 @@ impl Reader<'_> {
             cur.skip_space();
             match cur.peek() {
                 None => {
-                    let line = cur.line;
+                    let line = cur.line();
                     self.issue(path, line, "object not closed before end of file".into());
                     break;
                 }
@@ -333,7 +274,7 @@ impl Reader<'_> {
                 }
                 _ => {}
             }
-            let line = cur.line;
+            let line = cur.line();
             let name = cur.word().to_ascii_lowercase();
             if name.is_empty() {
                 let c = cur.bump();
@@ -383,7 +324,7 @@ impl Reader<'_> {
         loop {
             cur.skip_space();
             let Some(c) = cur.peek() else { break };
-            let line = cur.line;
+            let line = cur.line();
             let condition = blocks.iter().rev().find_map(|b| b.condition.clone());
             match c {
                 '$' => {
@@ -490,9 +431,9 @@ impl Reader<'_> {
         condition: Option<String>,
     ) {
         cur.skip_blanks();
-        let line = cur.line;
+        let line = cur.line();
         if word_then_paren(cur) {
-            let save_pos = cur.pos;
+            let save_pos = cur.pos();
             let word = cur.word().to_ascii_lowercase();
             if word == "action" {
                 cur.skip_space();
@@ -500,7 +441,7 @@ impl Reader<'_> {
                 self.rainerscript_forward(path, line, &params, selector, condition);
                 return;
             }
-            cur.pos = save_pos;
+            cur.rewind_to(save_pos);
         }
         let text = cur.take_line();
         let text = text.trim();
@@ -554,7 +495,7 @@ impl Reader<'_> {
                 }
             }
             "ruleset" => {
-                if cur.next_is('{') {
+                if cur.next_non_space_is('{') {
                     cur.skip_space();
                     cur.bump();
                     let name = param(&params, "name")
@@ -567,7 +508,7 @@ impl Reader<'_> {
             }
             _ => {
                 // template(...) { ... } and the like: a body that holds no actions.
-                if cur.next_is('{') {
+                if cur.next_non_space_is('{') {
                     cur.skip_space();
                     let mut level = 0usize;
                     while let Some(c) = cur.bump() {
@@ -580,7 +521,7 @@ impl Reader<'_> {
                                 }
                             }
                             '"' | '\'' => {
-                                cur.pos = cur.pos.saturating_sub(1);
+                                cur.rewind_to(cur.pos().saturating_sub(1));
                                 cur.quoted();
                             }
                             _ => {}
@@ -818,28 +759,27 @@ fn tls_on(driver: Option<&Located<String>>, mode: Option<&Located<String>>) -> b
 
 /// Whether the cursor is on `word(` (an object such as `action(`), possibly with blanks between.
 fn word_then_paren(cur: &Cursor) -> bool {
-    let mut i = cur.pos;
+    let mut i = cur.pos();
     while cur
-        .chars
-        .get(i)
-        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .char_at(i)
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
     {
         i += 1;
     }
-    if i == cur.pos {
+    if i == cur.pos() {
         return false;
     }
-    while cur.chars.get(i).is_some_and(|c| *c == ' ' || *c == '\t') {
+    while cur.char_at(i).is_some_and(|c| c == ' ' || c == '\t') {
         i += 1;
     }
-    cur.chars.get(i) == Some(&'(')
+    cur.char_at(i) == Some('(')
 }
 
 /// Whether the cursor is on a RainerScript statement keyword followed by a word boundary.
 fn starts_keyword(cur: &Cursor) -> bool {
     let mut w = String::new();
-    let mut i = cur.pos;
-    while let Some(c) = cur.chars.get(i) {
+    let mut i = cur.pos();
+    while let Some(c) = cur.char_at(i) {
         if c.is_ascii_alphabetic() {
             w.push(c.to_ascii_lowercase());
             i += 1;
@@ -848,9 +788,8 @@ fn starts_keyword(cur: &Cursor) -> bool {
         }
     }
     let boundary = cur
-        .chars
-        .get(i)
-        .is_none_or(|c| c.is_whitespace() || *c == ';' || *c == '(' || *c == '$' || *c == '{');
+        .char_at(i)
+        .is_none_or(|c| c.is_whitespace() || c == ';' || c == '(' || c == '$' || c == '{');
     boundary
         && matches!(
             w.as_str(),
@@ -930,133 +869,4 @@ pub fn load(target: &dyn Target) -> RsyslogConfig {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testing::tree;
-
-    /// Debian 12's /etc/rsyslog.conf (rsyslog 8.2302.0-1+deb12u2), rules part.
-    const DEBIAN_CONF: &str = "module(load=\"imuxsock\") # provides support for local system logging\nmodule(load=\"imklog\")   # provides kernel logging support\n#module(load=\"immark\")  # provides --MARK-- message capability\n\n$FileOwner root\n$FileGroup adm\n$FileCreateMode 0640\n$DirCreateMode 0755\n$Umask 0022\n$WorkDirectory /var/spool/rsyslog\n$IncludeConfig /etc/rsyslog.d/*.conf\n*.*;auth,authpriv.none\t\t-/var/log/syslog\nauth,authpriv.*\t\t\t/var/log/auth.log\ncron.*\t\t\t\t-/var/log/cron.log\n*.emerg\t\t\t\t:omusrmsg:*\n";
-
-    #[test]
-    fn debian_default_forwards_nothing() {
-        let (_r, t) = tree(&[("/etc/rsyslog.conf", DEBIAN_CONF)]);
-        let c = load(&t);
-        assert!(c.found);
-        assert!(c.forwards.is_empty());
-        assert!(c.issues.is_empty(), "{:?}", c.issues);
-    }
-
-    #[test]
-    fn guide_example_is_plain_tcp_and_legacy_tls_needs_directives_before() {
-        let (_r, t) = tree(&[
-            ("/etc/rsyslog.conf", DEBIAN_CONF),
-            (
-                "/etc/rsyslog.d/50-remote.conf",
-                "*.* @@logs.internal.example.com:6514\n$DefaultNetstreamDriver gtls\n$ActionSendStreamDriverMode 1\n$ActionSendStreamDriverAuthMode x509/name\nauth,authpriv.* @@(o)[2001:db8::1]:6514;RSYSLOG_SyslogProtocol23Format\n*.info;mail.none @10.0.0.5\n",
-            ),
-        ]);
-        let c = load(&t);
-        assert_eq!(
-            c.files,
-            vec!["/etc/rsyslog.conf", "/etc/rsyslog.d/50-remote.conf"]
-        );
-        let f = &c.forwards;
-        assert_eq!(f.len(), 3);
-        assert_eq!(
-            (f[0].protocol.as_str(), f[0].tls, f[0].port.as_str()),
-            ("tcp", false, "6514")
-        );
-        assert_eq!(
-            f[0].coverage,
-            Some(Coverage {
-                all: true,
-                auth: true,
-                authpriv: true
-            })
-        );
-        assert_eq!((f[1].target.as_str(), f[1].tls), ("2001:db8::1", true));
-        assert_eq!(
-            f[1].coverage,
-            Some(Coverage {
-                all: false,
-                auth: true,
-                authpriv: true
-            })
-        );
-        assert_eq!(
-            f[1].stream_driver_auth_mode.as_ref().map(|v| v.line),
-            Some(4)
-        );
-        assert_eq!(f[2].protocol, "udp");
-        assert_eq!(f[2].coverage.as_ref().map(|c| c.auth), Some(true));
-    }
-
-    #[test]
-    fn rainerscript_multiline_conditional_and_global() {
-        // Rocky 9's rsyslog.conf includes drop-ins with include(file=... mode="optional").
-        let main = "global(workDirectory=\"/var/lib/rsyslog\")\nmodule(load=\"builtin:omfile\" Template=\"RSYSLOG_TraditionalFileFormat\")\ninclude(file=\"/etc/rsyslog.d/*.conf\" mode=\"optional\")\n*.info;mail.none;authpriv.none;cron.none                /var/log/messages\nauthpriv.*                                              /var/log/secure\n";
-        let dropin = "global(DefaultNetstreamDriver=\"gtls\"\n       DefaultNetstreamDriverCAFile=\"/etc/pki/tls/certs/ca.pem\")\n*.* action(type=\"omfwd\"\n  target=\"logs.example.com\" port=\"6514\" protocol=\"tcp\"\n  StreamDriverMode=\"1\" StreamDriverAuthMode=\"anon\")\nif $programname == 'sshd' then {\n  action(type=\"omfwd\" target=\"10.1.1.1\" protocol=\"udp\")\n}\nruleset(name=\"remote\") {\n  action(type=\"omfwd\" target=\"x\" protocol=\"tcp\")\n}\ntemplate(name=\"t\" type=\"list\") { constant(value=\"}\") }\n:msg, contains, \"x\" @@y:1\n";
-        let (_r, t) = tree(&[
-            ("/etc/rsyslog.conf", main),
-            ("/etc/rsyslog.d/10-fwd.conf", dropin),
-        ]);
-        let c = load(&t);
-        assert!(c.issues.is_empty(), "{:?}", c.issues);
-        let f = &c.forwards;
-        assert_eq!(f.len(), 4, "{f:#?}");
-        assert_eq!(
-            (f[0].tls, f[0].line, f[0].target.as_str()),
-            (true, 3, "logs.example.com")
-        );
-        assert_eq!(
-            f[0].stream_driver_auth_mode
-                .as_ref()
-                .map(|v| v.value.as_str()),
-            Some("anon")
-        );
-        assert_eq!(
-            f[0].ca_file.as_ref().map(|v| v.value.as_str()),
-            Some("/etc/pki/tls/certs/ca.pem")
-        );
-        assert_eq!(
-            f[1].conditional.as_deref(),
-            Some("if $programname == 'sshd' then")
-        );
-        assert_eq!(f[1].coverage, None);
-        assert_eq!(
-            f[2].conditional.as_deref(),
-            Some("ruleset(name=\"remote\")")
-        );
-        assert_eq!((f[2].protocol.as_str(), f[2].tls), ("tcp", false));
-        assert!(
-            f[3].conditional
-                .as_deref()
-                .is_some_and(|c| c.starts_with("property filter"))
-        );
-    }
-
-    #[test]
-    fn selectors_follow_rsyslog_masks() {
-        let cov = |s| selector_coverage(s).map(|c| (c.all, c.auth, c.authpriv));
-        assert_eq!(cov("*.*"), Some((true, true, true)));
-        assert_eq!(cov("*.*;auth,authpriv.none"), Some((false, false, false)));
-        assert_eq!(cov("*.info;mail.none"), Some((false, true, true)));
-        assert_eq!(cov("*.notice"), Some((false, false, false)));
-        assert_eq!(cov("auth.*;authpriv.!debug"), Some((false, true, false)));
-        assert_eq!(cov("/var/log/x"), None);
-    }
-
-    #[test]
-    fn garbage_and_include_loops_never_panic() {
-        let junk = "action(\n\"\u{0}\n}}}{{ if if then then\n$IncludeConfig /etc/rsyslog.conf\ninclude(file=\"/etc/rsyslog.conf\")\n@@\n@@(\n*.* @[::1\n/* unterminated\n:msg,\n& @@h\n\u{e9}.\u{e9} @x\nglobal(a=[1,2\n";
-        let (_r, t) = tree(&[("/etc/rsyslog.conf", junk)]);
-        let c = load(&t);
-        assert_eq!(c.files, vec!["/etc/rsyslog.conf"]);
-        for cut in 0..junk.len() {
-            if let Some(prefix) = junk.get(..cut) {
-                let (_r, t) = tree(&[("/etc/rsyslog.conf", prefix)]);
-                let _ = load(&t);
-            }
-        }
-    }
-}
+mod tests;

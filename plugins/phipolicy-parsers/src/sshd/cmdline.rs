@@ -9,8 +9,8 @@
 
 use serde::Serialize;
 
-use crate::facts::{ParseIssue, Unreadable};
-use crate::target::{ReadError, Target, TargetExt};
+use phipolicy_sdk::facts::{ParseIssue, Unreadable};
+use phipolicy_sdk::target::{ReadError, Target, TargetExt};
 
 /// A manifest's `reads` list followed by what [`crate::sshd::EffectiveSshdConfig::load`] reads
 /// besides `/etc/ssh`: sshd's unit and its drop-ins, its environment files, and the crypto-policies
@@ -344,7 +344,7 @@ fn parse_environment_file(path: &str, text: &str) -> Vec<(String, EnvValue)> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use crate::testing::tree;
+    use phipolicy_sdk::testing::tree;
 
     const UNIT: &str = "[Unit]\nDescription=OpenSSH server daemon\n\n[Service]\nType=notify\nEnvironmentFile=-/etc/crypto-policies/back-ends/opensshserver.config\nEnvironmentFile=-/etc/sysconfig/sshd\nExecStart=/usr/sbin/sshd -D $OPTIONS $CRYPTO_POLICY\n";
 

@@ -1,11 +1,23 @@
 //! Where data is stored and whether the block layer encrypts it: mounts (`/proc/self/mountinfo`),
 //! device-mapper devices (`/sys/block/dm-*/dm/{name,uuid}`, `slaves/`), `/etc/crypttab`,
 //! `/etc/fstab`, and fscrypt metadata (`.fscrypt/` at a filesystem's root).
+//!
+//! ```
+//! use phipolicy_parsers::storage::MountTable;
+//!
+//! let table = MountTable::parse(
+//!     "/proc/self/mountinfo",
+//!     "29 1 253:1 / / rw,relatime shared:1 - ext4 /dev/mapper/vg-root rw\n",
+//! );
+//! assert_eq!(table.mounts[0].mount_point, "/");
+//! assert_eq!(table.mounts[0].source, "/dev/mapper/vg-root");
+//! ```
 
 use serde::Serialize;
 
-use crate::facts::ParseIssue;
-use crate::target::{FileKind, Target, TargetExt, join};
+use phipolicy_sdk::facts::ParseIssue;
+use phipolicy_sdk::target::{FileKind, Target, TargetExt};
+use phipolicy_sdk::path::join;
 
 /// Depth of device-mapper stacking followed through `slaves/` (LVM on LUKS is two; more is odd).
 const MAX_DM_STACK: usize = 8;
@@ -356,7 +368,7 @@ pub fn load_fscrypt(target: &dyn Target, mount_root: &str) -> Option<FscryptMeta
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::tree;
+    use phipolicy_sdk::testing::tree;
 
     // A Debian 12 host's mountinfo (LVM on LUKS for /, a plain ext4 /var/data).
     const MOUNTINFO: &str = "\

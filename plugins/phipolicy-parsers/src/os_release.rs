@@ -1,11 +1,18 @@
 //! `/etc/os-release` (falling back to `/usr/lib/os-release`, as os-release(5) says) and the
 //! distribution family the controls care about.
+//!
+//! ```
+//! use phipolicy_parsers::os_release::{Family, OsRelease};
+//!
+//! let os = OsRelease::parse("/etc/os-release", "ID=rocky\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.4\"\n");
+//! assert_eq!((os.id.as_str(), os.family), ("rocky", Family::Rhel));
+//! ```
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::target::{ReadError, Target, TargetExt};
+use phipolicy_sdk::target::{ReadError, Target, TargetExt};
 
 /// The distribution families whose layouts the controls know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,10 +50,10 @@ impl OsRelease {
     /// plugin then carries on with an unknown family).
     pub fn load_or_record(
         target: &dyn Target,
-        unreadable: &mut Vec<crate::facts::Unreadable>,
+        unreadable: &mut Vec<phipolicy_sdk::facts::Unreadable>,
     ) -> Option<OsRelease> {
         OsRelease::load(target).unwrap_or_else(|e| {
-            unreadable.push(crate::facts::Unreadable::new("/etc/os-release", &e));
+            unreadable.push(phipolicy_sdk::facts::Unreadable::new("/etc/os-release", &e));
             None
         })
     }
@@ -183,10 +190,10 @@ PRETTY_NAME="Rocky Linux 9.3 (Blue Onyx)"
 
     #[test]
     fn falls_back_to_usr_lib() {
-        let (_root, t) = crate::testing::tree(&[("/usr/lib/os-release", DEBIAN_12)]);
+        let (_root, t) = phipolicy_sdk::testing::tree(&[("/usr/lib/os-release", DEBIAN_12)]);
         let os = OsRelease::load(&t).unwrap().unwrap();
         assert_eq!(os.path, "/usr/lib/os-release");
-        let (_root, empty) = crate::testing::tree(&[]);
+        let (_root, empty) = phipolicy_sdk::testing::tree(&[]);
         assert_eq!(OsRelease::load(&empty).unwrap(), None);
     }
 }

@@ -11,12 +11,14 @@
 //! ...), so includes, include loops and fan-out are reachable from one input.
 //!
 //! Not part of the SDK's API (hidden from the docs, no stability promise).
+//!
+//! Long file: one short function per fuzz target, side by side so their invariants read alike.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::facts::ParseIssue;
+use phipolicy_sdk::facts::ParseIssue;
 use crate::os_release::Family;
-use crate::target::{DirEntry, FileKind, FileStat, ReadError, Target};
+use phipolicy_sdk::target::{DirEntry, FileKind, FileStat, ReadError, Target};
 
 /// Records whose lookups (by name, by mount point) are checked: lookups are linear, and checking
 /// every record of a large input would make the check, not the parser, quadratic.
@@ -73,8 +75,7 @@ pub struct MemTarget {
     files: BTreeMap<String, Vec<u8>>,
 }
 
-/// `path` with `.`, `..` and empty components removed; `None` when it is not absolute.
-pub use crate::referenced::normalize;
+use phipolicy_sdk::path::normalize;
 
 impl MemTarget {
     pub fn new() -> Self {
@@ -1005,7 +1006,7 @@ pub fn shell_profile(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::TargetExt;
+    use phipolicy_sdk::target::TargetExt;
 
     #[test]
     fn mem_target_lists_and_reads() {

@@ -1,13 +1,21 @@
 //! The account databases `/etc/passwd`, `/etc/shadow` and `/etc/group`, parsed into records that
 //! keep their line numbers, with the questions controls ask of them (can this account log in, is
 //! its password usable, when must it change).
+//!
+//! ```
+//! use phipolicy_parsers::accounts::parse_passwd;
+//!
+//! let db = parse_passwd("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n");
+//! assert_eq!(db.entries[1].name, "alice");
+//! assert_eq!(db.entries[1].uid, 1000);
+//! ```
 
 use std::collections::HashMap;
 use std::hash::Hash;
 
 use serde::Serialize;
 
-use crate::facts::ParseIssue;
+use phipolicy_sdk::facts::ParseIssue;
 
 /// One `/etc/passwd` line: `name:password:uid:gid:gecos:home:shell`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -539,7 +547,7 @@ mod tests {
 
     #[test]
     fn generated_inputs_never_panic() {
-        for text in crate::testing::generated_inputs() {
+        for text in phipolicy_sdk::testing::generated_inputs() {
             let lines = text.lines().count();
             let p = parse_passwd("/p", &text);
             assert!(p.entries.len() + p.issues.len() <= lines);

@@ -1,0 +1,37 @@
+//! RHEL crypto-policies: the policy set in `/etc/crypto-policies/config`.
+
+use super::*;
+
+/// The policy set in `/etc/crypto-policies/config` (`BASE[:SUBPOLICY...]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CryptoPolicy {
+    pub value: String,
+    pub base: String,
+    pub subpolicies: Vec<String>,
+    pub path: String,
+    pub line: u32,
+}
+
+impl CryptoPolicy {
+    /// The first non-comment line of the config file; `None` when the file sets nothing (then
+    /// `update-crypto-policies` applies DEFAULT).
+    pub fn parse(path: &str, text: &str) -> Option<CryptoPolicy> {
+        for (idx, raw) in text.lines().enumerate() {
+            let t = raw.split('#').next().unwrap_or("").trim();
+            if t.is_empty() {
+                continue;
+            }
+            let mut parts = t.split(':').map(str::trim);
+            let base = parts.next().unwrap_or("").to_ascii_uppercase();
+            let subpolicies = parts.filter(|p| !p.is_empty()).map(String::from).collect();
+            return Some(CryptoPolicy {
+                value: t.to_string(),
+                base,
+                subpolicies,
+                path: path.to_string(),
+                line: u32::try_from(idx + 1).unwrap_or(u32::MAX),
+            });
+        }
+        None
+    }
+}
