@@ -42,9 +42,11 @@ facts_with(passwd, shadow_entries, group) := {
 		some e in passwd
 		e.uid == 0
 	],
-	"login_accounts": [[e.name, e.uid, e.gid, e.shell, e.line] |
-		some e in passwd
-		e.login_shell
+	"login_account_count": count(login_rows(passwd)),
+	"login_accounts": array.slice(login_rows(passwd), 0, 20),
+	"generic_login_accounts": [row |
+		some row in login_rows(passwd)
+		row[0] in {"admin", "shared", "guest", "test", "user"}
 	],
 	"empty_passwords": array.concat(
 		[{"name": e.name, "field": "shadow", "path": s.path, "line": s.line, "account": account(e)} |
@@ -63,6 +65,12 @@ facts_with(passwd, shadow_entries, group) := {
 	"unreadable": [],
 	"issues": [],
 }
+
+# Accounts with a login shell as the plugin's rows, in file order.
+login_rows(passwd) := [[e.name, e.uid, e.gid, e.shell, e.line] |
+	some e in passwd
+	e.login_shell
+]
 
 account(e) := {"shell": e.shell, "login_shell": e.login_shell, "path": e.path, "line": e.line}
 
@@ -187,6 +195,12 @@ test_login_accounts_beyond_the_listed_ones_are_counted if {
 	count([e | some e in r.evidence; e.line > 0]) == 20
 	some e in r.evidence
 	e.detail == "30 accounts with a login shell; the first 20 are listed"
+}
+
+test_a_generic_account_after_the_listed_ones_fails if {
+	r := eval(facts_with(array.concat(many_logins, [user("shared", 2000, 2000, "/bin/bash", 31)]), [], []))
+	r.status == "fail"
+	has_reason(r, "generic account shared has a login shell (/bin/bash, /etc/passwd:31)")
 }
 
 test_a_shadow_record_without_account_is_evidence_not_a_failure if {

@@ -17,34 +17,36 @@ use serde::Serialize;
 
 use phipolicy_sdk::facts::ParseIssue;
 
-/// One `/etc/passwd` line: `name:password:uid:gid:gecos:home:shell`.
+/// One `/etc/passwd` line: `name:password:uid:gid:gecos:home:shell`. Its text fields are owned
+/// `String`s, or `&str` borrowed from the file's text ([`parse_passwd_borrowed`]: no allocation
+/// per record, for hosts with tens of thousands of accounts).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PasswdEntry {
-    pub name: String,
+pub struct PasswdEntry<S = String> {
+    pub name: S,
     /// The password field (`x` when the hash lives in `/etc/shadow`).
-    pub password: String,
+    pub password: S,
     pub uid: u32,
     pub gid: u32,
-    pub gecos: String,
-    pub home: String,
+    pub gecos: S,
+    pub home: S,
     /// As written; empty means `/bin/sh` (passwd(5)).
-    pub shell: String,
+    pub shell: S,
     pub line: u32,
 }
 
-impl PasswdEntry {
+impl<S: AsRef<str>> PasswdEntry<S> {
     /// Whether the shell lets the account log in interactively (see [`is_login_shell`]).
     pub fn has_login_shell(&self) -> bool {
-        is_login_shell(&self.shell)
+        is_login_shell(self.shell.as_ref())
     }
 }
 
 /// One `/etc/shadow` line: `name:hash:lastchg:min:max:warn:inactive:expire:reserved`. Numeric fields
 /// are `None` when empty (or unparsable, which is also reported as a [`ParseIssue`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ShadowEntry {
-    pub name: String,
-    pub hash: String,
+pub struct ShadowEntry<S = String> {
+    pub name: S,
+    pub hash: S,
     /// Days since 1970-01-01 of the last password change (0: must change at next login).
     pub last_change: Option<i64>,
     pub min_days: Option<i64>,
@@ -54,23 +56,23 @@ pub struct ShadowEntry {
     pub inactive_days: Option<i64>,
     pub expire_date: Option<i64>,
     /// The max-days field as written, for evidence.
-    pub max_days_field: String,
+    pub max_days_field: S,
     pub line: u32,
 }
 
-impl ShadowEntry {
+impl<S: AsRef<str>> ShadowEntry<S> {
     pub fn password_state(&self) -> PasswordState {
-        PasswordState::of(&self.hash)
+        PasswordState::of(self.hash.as_ref())
     }
 }
 
 /// One `/etc/group` line: `name:password:gid:member,member`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct GroupEntry {
-    pub name: String,
-    pub password: String,
+pub struct GroupEntry<S = String> {
+    pub name: S,
+    pub password: S,
     pub gid: u32,
-    pub members: Vec<String>,
+    pub members: Vec<S>,
     pub line: u32,
 }
 
@@ -118,6 +120,15 @@ pub fn is_login_shell(shell: &str) -> bool {
     !NON_LOGIN_SHELLS.contains(&name)
 }
 
+/// Names that cannot identify a person (controls.md, `ids.unique`): a login account so named is a
+/// shared account.
+pub const GENERIC_ACCOUNT_NAMES: &[&str] = &["admin", "shared", "guest", "test", "user"];
+
+/// Whether `name` is one of [`GENERIC_ACCOUNT_NAMES`].
+pub fn is_generic_name(name: &str) -> bool {
+    GENERIC_ACCOUNT_NAMES.contains(&name)
+}
+
 /// Parses a shadow day-count field: empty means unset.
 pub fn parse_days(field: &str) -> Result<Option<i64>, String> {
     let f = field.trim();
@@ -128,6 +139,15 @@ pub fn parse_days(field: &str) -> Result<Option<i64>, String> {
         .map(Some)
         .map_err(|_| format!("{f:?} is not a number of days"))
 }
+
+/// The hasher of the indexes [`Database::first_by`] and [`Database::duplicates_by`] build
+/// (rustc's FxHash). Keys are the target's own names and ids, and a hostile file can at worst slow
+/// its own plugin (whose run is bounded in time), so the DoS-resistant default (SipHash) costs more
+/// than it protects here: tens of thousands of keys hashed several times dominated the check.
+type IndexHasher = rustc_hash::FxBuildHasher;
+
+/// A map built by [`Database::first_by`].
+pub type Index<K, V> = HashMap<K, V, IndexHasher>;
 
 /// A parsed account database file: records in file order, plus lines that were not records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -161,8 +181,8 @@ impl<T> Database<T> {
 
     /// The first record for each value of `key`, as the C library's `getpwnam`/`getgrgid` find
     /// it: an index built in one pass, for lookups that would otherwise scan every record.
-    pub fn first_by<'a, K: Eq + Hash>(&'a self, key: impl Fn(&'a T) -> K) -> HashMap<K, &'a T> {
-        let mut index = HashMap::with_capacity(self.entries.len());
+    pub fn first_by<'a, K: Eq + Hash>(&'a self, key: impl Fn(&'a T) -> K) -> Index<K, &'a T> {
+        let mut index = Index::with_capacity_and_hasher(self.entries.len(), Default::default());
         for e in &self.entries {
             index.entry(key(e)).or_insert(e);
         }
@@ -174,7 +194,8 @@ impl<T> Database<T> {
     pub fn duplicates_by<'a, K: Eq + Hash>(&'a self, key: impl Fn(&'a T) -> K) -> Vec<Vec<&'a T>> {
         // The first record of each key, and every later record with the index of its first:
         // no allocation per key, so tens of thousands of distinct keys cost one table.
-        let mut first: HashMap<K, usize> = HashMap::with_capacity(self.entries.len());
+        let mut first: Index<K, usize> =
+            Index::with_capacity_and_hasher(self.entries.len(), Default::default());
         let mut later: Vec<(usize, usize)> = Vec::new();
         for (i, e) in self.entries.iter().enumerate() {
             match first.entry(key(e)) {
@@ -200,29 +221,76 @@ impl<T> Database<T> {
     }
 }
 
-impl Database<PasswdEntry> {
-    pub fn by_name(&self, name: &str) -> Option<&PasswdEntry> {
-        self.entries.iter().find(|e| e.name == name)
+impl<S: AsRef<str>> Database<PasswdEntry<S>> {
+    pub fn by_name(&self, name: &str) -> Option<&PasswdEntry<S>> {
+        self.entries.iter().find(|e| e.name.as_ref() == name)
     }
 }
 
-impl Database<ShadowEntry> {
-    pub fn by_name(&self, name: &str) -> Option<&ShadowEntry> {
-        self.entries.iter().find(|e| e.name == name)
+impl<S: AsRef<str>> Database<ShadowEntry<S>> {
+    pub fn by_name(&self, name: &str) -> Option<&ShadowEntry<S>> {
+        self.entries.iter().find(|e| e.name.as_ref() == name)
     }
 }
 
-impl Database<GroupEntry> {
-    pub fn by_name(&self, name: &str) -> Option<&GroupEntry> {
-        self.entries.iter().find(|e| e.name == name)
+impl<S: AsRef<str>> Database<GroupEntry<S>> {
+    pub fn by_name(&self, name: &str) -> Option<&GroupEntry<S>> {
+        self.entries.iter().find(|e| e.name.as_ref() == name)
+    }
+}
+
+/// The most fields any account file's record has (`/etc/shadow`: 9); a line with more is only
+/// counted, since every parser then reports it.
+const WIDEST_RECORD: usize = 9;
+
+/// The `:`-separated fields of one record, borrowed from the text: a fixed array, so tens of
+/// thousands of records cost no allocation each.
+struct Fields<'t> {
+    fields: [&'t str; WIDEST_RECORD],
+    /// How many fields the line has (may exceed `WIDEST_RECORD`; only the first are kept).
+    len: usize,
+}
+
+impl<'t> Fields<'t> {
+    fn split(raw: &'t str) -> Self {
+        let mut fields = [""; WIDEST_RECORD];
+        let mut len = 0;
+        let mut start = 0;
+        // A byte loop: `:` is ASCII, so every cut is on a character boundary, and records are
+        // short enough that `str::split`'s searcher costs more than it saves.
+        let bytes = raw.as_bytes();
+        for i in 0..=bytes.len() {
+            if i == bytes.len() || bytes[i] == b':' {
+                if let Some(slot) = fields.get_mut(len) {
+                    *slot = raw.get(start..i).unwrap_or("");
+                }
+                len += 1;
+                start = i + 1;
+            }
+        }
+        Fields { fields, len }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Field `i` as written (`""` when the line has fewer fields).
+    fn raw(&self, i: usize) -> &'t str {
+        self.fields.get(i).copied().unwrap_or("")
+    }
+
+    /// Field `i` as the record keeps it: a `String` copy or the borrowed `&str` itself.
+    fn get<S: From<&'t str>>(&self, i: usize) -> S {
+        S::from(self.raw(i))
     }
 }
 
 /// The lines of an account file worth looking at: (line number, fields). Blank lines are skipped;
 /// NIS compat lines (`+`/`-`) and comments are reported, since the C library does not treat them
 /// as local accounts.
-fn record_lines<'t, T>(db: &mut Database<T>, text: &'t str) -> Vec<(u32, Vec<&'t str>)> {
-    let mut out = Vec::new();
+fn record_lines<'t, T>(db: &mut Database<T>, text: &'t str) -> Vec<(u32, Fields<'t>)> {
+    let mut out = Vec::with_capacity(text.len() / 48 + 1);
     for (idx, raw) in text.lines().enumerate() {
         let line = u32::try_from(idx + 1).unwrap_or(u32::MAX);
         if raw.trim().is_empty() {
@@ -243,17 +311,10 @@ fn record_lines<'t, T>(db: &mut Database<T>, text: &'t str) -> Vec<(u32, Vec<&'t
             continue;
         }
         // Fields borrow from the text: only the ones a record keeps are copied.
-        out.push((line, raw.split(':').collect()));
+        out.push((line, Fields::split(raw)));
     }
+    db.entries.reserve(out.len());
     out
-}
-
-fn raw<'t>(fields: &[&'t str], i: usize) -> &'t str {
-    fields.get(i).copied().unwrap_or("")
-}
-
-fn field(fields: &[&str], i: usize) -> String {
-    raw(fields, i).to_string()
 }
 
 fn parse_id(s: &str) -> Option<u32> {
@@ -265,29 +326,38 @@ fn parse_id(s: &str) -> Option<u32> {
 
 /// Parses `/etc/passwd`. Lines without 7 fields or with a non-numeric UID/GID are issues.
 pub fn parse_passwd(path: &str, text: &str) -> Database<PasswdEntry> {
+    parse_passwd_as(path, text)
+}
+
+/// [`parse_passwd`] with the records' text borrowed from `text`.
+pub fn parse_passwd_borrowed<'t>(path: &str, text: &'t str) -> Database<PasswdEntry<&'t str>> {
+    parse_passwd_as(path, text)
+}
+
+fn parse_passwd_as<'t, S: From<&'t str>>(path: &str, text: &'t str) -> Database<PasswdEntry<S>> {
     let mut db = Database::new(path);
     for (line, fields) in record_lines(&mut db, text) {
         if fields.len() != 7 {
             db.issue(line, format!("{} fields, expected 7", fields.len()));
             continue;
         }
-        let name = field(&fields, 0);
+        let name = fields.raw(0);
         if name.is_empty() {
             db.issue(line, "empty user name".into());
             continue;
         }
-        let (Some(uid), Some(gid)) = (parse_id(raw(&fields, 2)), parse_id(raw(&fields, 3))) else {
+        let (Some(uid), Some(gid)) = (parse_id(fields.raw(2)), parse_id(fields.raw(3))) else {
             db.issue(line, format!("user {name}: UID or GID is not a number"));
             continue;
         };
         db.entries.push(PasswdEntry {
-            name,
-            password: field(&fields, 1),
+            name: S::from(name),
+            password: fields.get(1),
             uid,
             gid,
-            gecos: field(&fields, 4),
-            home: field(&fields, 5),
-            shell: field(&fields, 6),
+            gecos: fields.get(4),
+            home: fields.get(5),
+            shell: fields.get(6),
             line,
         });
     }
@@ -298,13 +368,22 @@ pub fn parse_passwd(path: &str, text: &str) -> Database<PasswdEntry> {
 /// Parses `/etc/shadow`. Lines with fewer than 2 or more than 9 fields are issues; so are
 /// non-numeric day fields (the entry is kept with that field unset).
 pub fn parse_shadow(path: &str, text: &str) -> Database<ShadowEntry> {
+    parse_shadow_as(path, text)
+}
+
+/// [`parse_shadow`] with the records' text borrowed from `text`.
+pub fn parse_shadow_borrowed<'t>(path: &str, text: &'t str) -> Database<ShadowEntry<&'t str>> {
+    parse_shadow_as(path, text)
+}
+
+fn parse_shadow_as<'t, S: From<&'t str>>(path: &str, text: &'t str) -> Database<ShadowEntry<S>> {
     let mut db = Database::new(path);
     for (line, fields) in record_lines(&mut db, text) {
         if fields.len() < 2 || fields.len() > 9 {
             db.issue(line, format!("{} fields, expected 9", fields.len()));
             continue;
         }
-        let name = field(&fields, 0);
+        let name = fields.raw(0);
         if name.is_empty() {
             db.issue(line, "empty user name".into());
             continue;
@@ -315,7 +394,7 @@ pub fn parse_shadow(path: &str, text: &str) -> Database<ShadowEntry> {
                 format!("user {name}: {} fields, expected 9", fields.len()),
             );
         }
-        let mut days = |i: usize, what: &str| match parse_days(raw(&fields, i)) {
+        let mut days = |i: usize, what: &str| match parse_days(fields.raw(i)) {
             Ok(v) => v,
             Err(e) => {
                 db.issues.push(ParseIssue {
@@ -333,15 +412,15 @@ pub fn parse_shadow(path: &str, text: &str) -> Database<ShadowEntry> {
         let inactive_days = days(6, "inactivity period");
         let expire_date = days(7, "expiration date");
         db.entries.push(ShadowEntry {
-            hash: field(&fields, 1),
+            hash: fields.get(1),
             last_change,
             min_days,
             max_days,
             warn_days,
             inactive_days,
             expire_date,
-            max_days_field: field(&fields, 4),
-            name,
+            max_days_field: fields.get(4),
+            name: S::from(name),
             line,
         });
     }
@@ -351,30 +430,40 @@ pub fn parse_shadow(path: &str, text: &str) -> Database<ShadowEntry> {
 
 /// Parses `/etc/group`. Lines without 4 fields or with a non-numeric GID are issues.
 pub fn parse_group(path: &str, text: &str) -> Database<GroupEntry> {
+    parse_group_as(path, text)
+}
+
+/// [`parse_group`] with the records' text borrowed from `text`.
+pub fn parse_group_borrowed<'t>(path: &str, text: &'t str) -> Database<GroupEntry<&'t str>> {
+    parse_group_as(path, text)
+}
+
+fn parse_group_as<'t, S: From<&'t str>>(path: &str, text: &'t str) -> Database<GroupEntry<S>> {
     let mut db = Database::new(path);
     for (line, fields) in record_lines(&mut db, text) {
         if fields.len() != 4 {
             db.issue(line, format!("{} fields, expected 4", fields.len()));
             continue;
         }
-        let name = field(&fields, 0);
+        let name = fields.raw(0);
         if name.is_empty() {
             db.issue(line, "empty group name".into());
             continue;
         }
-        let Some(gid) = parse_id(raw(&fields, 2)) else {
+        let Some(gid) = parse_id(fields.raw(2)) else {
             db.issue(line, format!("group {name}: GID is not a number"));
             continue;
         };
-        let members = raw(&fields, 3)
+        let members = fields
+            .raw(3)
             .split(',')
             .map(str::trim)
             .filter(|m| !m.is_empty())
-            .map(String::from)
+            .map(S::from)
             .collect();
         db.entries.push(GroupEntry {
-            name,
-            password: field(&fields, 1),
+            name: S::from(name),
+            password: fields.get(1),
             gid,
             members,
             line,

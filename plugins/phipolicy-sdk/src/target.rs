@@ -121,8 +121,11 @@ pub trait TargetExt: Target {
     /// A text file; invalid UTF-8 is replaced (config files are ASCII in practice; a garbage byte
     /// must not hide the rest of the file).
     fn read_text(&self, path: &str) -> Result<String, ReadError> {
-        self.read_file(path)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
+        // Valid UTF-8 (nearly every configuration file) is taken as it is, without a copy.
+        self.read_file(path).map(|b| {
+            String::from_utf8(b)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        })
     }
 
     /// A text file, `None` when it does not exist; other failures are errors.

@@ -95,6 +95,11 @@ fn debian_problems_are_reported_as_facts() {
         .map(|e| &e[0])
         .collect();
     assert!(!logins.contains(&&json!("guest")));
+    // admin logs in with bash; guest has no login shell, so it is not a generic login account.
+    assert_eq!(
+        f["generic_login_accounts"],
+        json!([["admin", 1003, 1003, "/bin/bash", 22]])
+    );
     assert_eq!(f["phi_group"]["exists"], false);
     assert_eq!(f["phi_group"]["members"], json!([]));
 }
@@ -170,7 +175,10 @@ fn duplicates_among_sixty_thousand_accounts_are_grouped_in_one_pass() {
     ]);
     let f = collect_facts(&target, "phi-access");
     assert_eq!(f["passwd"]["count"], 60_002);
-    assert_eq!(f["login_accounts"].as_array().unwrap().len(), 60_002);
+    // Every account has a login shell: they are counted, the first 20 listed, none generic.
+    assert_eq!(f["login_account_count"], 60_002);
+    assert_eq!(f["login_accounts"].as_array().unwrap().len(), 20);
+    assert_eq!(f["generic_login_accounts"], json!([]));
     assert_eq!(
         f["duplicates"],
         json!([
@@ -184,10 +192,28 @@ fn duplicates_among_sixty_thousand_accounts_are_grouped_in_one_pass() {
             ]},
         ])
     );
-    // The facts fit the engine's output cap (8 MiB) with room to spare.
+    // The facts grow with the findings, not with the accounts.
     assert!(
-        f.to_string().len() < 6 << 20,
+        f.to_string().len() < 16 << 10,
         "{} bytes",
         f.to_string().len()
+    );
+}
+
+#[test]
+fn generic_login_accounts_are_listed_wherever_they_are() {
+    let (mut passwd, shadow, group) = many_accounts(100);
+    passwd.push_str("admin:x:5000:5000::/home/admin:/bin/bash\n");
+    passwd.push_str("guest:x:5001:5001::/home/guest:/usr/sbin/nologin\n");
+    let (_root, target) = tree(&[
+        ("/etc/passwd", passwd.as_str()),
+        ("/etc/shadow", shadow.as_str()),
+        ("/etc/group", group.as_str()),
+    ]);
+    let f = collect_facts(&target, "phi-access");
+    assert_eq!(f["login_account_count"], 102);
+    assert_eq!(
+        f["generic_login_accounts"],
+        json!([["admin", 5000, 5000, "/bin/bash", 102]])
     );
 }
