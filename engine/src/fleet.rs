@@ -23,6 +23,8 @@ pub mod limits {
     pub const MAX_TARGETS_FILE_BYTES: u64 = 16 << 20;
     /// Longest target name (it becomes a file name).
     pub const MAX_NAME_BYTES: usize = 128;
+    /// How often the progress bar's spinner moves while a target runs.
+    pub const PROGRESS_TICK: std::time::Duration = std::time::Duration::from_millis(200);
 }
 
 /// One target of a fleet run.
@@ -217,7 +219,7 @@ where
         ) {
             bar.set_style(style);
         }
-        bar.enable_steady_tick(Duration::from_millis(200));
+        bar.enable_steady_tick(limits::PROGRESS_TICK);
         bar
     });
     let next = AtomicUsize::new(0);

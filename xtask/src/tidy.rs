@@ -42,32 +42,29 @@ pub const LONG_FILE_HEADER_LINES: usize = 12;
 /// being split by the plugin-kit work (`plugins/phipolicy-sdk` -> `phipolicy-sdk` +
 /// `phipolicy-parsers`, one format per module): its files are not edited elsewhere meanwhile.
 pub const PENDING: &[(&str, &str, &str)] = &[
-    ("long", "plugins/phipolicy-sdk/src/audit_rules.rs", SDK_SPLIT),
-    ("long", "plugins/phipolicy-sdk/src/pam.rs", SDK_SPLIT),
-    ("long", "plugins/phipolicy-sdk/src/fuzzing.rs", SDK_SPLIT),
-    ("long", "plugins/phipolicy-sdk/src/rsyslog.rs", SDK_SPLIT),
-    ("long", "plugins/phipolicy-sdk/src/schedule.rs", SDK_SPLIT),
-    ("long", "plugins/phipolicy-sdk/src/tls.rs", SDK_SPLIT),
-    ("long", "plugins/phipolicy-sdk/src/sshd.rs", SDK_SPLIT),
-    ("long", "plugins/phipolicy-sdk/src/shell.rs", SDK_SPLIT),
-    ("limits", "plugins/phipolicy-sdk/src/shell.rs", SDK_SPLIT),
-    ("limits", "plugins/phipolicy-sdk/src/rsyslog.rs", SDK_SPLIT),
-    ("limits", "plugins/phipolicy-sdk/src/sshd.rs", SDK_SPLIT),
-    ("limits", "plugins/phipolicy-sdk/src/sshd_cmdline.rs", SDK_SPLIT),
-    ("limits", "plugins/phipolicy-sdk/src/storage.rs", SDK_SPLIT),
-    ("limits", "plugins/phipolicy-sdk/src/testing.rs", SDK_SPLIT),
-    ("limits", "plugins/phipolicy-sdk/src/fuzzing.rs", SDK_SPLIT),
-    ("limits", "plugins/phipolicy-sdk/src/pam.rs", SDK_SPLIT),
-    ("limits", "plugins/phipolicy-sdk/src/schedule.rs", SDK_SPLIT),
-    ("limits", "plugins/phipolicy-sdk/src/referenced.rs", SDK_SPLIT),
-    ("limits", "plugins/phipolicy-sdk/src/tls.rs", SDK_SPLIT),
+    ("long", "plugins/phipolicy-parsers/src/fuzzing.rs", PARSER_LIMITS),
+    ("limits", "plugins/phipolicy-parsers/src/fuzzing.rs", PARSER_LIMITS),
+    ("limits", "plugins/phipolicy-parsers/src/pam/mod.rs", PARSER_LIMITS),
+    ("limits", "plugins/phipolicy-parsers/src/rsyslog/mod.rs", PARSER_LIMITS),
+    ("limits", "plugins/phipolicy-parsers/src/schedule/mod.rs", PARSER_LIMITS),
+    ("limits", "plugins/phipolicy-parsers/src/shell/mod.rs", PARSER_LIMITS),
+    ("limits", "plugins/phipolicy-parsers/src/shell/state.rs", PARSER_LIMITS),
+    ("limits", "plugins/phipolicy-parsers/src/sshd/cmdline.rs", PARSER_LIMITS),
+    ("limits", "plugins/phipolicy-parsers/src/sshd/mod.rs", PARSER_LIMITS),
+    ("limits", "plugins/phipolicy-parsers/src/storage.rs", PARSER_LIMITS),
+    ("limits", "plugins/phipolicy-parsers/src/tls/mod.rs", PARSER_LIMITS),
+    ("limits", "plugins/phipolicy-sdk/src/testing.rs", PARSER_LIMITS),
+    ("limits", "plugins/phipolicy-sdk/src/referenced.rs", PARSER_LIMITS),
     ("limits", "plugins/contingency-backup/src/lib.rs", PLUGIN_LIMITS),
     ("limits", "plugins/integrity/src/lib.rs", PLUGIN_LIMITS),
     ("limits", "plugins/emergency-access/src/lib.rs", PLUGIN_LIMITS),
     ("long", "plugins/contingency-backup/src/lib.rs", PLUGIN_LIMITS),
 ];
 
-const SDK_SPLIT: &str = "SDK split in flight (plugin-kit issue); owned by that work";
+/// Why the parsers' and the SDK's limits are not in `limits` modules yet: the SDK split moved the
+/// files one format per module in the same session that wrote tidy; gathering each crate's limits
+/// into one `limits` module is the next change to these crates.
+const PARSER_LIMITS: &str = "limits not yet gathered after the SDK split (follow-up)";
 
 /// Why the built-in plugins' limits are not moved yet: moving them rebuilds every built-in
 /// plugin and the engine, which did not fit the session that wrote tidy; the next change to
@@ -194,6 +191,10 @@ fn modules(src: &Path) -> BTreeSet<String> {
             continue;
         }
         let path = rel.strip_suffix("/mod").unwrap_or(rel).replace('/', "::");
+        // A `tests.rs` beside its module is that module's tests, not a module of the map.
+        if path == "tests" || path.ends_with("::tests") {
+            continue;
+        }
         out.insert(path);
     }
     out
@@ -607,7 +608,9 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
             let name = e.file_name().to_string_lossy().into_owned();
             let Ok(kind) = e.file_type() else { continue };
             if kind.is_dir() {
-                if name == "target" || name.starts_with('.') || name == "fixtures" || name == "root" {
+                // A cargo target directory (it holds CACHEDIR.TAG), not a module named `target`.
+                let build_dir = name == "target" && path.join("CACHEDIR.TAG").exists();
+                if build_dir || name.starts_with('.') || name == "fixtures" || name == "root" {
                     continue;
                 }
                 stack.push(path);

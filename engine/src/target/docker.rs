@@ -18,6 +18,8 @@ pub mod limits {
     use std::time::Duration;
     /// Longest header section of a response (the engine sends a handful of short headers).
     pub const MAX_HEADER_BYTES: usize = 64 << 10;
+    /// Longest image reference or container id put in a request path.
+    pub const MAX_NAME_BYTES: usize = 512;
     /// Largest JSON body read into memory (an image's inspect document is a few kilobytes).
     pub const MAX_JSON_BYTES: u64 = 16 << 20;
     /// Silence on the socket after which the engine is given up on (a save of a large image
@@ -42,7 +44,7 @@ pub fn socket() -> Result<PathBuf, TargetError> {
 /// An API object name (image reference or container id) safe to put in a request path.
 fn check_name(what: &str, name: &str) -> Result<(), TargetError> {
     let ok = !name.is_empty()
-        && name.len() <= 512
+        && name.len() <= limits::MAX_NAME_BYTES
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/:@+".contains(&b))
         && !name.split('/').any(|c| c == ".." || c == ".");
     if ok {

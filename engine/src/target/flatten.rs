@@ -1,6 +1,9 @@
 //! The layer flattener: applies an image's layers, in order, to a private directory that the
 //! target view then serves with the same chroot semantics as `--root`.
 //!
+//! Long file: the whiteout, hard-link and metadata rules are one state machine over the tar
+//! entries of every layer, and its tests sit beside it.
+//!
 //! # Rules (OCI image spec, "Applying changesets"; what Docker's own unpacker does)
 //!
 //! - Entry names are relative to the image root. A leading `./` is dropped; an absolute name or a
