@@ -145,67 +145,13 @@ impl From<String> for GrantError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{Map, Value};
-    use serde_json::json;
 
-    #[test]
-    fn grants() {
-        let g =
-            Grant::new(&["/etc/ssh/**".to_string(), "/etc/profile.d/*.sh".to_string()]).unwrap();
-        assert!(g.allows("/etc/ssh"));
-        assert!(g.allows("/etc/ssh/sshd_config.d/50-cloud-init.conf"));
-        assert!(g.allows("/etc/profile.d/tmout.sh"));
-        assert!(!g.allows("/etc/profile.d/sub/tmout.sh"));
-        assert!(!g.allows("/etc/shadow"));
-        assert!(!g.allows("/etc/ssh/../shadow"));
-        assert!(!g.allows("relative"));
-        let g = Grant::new(&["/var/log/hipaa-risk-assessment-*.txt".to_string()]).unwrap();
-        assert!(g.allows_listing("/var/log"));
-        assert!(!g.allows("/var/log"));
-        assert!(!g.allows("/var/log/syslog"));
-        assert!(g.allows("/var/log/hipaa-risk-assessment-2026.txt"));
-        assert!(!g.allows_listing("/var"));
-    }
-
+    // `Grant` and `expand_reads` are tested where they live (`phipolicy_sdk::grant::tests`); this
+    // checks the name the engine re-exports the cited-path escaping under.
     #[test]
     fn cited_literal_paths_are_granted_literally() {
         assert_eq!(cited_pattern("/srv/a[1].txt"), "/srv/a\\[1\\].txt");
         assert_eq!(cited_pattern("/opt/x/*.conf"), "/opt/x/*.conf");
         assert_eq!(cited_pattern("/opt/{a,b}/*.conf"), "/opt/\\{a,b\\}/*.conf");
-    }
-
-    #[test]
-    fn reads_expand_parameters() {
-        let params: Map<String, Value> = serde_json::from_value(json!({
-            "phi_paths": ["/var/data/phi", "/srv/phi[1]/"],
-            "incident_script": "/usr/local/bin/ir.sh",
-            "phi_group": "x"
-        }))
-        .unwrap();
-        let got = expand_reads(
-            &[
-                "/etc/ssh/**".into(),
-                "{phi_paths}/**".into(),
-                "{incident_script}".into(),
-            ],
-            &params,
-        )
-        .unwrap();
-        assert_eq!(
-            got,
-            vec![
-                "/etc/ssh/**",
-                "/var/data/phi/**",
-                "/srv/phi\\[1\\]/**",
-                "/usr/local/bin/ir.sh"
-            ]
-        );
-        assert!(expand_reads(&["{nope}/**".into()], &params).is_err());
-        let params: Map<String, Value> =
-            serde_json::from_value(json!({"risk_evidence_glob": "/var/log/risk-*.txt"})).unwrap();
-        assert_eq!(
-            expand_reads(&["{risk_evidence_glob}".into()], &params).unwrap(),
-            vec!["/var/log/risk-*.txt"]
-        );
     }
 }
