@@ -710,14 +710,15 @@ fn twenty_thousand_sshd_drop_ins_are_read_like_sshd_reads_them() {
 }
 
 /// A directory-backed host's 60,000 local accounts: ids.unique used to compare every pair of
-/// records (2,000 accounts already ran into the Rego time limit) and its plugin ran out of memory
-/// building the facts; now both account controls get verdicts, naming the duplicate planted at
-/// the end.
+/// records (2,000 accounts already ran into the Rego time limit) and its plugin, like
+/// password-management's, ran out of memory building the facts; now every account control gets
+/// a verdict, naming the duplicate and the never-expiring password planted at the end.
 #[test]
 fn sixty_thousand_accounts_get_verdicts() {
     let root = planted("ids-debian-clean");
-    let (mut passwd, shadow, group) = phipolicy_sdk::testing::many_accounts(60_000);
+    let (mut passwd, mut shadow, group) = phipolicy_sdk::testing::many_accounts(60_000);
     passwd.push_str("late:x:10007:10007::/home/late:/bin/bash\n");
+    shadow.push_str("late:$6$salt$hash:19800:0::7:::\n");
     let etc = root.path().join("etc");
     std::fs::write(etc.join("passwd"), passwd).unwrap();
     std::fs::write(etc.join("shadow"), shadow).unwrap();
@@ -732,4 +733,11 @@ fn sixty_thousand_accounts_get_verdicts() {
     let (phi_group, reasons) = status(&doc, "ids.phi-group");
     assert_eq!(phi_group, Status::Fail, "{reasons}");
     assert!(reasons.contains("phi-access does not exist"), "{reasons}");
+    let (aging, reasons) = status(&doc, "passwords.aging");
+    assert_eq!(aging, Status::Fail, "{reasons}");
+    assert!(
+        reasons.contains("account late (uid 10007, /bin/bash) has no maximum password age (empty max-days field at /etc/shadow:60002)"),
+        "{reasons}"
+    );
+    assert!(!reasons.contains("account u1 "), "compliant accounts are not named: {reasons}");
 }

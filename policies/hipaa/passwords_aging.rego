@@ -15,12 +15,12 @@ metadata := {
 		"fails (shadow then falls back to no limit). login.defs only applies to accounts created later, so",
 		"every existing login account (UID >= UID_MIN from login.defs, default 1000; a login shell; a usable",
 		"password hash) must also have /etc/shadow's maximum-age field (field 5) set and <= password_max_age_days.",
-		"Each offending account is named. If /etc/passwd, /etc/shadow or /etc/login.defs cannot be read the",
-		"result is error.",
+		"Offending accounts are counted and the worst 20 named. If /etc/passwd, /etc/shadow or /etc/login.defs",
+		"cannot be read the result is error.",
 	]),
 	"parameters": ["password_max_age_days", "password_min_age_days", "password_warn_age_days"],
 	# The facts this policy reads, with their JSON types: the engine checks them before judging.
-	"facts": {"accounts": ["array"], "login_defs": ["object"], "unreadable": ["array"]},
+	"facts": {"accounts": ["object", "null"], "login_defs": ["object"], "unreadable": ["array"]},
 	"remediation": concat("\n", [
 		"In /etc/login.defs set:",
 		"  PASS_MAX_DAYS 90",
@@ -53,11 +53,9 @@ setting(name) := s if {
 	s != null
 }
 
+# The plugin applies login.defs' UID_MIN (shadow's default 1000 when unset or not a number).
 default uid_min := 1000
-uid_min := s.value if {
-	s := setting("UID_MIN")
-	is_number(s.value)
-}
+uid_min := facts.accounts.uid_min
 
 failures contains concat(" ", [
 	"/etc/login.defs does not exist, so PASS_MAX_DAYS, PASS_MIN_DAYS and PASS_WARN_AGE use shadow's defaults (no",
@@ -132,31 +130,38 @@ bound(c) := "at least" if {
 	not c.max
 }
 
-# Existing accounts that can log in with a password and are subject to the policy.
+# Existing accounts that can log in with a password and are subject to the policy (uid >=
+# UID_MIN, a login shell, a usable hash): the plugin lists all of them, or the worst 20 of many.
 login_accounts contains a if {
-	some a in facts.accounts
-	a.uid >= uid_min
-	a.login_shell
-	a.password_state == "usable"
+	some a in facts.accounts.login
 }
 
-# Accounts whose password never expires or expires too late.
-stale_accounts contains a if {
-	some a in login_accounts
-	not is_number(a.max_days)
+default login_count := 0
+login_count := facts.accounts.login_count
+
+# A maximum password age that never expires or expires too late.
+stale(max_days) if not is_number(max_days)
+
+stale(max_days) if {
+	is_number(max_days)
+	max_days < 0
+}
+
+stale(max_days) if {
+	is_number(max_days)
+	max_days > params.password_max_age_days
 }
 
 stale_accounts contains a if {
 	some a in login_accounts
-	is_number(a.max_days)
-	a.max_days < 0
+	stale(a.max_days)
 }
 
-stale_accounts contains a if {
-	some a in login_accounts
-	is_number(a.max_days)
-	a.max_days > params.password_max_age_days
-}
+# Every login account with a stale maximum age, listed or not.
+stale_count := sum([c.count | some c in facts.accounts.max_days_counts; stale(c.max_days)])
+
+# Stale accounts the plugin did not list (it lists the worst first, so these come after the named ones).
+unlisted_stale := stale_count - count(stale_accounts)
 
 account_where(a) := sprintf("%s:%v", [a.shadow_path, a.shadow_line]) if {
 	is_number(a.shadow_line)
@@ -194,9 +199,26 @@ pass_reasons contains msg if {
 	)
 }
 
+failures contains msg if {
+	unlisted_stale > 0
+	msg := sprintf(concat(" ", [
+		"%v more of the %v login accounts (uid >= %v, a login shell, a usable password) have no maximum password",
+		"age or one above %v days; the %v above are the worst",
+	]), [unlisted_stale, login_count, uid_min, params.password_max_age_days, count(stale_accounts)])
+}
+
 pass_reasons contains msg if {
-	count(login_accounts) == 0
+	login_count == 0
 	msg := sprintf("no existing account with uid >= %v, a login shell and a usable password", [uid_min])
+}
+
+pass_reasons contains msg if {
+	login_count > count(login_accounts)
+	largest := max([c.max_days | some c in facts.accounts.max_days_counts])
+	msg := sprintf(concat(" ", [
+		"all %v login accounts (uid >= %v, a login shell, a usable password) have a maximum password age of at most",
+		"%v days; the %v with the largest are named",
+	]), [login_count, uid_min, largest, count(login_accounts)])
 }
 
 default status := "pass"
@@ -250,6 +272,14 @@ steps contains {"order": 2, "text": text} if {
 		[params.password_max_age_days, a.name]
 	) | some a in stale_accounts})
 	text := concat("\n", array.concat(["Existing accounts keep their old ageing; for each one run:"], commands))
+}
+
+steps contains {"order": 3, "text": text} if {
+	unlisted_stale > 0
+	text := sprintf(concat(" ", [
+		"The other %v accounts are not named here; find them with `chage -l USER` for each login account, or set",
+		"all at once: awk -F: '$3 >= %v {print $1}' /etc/passwd | xargs -n1 chage --maxdays %v",
+	]), [unlisted_stale, uid_min, params.password_max_age_days])
 }
 
 # Steps in a fixed order, each a line starting with "- ".

@@ -30,28 +30,56 @@ debian_defs := object.union(hardened_defs, {
 	"PASS_WARN_AGE": def(7, 167),
 })
 
+# An account as /etc/passwd and /etc/shadow describe it; its uid, shell and password state decide
+# whether the plugin counts it as a login account.
 account(name, uid, shell, state, max_days, line) := {
 	"name": name,
 	"uid": uid,
-	"gid": uid,
-	"group": name,
 	"shell": shell,
-	"login_shell": shell in {"/bin/bash", "/bin/sh", ""},
-	"password_state": state,
-	"password_source": "shadow",
+	"state": state,
 	"max_days": max_days,
-	"max_days_field": field(max_days),
-	"min_days": 0,
-	"warn_days": 7,
-	"passwd_path": "/etc/passwd",
-	"passwd_line": line,
-	"shadow_path": "/etc/shadow",
-	"shadow_line": line,
+	"line": line,
 }
 
 field(max_days) := sprintf("%v", [max_days]) if {
 	is_number(max_days)
 } else := ""
+
+# How the plugin lists a login account.
+listed(a) := {
+	"name": a.name,
+	"uid": a.uid,
+	"shell": a.shell,
+	"password_source": "shadow",
+	"max_days": a.max_days,
+	"max_days_field": field(a.max_days),
+	"passwd_path": "/etc/passwd",
+	"passwd_line": a.line,
+	"shadow_path": "/etc/shadow",
+	"shadow_line": a.line,
+}
+
+# The plugin's UID_MIN: login.defs' when it is a number, else shadow's default.
+plugin_uid_min(defs) := v if {
+	v := defs.UID_MIN.value
+	is_number(v)
+} else := 1000
+
+# The plugin's account facts for a few accounts (it lists every login account up to 20).
+account_facts(defs, all) := f if {
+	uid_min := plugin_uid_min(defs)
+	login := [a | some a in all; a.uid >= uid_min; a.shell in {"/bin/bash", "/bin/sh", ""}; a.state == "usable"]
+	count(login) <= 20
+	f := {
+		"total": count(all),
+		"uid_min": uid_min,
+		"login_count": count(login),
+		"max_days_counts": [{"max_days": d, "count": count([a | some a in login; a.max_days == d])} |
+			some d in {a.max_days | some a in login}
+		],
+		"login": [listed(a) | some a in login],
+	}
+}
 
 base_accounts := [
 	account("root", 0, "/bin/bash", "none", 99999, 1),
@@ -64,7 +92,7 @@ base_accounts := [
 facts(defs, accounts) := {
 	"family": "debian",
 	"login_defs": defs,
-	"accounts": array.concat(base_accounts, accounts),
+	"accounts": account_facts(defs, array.concat(base_accounts, accounts)),
 	"unreadable": [],
 	"issues": [],
 }
@@ -153,10 +181,18 @@ test_negative_max_days_means_no_limit if {
 
 test_account_without_shadow_entry if {
 	alice := object.union(
-		account("alice", 1000, "/bin/bash", "usable", null, 21),
-		{"shadow_line": null, "password_source": "passwd"}
+		listed(account("alice", 1000, "/bin/bash", "usable", null, 21)),
+		{"shadow_line": null, "max_days_field": null, "password_source": "passwd"}
 	)
-	r := result_for(facts(hardened_defs, [alice]))
+	f := facts(hardened_defs, [])
+	accounts := {
+		"total": 6,
+		"uid_min": 1000,
+		"login_count": 1,
+		"max_days_counts": [{"max_days": null, "count": 1}],
+		"login": [alice],
+	}
+	r := result_for(object.union(f, {"accounts": accounts}))
 	r.status == "fail"
 	testing.any_reason(r, "at /etc/passwd:21 (no /etc/shadow entry)")
 }
@@ -281,8 +317,58 @@ test_unreadable_shadow_is_an_error if {
 }
 
 test_missing_passwd_is_an_error if {
-	r := result_for(object.union(hardened, {"unreadable": [{"path": "/etc/passwd", "error": "not found"}]}))
+	f := object.union(hardened, {"accounts": null, "unreadable": [{"path": "/etc/passwd", "error": "not found"}]})
+	r := result_for(f)
 	r.status == "error"
+	r.reasons == ["/etc/passwd could not be read (not found), so password ageing cannot be judged"]
+}
+
+# 60,000 login accounts, as a directory-backed host has: the plugin lists the worst 20 and counts
+# every maximum age, and the policy counts the offenders it could not name.
+many(stale_listed, counts) := object.union(hardened, {"accounts": {
+	"total": 60010,
+	"uid_min": 1000,
+	"login_count": 60000,
+	"max_days_counts": counts,
+	"login": [listed(account(sprintf("u%v", [i]), 10000 + i, "/bin/bash", "usable", d, i + 2)) |
+		some i in numbers.range(0, 19)
+		d := stale_days(i, stale_listed)
+	],
+}})
+
+stale_days(i, stale_listed) := null if {
+	i < stale_listed
+} else := 90
+
+test_sixty_thousand_accounts_name_the_worst_and_count_the_rest if {
+	r := result_for(many(20, [{"max_days": null, "count": 1500}, {"max_days": 90, "count": 58500}]))
+	r.status == "fail"
+	count(r.reasons) == 21
+	testing.any_reason(r, "account u0 (uid 10000, /bin/bash) has no maximum password age")
+	concat(" ", [
+		"1480 more of the 60000 login accounts (uid >= 1000, a login shell, a usable password) have no maximum",
+		"password age or one above 90 days; the 20 above are the worst",
+	]) in r.reasons
+	contains(r.remediation, "chage --maxdays 90 u19")
+	contains(r.remediation, "The other 1480 accounts are not named here")
+	count(r.evidence) == 24
+}
+
+test_sixty_thousand_accounts_with_a_few_offenders_name_them_all if {
+	r := result_for(many(3, [{"max_days": null, "count": 3}, {"max_days": 90, "count": 59997}]))
+	r.status == "fail"
+	count(r.reasons) == 3
+	not testing.any_reason(r, "more of the")
+}
+
+test_sixty_thousand_compliant_accounts_pass_with_a_summary if {
+	r := result_for(many(0, [{"max_days": 60, "count": 100}, {"max_days": 90, "count": 59900}]))
+	r.status == "pass"
+	testing.any_reason(r, concat(" ", [
+		"all 60000 login accounts (uid >= 1000, a login shell, a usable password) have a maximum password age of at",
+		"most 90 days; the 20 with the largest are named",
+	]))
+	count(r.reasons) == 24
 }
 
 test_unreadable_login_defs_is_an_error if {

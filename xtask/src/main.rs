@@ -558,6 +558,14 @@ const BENCH_WORKLOADS: &[(&str, BenchTree, Option<&str>, f64, f64)] = &[
         100.0,
         150.0,
     ),
+    // Same bound as ids.unique: one pass over the databases, facts that do not grow with them.
+    (
+        "passwords.aging on 50,000 accounts",
+        BenchTree::Accounts,
+        Some("passwords.aging"),
+        100.0,
+        150.0,
+    ),
 ];
 
 fn bench(args: &[String]) -> Result<()> {

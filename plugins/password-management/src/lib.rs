@@ -6,13 +6,14 @@ pub mod pwquality;
 
 use std::collections::BTreeMap;
 
-use phipolicy_parsers::accounts::{self, GroupEntry, PasswdEntry, PasswordState, ShadowEntry};
+use phipolicy_parsers::accounts::{self, PasswordState};
 use phipolicy_sdk::facts::{ParseIssue, Unreadable};
 use phipolicy_parsers::keyvalue::{Dialect, KeyValueFile, parse_c_integer};
 use phipolicy_parsers::os_release::{Family, OsRelease};
 use phipolicy_parsers::pam::{self, PamStack, PamType};
 use phipolicy_parsers::pam::exec::{self as pam_exec, LocalUser};
 use phipolicy_sdk::{Manifest, Params, Plugin, ReadError, Target, TargetExt};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::pwquality::{EffectiveSetting, PwqualityConfig};
@@ -21,7 +22,6 @@ use crate::pwquality::{EffectiveSetting, PwqualityConfig};
 pub const LOGIN_DEFS: &str = "/etc/login.defs";
 const PASSWD: &str = "/etc/passwd";
 const SHADOW: &str = "/etc/shadow";
-const GROUP: &str = "/etc/group";
 
 /// The login.defs keys the aging control reads.
 const LOGIN_DEFS_KEYS: &[&str] = &["PASS_MAX_DAYS", "PASS_MIN_DAYS", "PASS_WARN_AGE", "UID_MIN"];
@@ -50,7 +50,6 @@ impl Plugin for PasswordManagement {
                 "/etc/login.defs",
                 "/etc/passwd",
                 "/etc/shadow",
-                "/etc/group",
                 "/usr/lib/x86_64-linux-gnu/security",
                 "/usr/lib/x86_64-linux-gnu/security/**",
                 "/lib/x86_64-linux-gnu/security",
@@ -108,8 +107,17 @@ pub fn collect_facts(target: &dyn Target) -> Value {
     let (pam_facts, top_effective) =
         pam_facts(target, family, &config, &mut unreadable, &mut issues);
 
-    let login_defs = login_defs_facts(target, &mut unreadable, &mut issues);
-    let accounts = account_facts(target, &mut unreadable, &mut issues);
+    let (login_defs, uid_min) = login_defs_facts(target, &mut unreadable, &mut issues);
+    let passwd = read_database(target, PASSWD, &mut unreadable);
+    let shadow = read_database(target, SHADOW, &mut unreadable);
+    let accounts = passwd.as_deref().map(|passwd| {
+        account_facts(
+            passwd,
+            shadow.as_deref(),
+            uid_min.unwrap_or(DEFAULT_UID_MIN),
+            &mut issues,
+        )
+    });
 
     json!({
         "os": os.as_ref().map(|o| json!({
@@ -255,17 +263,21 @@ fn failure_action(control: &pam::Control) -> String {
     }
 }
 
+/// login.defs' ageing settings and UID_MIN, and the UID_MIN value when shadow reads it as a number.
 fn login_defs_facts(
     target: &dyn Target,
     unreadable: &mut Vec<Unreadable>,
     issues: &mut Vec<ParseIssue>,
-) -> Value {
+) -> (Value, Option<i64>) {
     let text = match target.read_text(LOGIN_DEFS) {
         Ok(t) => t,
-        Err(ReadError::NotFound) => return json!({"path": LOGIN_DEFS, "exists": false}),
+        Err(ReadError::NotFound) => return (json!({"path": LOGIN_DEFS, "exists": false}), None),
         Err(e) => {
             unreadable.push(Unreadable::new(LOGIN_DEFS, &e));
-            return json!({"path": LOGIN_DEFS, "exists": true, "readable": false});
+            return (
+                json!({"path": LOGIN_DEFS, "exists": true, "readable": false}),
+                None,
+            );
         }
     };
     let file = KeyValueFile::parse(LOGIN_DEFS, &text, Dialect::Whitespace);
@@ -274,16 +286,21 @@ fn login_defs_facts(
     out.insert("path".into(), json!(LOGIN_DEFS));
     out.insert("exists".into(), json!(true));
     out.insert("readable".into(), json!(true));
+    let mut uid_min = None;
     for key in LOGIN_DEFS_KEYS {
         let value = file.last(key).map(|s| {
             let raw = s.value.clone().unwrap_or_default();
             // shadow reads these with getlong (strtol base 0, whole string); anything else means
             // its built-in default applies.
-            json!({"value": parse_c_integer(&raw), "raw": raw, "path": s.path, "line": s.line})
+            let value = parse_c_integer(&raw);
+            if *key == "UID_MIN" {
+                uid_min = value;
+            }
+            json!({"value": value, "raw": raw, "path": s.path, "line": s.line})
         });
         out.insert((*key).to_string(), value.unwrap_or(Value::Null));
     }
-    Value::Object(out)
+    (Value::Object(out), uid_min)
 }
 
 /// Reads an account database; a missing or unreadable file is recorded and yields `None`.
@@ -301,83 +318,134 @@ fn read_database(
     }
 }
 
-fn account_facts(
-    target: &dyn Target,
-    unreadable: &mut Vec<Unreadable>,
-    issues: &mut Vec<ParseIssue>,
-) -> Value {
-    let passwd =
-        read_database(target, PASSWD, unreadable).map(|t| accounts::parse_passwd(PASSWD, &t));
-    let shadow =
-        read_database(target, SHADOW, unreadable).map(|t| accounts::parse_shadow(SHADOW, &t));
-    let group = read_database(target, GROUP, unreadable).map(|t| accounts::parse_group(GROUP, &t));
-    for db_issues in [
-        passwd.as_ref().map(|d| &d.issues),
-        shadow.as_ref().map(|d| &d.issues),
-        group.as_ref().map(|d| &d.issues),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        issues.extend(db_issues.iter().cloned());
-    }
-    let Some(passwd) = passwd else {
-        return json!([]);
-    };
-    // Indexed once (first record wins, as getspnam and getgrgid read them): a lookup per account
-    // in a scan of every record was quadratic, which tens of thousands of accounts turned into
-    // the plugin's wall-time limit.
-    let shadow_by_name = shadow.as_ref().map(|s| s.first_by(|e| e.name.as_str()));
-    let group_by_gid = group.as_ref().map(|g| g.first_by(|e| e.gid));
-    let entries: Vec<Value> = passwd
-        .entries
-        .iter()
-        .map(|p| {
-            account(
-                p,
-                shadow_by_name
-                    .as_ref()
-                    .and_then(|m| m.get(p.name.as_str()).copied()),
-                shadow.is_some(),
-                group_by_gid.as_ref().and_then(|m| m.get(&p.gid).copied()),
-            )
-        })
-        .collect();
-    Value::Array(entries)
+/// How many login accounts [`AccountFacts::login`] lists: all of them up to this many, else the
+/// worst this many. A directory-backed host has tens of thousands of accounts; one object each
+/// ran this plugin out of memory and would have filled the result document with one reason per
+/// account.
+pub const LISTED_LOGIN_ACCOUNTS: usize = 20;
+
+/// shadow's UID_MIN when login.defs does not set it (or not as a number getlong reads).
+const DEFAULT_UID_MIN: i64 = 1000;
+
+/// The accounts `passwords.aging` is about: those with `uid >= uid_min`, a login shell and a
+/// usable password hash ("login accounts"), counted by maximum password age and the worst listed.
+#[derive(Debug, Serialize)]
+pub struct AccountFacts<'t> {
+    /// Records in `/etc/passwd`.
+    pub total: usize,
+    /// The UID_MIN in force: login.defs' value when shadow can read it as a number, else 1000.
+    pub uid_min: i64,
+    /// How many login accounts there are.
+    pub login_count: usize,
+    /// How many login accounts have each maximum password age (`null`: no maximum, because the
+    /// shadow field is empty or unreadable as a number, or the account has no shadow entry),
+    /// ascending by age with `null` first.
+    pub max_days_counts: Vec<MaxDaysCount>,
+    /// Every login account when there are at most [`LISTED_LOGIN_ACCOUNTS`], else the worst
+    /// that many: no maximum first, then negative maxima (also no limit), then the largest; ties
+    /// in file order.
+    pub login: Vec<Account<'t>>,
 }
 
-fn account(
-    p: &PasswdEntry,
-    s: Option<&ShadowEntry>,
-    shadow_read: bool,
-    g: Option<&GroupEntry>,
-) -> Value {
-    // The hash lives in /etc/shadow when the passwd field is `x` (and shadow has the user);
-    // otherwise the passwd field itself is the hash.
-    let (state, source) = match s {
-        Some(s) if p.password == "x" => (Some(s.password_state()), "shadow"),
-        _ if p.password != "x" => (Some(PasswordState::of(&p.password)), "passwd"),
-        _ if shadow_read => (Some(PasswordState::None), "none"),
-        _ => (None, "unknown"),
-    };
-    json!({
-        "name": p.name,
-        "uid": p.uid,
-        "gid": p.gid,
-        "group": g.map(|g| g.name.clone()),
-        "shell": p.shell,
-        "login_shell": p.has_login_shell(),
-        "password_state": state.map_or(json!("unknown"), |s| json!(s)),
-        "password_source": source,
-        "max_days": s.and_then(|s| s.max_days),
-        "max_days_field": s.map(|s| s.max_days_field.clone()),
-        "min_days": s.and_then(|s| s.min_days),
-        "warn_days": s.and_then(|s| s.warn_days),
-        "passwd_path": PASSWD,
-        "passwd_line": p.line,
-        "shadow_path": SHADOW,
-        "shadow_line": s.map(|s| s.line),
-    })
+/// A maximum password age and how many login accounts have it.
+#[derive(Debug, Serialize)]
+pub struct MaxDaysCount {
+    pub max_days: Option<i64>,
+    pub count: usize,
+}
+
+/// A login account and where its ageing is written.
+#[derive(Debug, Serialize)]
+pub struct Account<'t> {
+    pub name: &'t str,
+    pub uid: u32,
+    pub shell: &'t str,
+    /// Where the hash lives: `shadow` or `passwd` (a hash in the passwd field itself).
+    pub password_source: &'static str,
+    /// shadow's maximum age in days (`null`: none).
+    pub max_days: Option<i64>,
+    /// The max-days field as written (`null`: no shadow entry).
+    pub max_days_field: Option<&'t str>,
+    pub passwd_path: &'static str,
+    pub passwd_line: u32,
+    pub shadow_path: &'static str,
+    /// `null` when the account has no shadow entry.
+    pub shadow_line: Option<u32>,
+}
+
+impl Account<'_> {
+    /// Worst first: no maximum, a negative maximum (no limit either), then the largest.
+    fn badness(&self) -> (u8, std::cmp::Reverse<i64>) {
+        match self.max_days {
+            None => (0, std::cmp::Reverse(0)),
+            Some(d) if d < 0 => (1, std::cmp::Reverse(0)),
+            Some(d) => (2, std::cmp::Reverse(d)),
+        }
+    }
+}
+
+/// The login accounts of `passwd` joined with `shadow` (first record wins, as getspnam reads
+/// them), in one pass over each file.
+fn account_facts<'t>(
+    passwd: &'t str,
+    shadow: Option<&'t str>,
+    uid_min: i64,
+    issues: &mut Vec<ParseIssue>,
+) -> AccountFacts<'t> {
+    let passwd = accounts::parse_passwd_borrowed(PASSWD, passwd);
+    let shadow = shadow.map(|t| accounts::parse_shadow_borrowed(SHADOW, t));
+    issues.extend(passwd.issues.iter().cloned());
+    if let Some(s) = &shadow {
+        issues.extend(s.issues.iter().cloned());
+    }
+    let shadow_by_name = shadow.as_ref().map(|s| s.first_by(|e| e.name));
+    let mut login: Vec<Account<'t>> = Vec::new();
+    let mut counts: BTreeMap<Option<i64>, usize> = BTreeMap::new();
+    for p in &passwd.entries {
+        if i64::from(p.uid) < uid_min || !p.has_login_shell() {
+            continue;
+        }
+        let s = shadow_by_name.as_ref().and_then(|m| m.get(p.name).copied());
+        // The hash lives in /etc/shadow when the passwd field is `x` (and shadow has the user);
+        // otherwise the passwd field itself is the hash. An `x` without a shadow entry is no
+        // usable password (shadow was read: callers without shadow judge nothing).
+        let (state, source) = match s {
+            Some(s) if p.password == "x" => (s.password_state(), "shadow"),
+            _ if p.password != "x" => (PasswordState::of(p.password), "passwd"),
+            _ => (PasswordState::None, "none"),
+        };
+        if state != PasswordState::Usable {
+            continue;
+        }
+        let account = Account {
+            name: p.name,
+            uid: p.uid,
+            shell: p.shell,
+            password_source: source,
+            max_days: s.and_then(|s| s.max_days),
+            max_days_field: s.map(|s| s.max_days_field),
+            passwd_path: PASSWD,
+            passwd_line: p.line,
+            shadow_path: SHADOW,
+            shadow_line: s.map(|s| s.line),
+        };
+        *counts.entry(account.max_days).or_default() += 1;
+        login.push(account);
+    }
+    let login_count = login.len();
+    // Stable: ties stay in file order.
+    login.sort_by_key(Account::badness);
+    login.truncate(LISTED_LOGIN_ACCOUNTS);
+    AccountFacts {
+        total: passwd.entries.len(),
+        uid_min,
+        login_count,
+        max_days_counts: counts
+            .into_iter()
+            .map(|(max_days, count)| MaxDaysCount { max_days, count })
+            .collect(),
+        login,
+    }
 }
 
 #[cfg(test)]
