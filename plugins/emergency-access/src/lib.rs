@@ -52,6 +52,9 @@ impl Document {
     }
 }
 
+/// Characters of a document's first line kept as evidence (a title, not the document).
+const FIRST_LINE_CHARS: usize = 120;
+
 /// The emergency-access plugin.
 #[derive(Debug)]
 pub struct EmergencyAccess;
@@ -105,7 +108,7 @@ fn document(target: &dyn Target, path: &str) -> Document {
                 .lines()
                 .map(str::trim)
                 .find(|l| !l.is_empty())
-                .map(|l| l.chars().take(120).collect::<String>());
+                .map(|l| l.chars().take(FIRST_LINE_CHARS).collect::<String>());
             Document {
                 blank: Some(first_line.is_none()),
                 first_line: Some(first_line),

@@ -1,3 +1,6 @@
+//! Long file: one entry point per parser family with the invariants each must keep, so that a
+//! fuzz target, its seeds and its regression test name one function here.
+//!
 //! What the fuzz targets (`fuzz/fuzz_targets/*.rs`) and their regression test
 //! (`tests/fuzz_regressions.rs`) run: one function per parser family, taking the fuzzer's bytes,
 //! feeding them to the parser the way a plugin does and checking the invariants that are cheap to
@@ -24,11 +27,18 @@ use phipolicy_sdk::target::{DirEntry, FileKind, FileStat, ReadError, Target};
 /// every record of a large input would make the check, not the parser, quadratic.
 const LOOKUPS_CHECKED: usize = 64;
 
+/// Words of a mount table whose octal unescaping is checked.
+const WORDS_UNESCAPED: usize = 64;
+
 /// Separates the files of one fuzz input.
 pub const SEPARATOR: u8 = 0xFF;
 
-/// Files one input may hold: enough for includes that nest and fan out.
-const MAX_FILES: usize = 8;
+/// Bounds on this module's work on hostile input.
+pub mod limits {
+    /// Files one input may hold: enough for includes that nest and fan out.
+    pub const MAX_FILES: usize = 8;
+}
+use limits::*;
 
 /// What a fuzz target runs on one input.
 pub type TargetFn = fn(&[u8]);
@@ -329,7 +339,8 @@ const SSHD_KEYWORDS: &[&str] = &[
 /// `/etc/ssh/sshd_config`, then drop-ins under `/etc/ssh/sshd_config.d/` (Debian's stock config
 /// includes `*.conf` there).
 pub fn sshd(data: &[u8]) {
-    use crate::sshd::{EffectiveSshdConfig, MAX_PARSES, SSHD_CONFIG};
+    use crate::sshd::limits::MAX_PARSES;
+    use crate::sshd::{EffectiveSshdConfig, SSHD_CONFIG};
     let t = target_of(data, SSHD_CONFIG, |i| {
         format!("/etc/ssh/sshd_config.d/{i:02}.conf")
     });
@@ -372,7 +383,8 @@ pub fn sshd(data: &[u8]) {
 
 /// A PAM service (`/etc/pam.d/login`) and the files it can include.
 pub fn pam(data: &[u8]) {
-    use crate::pam::{ALL_MODULE_DIRS, MAX_INCLUDE_DEPTH, PamItem, PamType, check_modules};
+    use crate::pam::limits::MAX_INCLUDE_DEPTH;
+    use crate::pam::{ALL_MODULE_DIRS, PamItem, PamType, check_modules};
     const INCLUDED: &[&str] = &[
         "common-auth",
         "common-account",
@@ -416,7 +428,7 @@ pub fn pam(data: &[u8]) {
         let mut stack = crate::pam::load_stack(&t, "login", kind);
         assert!(stack.exists, "the service file exists");
         assert!(
-            stack.files.len() + stack.unreadable.len() <= crate::pam::MAX_STACK_FILES,
+            stack.files.len() + stack.unreadable.len() <= crate::pam::limits::MAX_STACK_FILES,
             "include expansion is bounded"
         );
         check_modules(&t, &mut stack, ALL_MODULE_DIRS);
@@ -748,13 +760,10 @@ pub fn accounts(data: &[u8]) {
     serializes("group", &group);
 }
 
-/// Files one nginx, Apache or OpenSSL configuration may read (the loaders' cap; a file included
-/// twice is read twice, as the servers read it).
-const MAX_SERVER_FILES: usize = 512;
 
 fn server_config_checks(c: &crate::tls::ServerConfig, lines: &Lines) {
     assert!(
-        c.report.files.len() <= MAX_SERVER_FILES,
+        c.report.files.len() <= crate::tls::limits::MAX_FILES,
         "{} files read: include expansion is not bounded",
         c.report.files.len()
     );
@@ -828,7 +837,7 @@ pub fn openssl_cnf(data: &[u8]) {
     let c = OpensslConfig::load(&t, path);
     assert!(c.found);
     assert!(
-        c.report.files.len() <= MAX_SERVER_FILES,
+        c.report.files.len() <= crate::tls::limits::MAX_FILES,
         "{} files read: include expansion is not bounded",
         c.report.files.len()
     );
@@ -940,7 +949,7 @@ pub fn mountinfo(data: &[u8]) {
         lines.at("crypttab", &e.path, e.line);
         assert!(!matches!(e.key_file.as_deref(), Some("none" | "-" | "")));
     }
-    for word in s.split_whitespace().take(64) {
+    for word in s.split_whitespace().take(WORDS_UNESCAPED) {
         let u = unescape_octal(word);
         assert!(u.len() <= word.len() * 3, "unescaping never grows much");
     }
@@ -960,7 +969,7 @@ pub fn shell_profile(data: &[u8]) {
     let m = login_tmout(&t, Family::Unknown);
     assert!(m.profile_found);
     assert!(
-        m.files.len() + m.unreadable.len() <= 256,
+        m.files.len() + m.unreadable.len() <= crate::shell::limits::MAX_SOURCED_FILES,
         "{} files sourced: sourcing is not bounded",
         m.files.len()
     );

@@ -19,8 +19,12 @@ use phipolicy_sdk::facts::ParseIssue;
 use phipolicy_sdk::target::{FileKind, Target, TargetExt};
 use phipolicy_sdk::path::join;
 
-/// Depth of device-mapper stacking followed through `slaves/` (LVM on LUKS is two; more is odd).
-const MAX_DM_STACK: usize = 8;
+/// Bounds on this module's work on hostile input.
+pub mod limits {
+    /// Depth of device-mapper stacking followed through `slaves/` (LVM on LUKS is two; more is odd).
+    pub const MAX_DM_STACK: usize = 8;
+}
+use limits::*;
 
 /// Decodes the octal escapes the kernel and fstab use for blanks and backslashes (`\040`).
 pub fn unescape_octal(s: &str) -> String {

@@ -14,9 +14,13 @@ use std::cell::RefCell;
 use crate::path::{join, normalize, parent};
 use crate::target::{DirEntry, FileStat, ReadError, Target};
 
-/// Text of read files kept for finding citations: config files are kilobytes; beyond this the
-/// oldest texts are dropped (a citation then fails as an undeclared read would).
-pub const MAX_REMEMBERED_BYTES: usize = 16 << 20;
+/// Bounds on this module's work on hostile input.
+pub mod limits {
+    /// Text of read files kept for finding citations: config files are kilobytes; beyond this the
+    /// oldest texts are dropped (a citation then fails as an undeclared read would).
+    pub const MAX_REMEMBERED_BYTES: usize = 16 << 20;
+}
+use limits::*;
 
 /// Whether a configuration line names `path` (absolute, normalised; a glob when it has `*`, `?`
 /// or `[`): one of its words — split at blanks, quotes, `=`, `,`, `;` and parentheses, without

@@ -34,8 +34,12 @@ use std::path::PathBuf;
 use crate::grant::{Grant, ReadRules, Refusal, expand_reads};
 use crate::target::{DirEntry, FileKind, FileStat, ReadError, Target};
 
-/// Symlinks followed while resolving one path before giving up (Linux's limit).
-const MAX_SYMLINK_HOPS: usize = 40;
+/// Bounds on this module's work on hostile input.
+pub mod limits {
+    /// Symlinks followed while resolving one path before giving up (Linux's limit).
+    pub const MAX_SYMLINK_HOPS: usize = 40;
+}
+use limits::*;
 
 /// A fixture root directory seen as a target.
 #[derive(Debug, Clone)]

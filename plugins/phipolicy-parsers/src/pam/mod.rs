@@ -25,17 +25,21 @@ pub mod exec;
 /// Where service files live.
 pub const PAM_D: &str = "/etc/pam.d";
 
-/// How deep includes nest before expansion stops (Linux-PAM's `PAM_SUBSTACK_MAX_LEVEL`).
-pub const MAX_INCLUDE_DEPTH: usize = 16;
+/// Bounds on this module's work on hostile input.
+pub mod limits {
+    /// How deep includes nest before expansion stops (Linux-PAM's `PAM_SUBSTACK_MAX_LEVEL`).
+    pub const MAX_INCLUDE_DEPTH: usize = 16;
 
-/// Files read for one stack (re-reads included). Includes nest at most [`MAX_INCLUDE_DEPTH`] deep,
-/// but a file that includes the next one many times over, down a chain of files, multiplies the
-/// reads at every level; real stacks read fewer than 20 files, so past this the target is hostile
-/// and expansion stops (reported as an issue) instead of running for hours.
-pub const MAX_STACK_FILES: usize = 256;
+    /// Files read for one stack (re-reads included). Includes nest at most [`MAX_INCLUDE_DEPTH`] deep,
+    /// but a file that includes the next one many times over, down a chain of files, multiplies the
+    /// reads at every level; real stacks read fewer than 20 files, so past this the target is hostile
+    /// and expansion stops (reported as an issue) instead of running for hours.
+    pub const MAX_STACK_FILES: usize = 256;
 
-/// Symlinks followed when naming the file a path really is (Linux's limit).
-const MAX_SYMLINK_HOPS: usize = 40;
+    /// Symlinks followed when naming the file a path really is (Linux's limit).
+    pub const MAX_SYMLINK_HOPS: usize = 40;
+}
+use limits::*;
 
 /// PAM module directories of Debian and Ubuntu (multiarch, then the legacy locations).
 pub const DEBIAN_MODULE_DIRS: &[&str] = &[

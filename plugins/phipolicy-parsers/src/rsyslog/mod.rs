@@ -29,8 +29,12 @@ use phipolicy_sdk::path::parent;
 /// The main configuration file.
 pub const MAIN_CONFIG: &str = "/etc/rsyslog.conf";
 
-/// How deep includes may nest before the reader stops (rsyslog itself limits nesting too).
-const MAX_INCLUDE_DEPTH: usize = 16;
+/// Bounds on this module's work on hostile input.
+pub mod limits {
+    /// How deep includes may nest before the reader stops (rsyslog itself limits nesting too).
+    pub const MAX_INCLUDE_DEPTH: usize = 16;
+}
+use limits::*;
 
 /// Which messages a legacy selector sends to its action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -304,11 +304,15 @@ pub fn classify(command: &Command) -> Runs {
     Runs::Other
 }
 
-/// Variable assignments one cron table or script may make. Real ones make a handful; every job
-/// and command carries the variables set above it, so thousands of them are a file built to
-/// exhaust memory (3,000 variables over 3,000 jobs took 4 GB). Past the cap the rest of the file
-/// is not read, and [`Crontab::truncated`] / [`ShellScript::truncated`] say so.
-pub const MAX_ASSIGNMENTS: usize = 512;
+/// Bounds on this module's work on hostile input.
+pub mod limits {
+    /// Variable assignments one cron table or script may make. Real ones make a handful; every job
+    /// and command carries the variables set above it, so thousands of them are a file built to
+    /// exhaust memory (3,000 variables over 3,000 jobs took 4 GB). Past the cap the rest of the file
+    /// is not read, and [`Crontab::truncated`] / [`ShellScript::truncated`] say so.
+    pub const MAX_ASSIGNMENTS: usize = 512;
+}
+use limits::*;
 
 fn unquote(v: &str) -> &str {
     for q in ['"', '\''] {

@@ -39,12 +39,18 @@ pub const PROFILE_D: &str = "/etc/profile.d";
 pub const DEBIAN_BASHRC: &str = "/etc/bash.bashrc";
 /// Red Hat's system-wide bashrc.
 pub const RHEL_BASHRC: &str = "/etc/bashrc";
-/// Nesting of `.`/`source` followed before giving up (bash has no limit; a loop would never end).
-const MAX_SOURCE_DEPTH: usize = 8;
-/// Files read for one login (re-reads included). Each file sourcing the next many times over,
-/// down a chain of files, multiplies the reads at every level; a real login reads a few dozen, so
-/// past this the target is hostile and sourcing stops (reported as an issue).
-const MAX_SOURCED_FILES: usize = 256;
+/// Bounds on this module's work on hostile input.
+pub mod limits {
+    /// Nesting of `.`/`source` followed before giving up (bash has no limit; a loop would never end).
+    pub const MAX_SOURCE_DEPTH: usize = 8;
+
+    /// Files read for one login (re-reads included). Each file sourcing the next many times over,
+    /// down a chain of files, multiplies the reads at every level; a real login reads a few dozen, so
+    /// past this the target is hostile and sourcing stops (reported as an issue).
+    pub const MAX_SOURCED_FILES: usize = 256;
+}
+use limits::*;
+
 
 /// What happened to one statement that touches `TMOUT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -271,9 +271,12 @@ impl CommandContext {
     }
 }
 
-/// Enclosing constructs a statement's `condition` names (innermost first); deeper nesting is
-/// counted, not spelled out, so a statement's text does not grow with the file.
-pub(super) const MAX_CONDITIONS_SHOWN: usize = 8;
+/// Bounds on this module's work on hostile input.
+pub mod limits {
+    /// Enclosing constructs a statement's `condition` names (innermost first); deeper nesting is
+    /// counted, not spelled out, so a statement's text does not grow with the file.
+    pub const MAX_CONDITIONS_SHOWN: usize = 8;
+}
 
 /// The kind of `TMOUT` change a command makes.
 #[derive(Debug, Clone)]

@@ -950,7 +950,7 @@ impl<'a> Walker<'a> {
     /// innermost first (at most [`MAX_CONDITIONS_SHOWN`] of them spelled out).
     pub(super) fn condition_text(&self, ctx: &CommandContext) -> Option<String> {
         let mut parts: Vec<String> = ctx.connector.iter().cloned().collect();
-        let shown = self.counts.conditional.min(MAX_CONDITIONS_SHOWN);
+        let shown = self.counts.conditional.min(super::state::limits::MAX_CONDITIONS_SHOWN);
         if shown > 0 {
             parts.extend(
                 self.frames

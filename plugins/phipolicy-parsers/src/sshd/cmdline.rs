@@ -45,8 +45,12 @@ pub const UNIT_DIRS: &[&str] = &[
     "/lib/systemd/system",
 ];
 
-/// Drop-ins read for one unit (a unit has a handful; more is a hostile target).
-const MAX_DROPINS: usize = 64;
+/// Bounds on this module's work on hostile input.
+pub mod limits {
+    /// Drop-ins read for one unit (a unit has a handful; more is a hostile target).
+    pub const MAX_DROPINS: usize = 64;
+}
+use limits::*;
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

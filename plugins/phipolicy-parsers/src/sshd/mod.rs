@@ -39,22 +39,30 @@ pub const SSHD_CONFIG: &str = "/etc/ssh/sshd_config";
 /// Where sshd resolves a relative `Include` (its compiled-in `SSHDIR`).
 pub const SSH_DIR: &str = "/etc/ssh";
 
-/// sshd's `SERVCONF_MAX_DEPTH`: a file nested deeper than this makes sshd refuse the configuration
-/// ("Too many recursive configuration includes"), which is how it stops include loops.
-pub const MAX_INCLUDE_DEPTH: usize = 16;
+/// Bounds on this module's work on hostile input.
+pub mod limits {
+    /// sshd's `SERVCONF_MAX_DEPTH`: a file nested deeper than this makes sshd refuse the configuration
+    /// ("Too many recursive configuration includes"), which is how it stops include loops.
+    pub const MAX_INCLUDE_DEPTH: usize = 16;
 
-/// Files parsed for one configuration, counting re-parses of a file included again. sshd itself
-/// has no such cap (`servconf.c` loads every file an `Include` glob matches, and re-parses cached
-/// ones), so this is phipolicy's bound on its own work: 100,000 drop-ins parse once each, and only
-/// a fan-out of nested includes (exponential in the 16 levels sshd allows) goes past it. When it
-/// is reached the configuration is reported incomplete (the control cannot be decided), never as
-/// something sshd rejects.
-pub const MAX_PARSES: usize = 250_000;
+    /// Files parsed for one configuration, counting re-parses of a file included again. sshd itself
+    /// has no such cap (`servconf.c` loads every file an `Include` glob matches, and re-parses cached
+    /// ones), so this is phipolicy's bound on its own work: 100,000 drop-ins parse once each, and only
+    /// a fan-out of nested includes (exponential in the 16 levels sshd allows) goes past it. When it
+    /// is reached the configuration is reported incomplete (the control cannot be decided), never as
+    /// something sshd rejects.
+    pub const MAX_PARSES: usize = 250_000;
 
-/// Bytes of configuration text parsed for one configuration, counting re-parses: the same bound
-/// on work for fan-outs of large files (each read is capped at 16 MiB, but a cached file parses
-/// again at every `Include` that names it).
-pub const MAX_PARSED_BYTES: usize = 64 << 20;
+    /// Bytes of configuration text parsed for one configuration, counting re-parses: the same bound
+    /// on work for fan-outs of large files (each read is capped at 16 MiB, but a cached file parses
+    /// again at every `Include` that names it).
+    pub const MAX_PARSED_BYTES: usize = 64 << 20;
+
+    /// Significant digits of an integer argument read before it is too large for sshd (whose
+    /// integer options stop at INT_MAX, 10 digits); bounds the parse, not the values accepted.
+    pub const MAX_INT_DIGITS: usize = 12;
+}
+use limits::*;
 
 /// Keywords whose lines accumulate instead of first-wins (`servconf.c` appends to a list).
 const ACCUMULATING: &[&str] = &[
@@ -912,7 +920,7 @@ fn parse_int(s: &str) -> Option<i64> {
         return None;
     }
     let trimmed = digits.trim_start_matches('0');
-    if trimmed.len() > 12 {
+    if trimmed.len() > MAX_INT_DIGITS {
         return None;
     }
     let n: i64 = if trimmed.is_empty() {

@@ -22,12 +22,16 @@ use phipolicy_sdk::path::{join, parent};
 /// TLS/SSL protocol versions, oldest first, spelled as OpenSSL, nginx and Apache spell them.
 pub const PROTOCOLS: [&str; 6] = ["SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
 
-/// Include nesting past which a configuration is hostile (nginx and Apache have no cap of their
-/// own but loop forever or run out of descriptors; OpenSSL caps `.include` at one level per file).
-const MAX_INCLUDE_DEPTH: usize = 16;
+/// Bounds on this module's work on hostile input.
+pub mod limits {
+    /// Include nesting past which a configuration is hostile (nginx and Apache have no cap of their
+    /// own but loop forever or run out of descriptors; OpenSSL caps `.include` at one level per file).
+    pub const MAX_INCLUDE_DEPTH: usize = 16;
 
-/// Files parsed for one configuration: a glob fan-out nested this far is hostile, not a server.
-const MAX_FILES: usize = 512;
+    /// Files parsed for one configuration: a glob fan-out nested this far is hostile, not a server.
+    pub const MAX_FILES: usize = 512;
+}
+use limits::*;
 
 /// The canonical spelling of a protocol name (case-insensitive; `TLSv1.0` is `TLSv1`).
 pub fn canonical_protocol(name: &str) -> Option<&'static str> {
