@@ -11,42 +11,13 @@ mod wasm_config;
 #[path = "src/policy/library.rs"]
 mod policy_library;
 
-/// The marker a plugin crate's manifest carries to be built in: a line `builtin = true` under
-/// `[package.metadata.phipolicy]`.
-const BUILTIN_MARKER: &str = "[package.metadata.phipolicy]";
+#[path = "src/builtin_crates.rs"]
+mod builtin_crates;
 
 /// The built-in plugins: crates under `plugins/` whose Cargo.toml marks them built in, by name.
 fn builtin_plugins(workspace: &Path) -> Vec<String> {
-    let mut names = Vec::new();
     let dir = workspace.join("plugins");
-    for entry in
-        std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-    {
-        let manifest = entry.expect("dir entry").path().join("Cargo.toml");
-        let Ok(text) = std::fs::read_to_string(&manifest) else {
-            continue;
-        };
-        let Some(section) = text.split(BUILTIN_MARKER).nth(1) else {
-            continue;
-        };
-        let section = section.split("\n[").next().unwrap_or("");
-        if !section
-            .lines()
-            .any(|l| l.split_whitespace().collect::<String>() == "builtin=true")
-        {
-            continue;
-        }
-        let name = text
-            .lines()
-            .find_map(|l| {
-                l.trim()
-                    .strip_prefix("name = ")
-                    .map(|v| v.trim_matches('"').to_string())
-            })
-            .unwrap_or_else(|| panic!("{}: no package name", manifest.display()));
-        names.push(name);
-    }
-    names.sort();
+    let names = builtin_crates::builtin_plugins(&dir);
     assert!(
         !names.is_empty(),
         "no built-in plugin crates under {}",
@@ -70,6 +41,7 @@ fn main() {
         workspace.join("policies").display()
     );
     println!("cargo::rerun-if-changed=src/wasm_config.rs");
+    println!("cargo::rerun-if-changed=src/builtin_crates.rs");
     println!("cargo::rerun-if-env-changed=PHIPOLICY_PLUGIN_WASM_DIR");
 
     embed_policies(&workspace, &out_dir);

@@ -172,7 +172,10 @@ struct ProfileArgs {
     /// Profile to use; `hipaa` is built in.
     #[arg(long, default_value = "hipaa")]
     profile: String,
-    /// Policy directory (profile.yaml + Rego) replacing the built-in policies.
+    /// Policy directory: an overlay adding controls, parameters and modules to the built-in
+    /// profile (its profile.yaml says `extends: hipaa`, or it has none; a module with a built-in
+    /// package replaces that module), or a whole profile replacing it (a profile.yaml without
+    /// `extends`).
     #[arg(long, value_name = "DIR")]
     policies: Option<PathBuf>,
 }
@@ -233,7 +236,8 @@ struct FactsArgs {
 
 #[derive(Debug, Args)]
 struct TestArgs {
-    /// Policy directory; default: the built-in policies.
+    /// Policy directory, read as `--policies` reads it (an overlay's tests run with the built-in
+    /// ones it keeps); default: the built-in policies.
     dir: Option<PathBuf>,
     /// Only tests whose name or package contains this string.
     #[arg(long)]
@@ -310,7 +314,7 @@ fn init_tracing(verbose: u8) {
 
 fn profile_source(args: &ProfileArgs) -> anyhow::Result<ProfileSource> {
     match &args.policies {
-        Some(dir) => Ok(ProfileSource::from_dir(dir)?),
+        Some(dir) => Ok(ProfileSource::from_policies_dir(dir)?),
         None if args.profile == "hipaa" => Ok(ProfileSource::builtin()?),
         None => bail!(
             "unknown profile `{}`: the built-in profile is `hipaa`; use --policies DIR for another",
@@ -406,7 +410,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Test(args) => {
             let files = match &args.dir {
-                Some(dir) => policy::read_dir(dir, true)?,
+                Some(dir) => ProfileSource::from_policies_dir(dir)?.files,
                 None => ProfileSource::builtin()?.files,
             };
             if !files.iter().any(|f| f.path.ends_with("_test.rego")) {

@@ -21,13 +21,7 @@ const RETIRED_HELPERS: &[&str] = &["has_reason(", "some_reason_contains("];
 
 /// Files not in this style yet, with the reason. A listed file that meets the style fails the
 /// test: take it off the list.
-const PENDING: &[(&str, &str)] = &[
-    (
-        "ids_unique.rego",
-        "the unique-user-id facts are changing on branch `layouts` (issue 9); restyled after it merges",
-    ),
-    ("ids_unique_test.rego", "as ids_unique.rego"),
-];
+const PENDING: &[(&str, &str)] = &[];
 
 fn pending(file: &str) -> bool {
     PENDING.iter().any(|(f, _)| *f == file)

@@ -75,34 +75,13 @@ fn is_library_module(source: &ProfileSource, module: &str) -> bool {
         .all(|f| !f.text.lines().any(|l| l.trim_start().starts_with(&prefix)))
 }
 
-/// The built-in plugins are the workspace's: every crate under `plugins/` whose Cargo.toml marks it
-/// built in (`[package.metadata.phipolicy] builtin = true`, the rule `build.rs` embeds by).
+#[path = "../src/builtin_crates.rs"]
+mod builtin_crates;
+
+/// The workspace's built-in plugin crates (`plugins/*` marked `builtin = true`).
 fn workspace_builtin_plugins() -> BTreeSet<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins");
-    let mut out = BTreeSet::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let manifest = entry.unwrap().path().join("Cargo.toml");
-        let Ok(text) = std::fs::read_to_string(&manifest) else {
-            continue;
-        };
-        let Some(section) = text.split("[package.metadata.phipolicy]").nth(1) else {
-            continue;
-        };
-        let section = section.split("\n[").next().unwrap_or("");
-        if !section
-            .lines()
-            .any(|l| l.split_whitespace().collect::<String>() == "builtin=true")
-        {
-            continue;
-        }
-        let name = text
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("name = "))
-            .map(|n| n.trim_matches('"').to_string())
-            .unwrap_or_else(|| panic!("{}: no package name", manifest.display()));
-        out.insert(name);
-    }
-    out
+    builtin_crates::builtin_plugins(&dir).into_iter().collect()
 }
 
 #[test]

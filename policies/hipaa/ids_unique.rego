@@ -19,12 +19,30 @@ metadata := {
 	]),
 	"parameters": [],
 	# The facts this policy reads, with their JSON types: the engine checks them before judging.
-	"facts": {"duplicates": ["array"], "empty_passwords": ["array"], "generic_login_accounts": ["array"], "group": ["object"], "issues": ["array"], "login_account_count": ["number"], "login_accounts": ["array"], "passwd": ["object"], "shadow": ["object"], "uid_zero": ["array"], "unreadable": ["array"]},
+	"facts": {
+		"duplicates": ["array"],
+		"empty_passwords": ["array"],
+		"generic_login_accounts": ["array"],
+		"group": ["object"],
+		"issues": ["array"],
+		"login_account_count": ["number"],
+		"login_accounts": ["array"],
+		"passwd": ["object"],
+		"shadow": ["object"],
+		"uid_zero": ["array"],
+		"unreadable": ["array"],
+	},
 	"remediation": concat("\n", [
-		"- Give every person their own account: rename or remove duplicate user and group entries (`vipw`, `vigr`; check with `pwck -r` and `grpck -r`).",
+		concat(" ", [
+			"- Give every person their own account: rename or remove duplicate user and group entries (`vipw`,",
+			"`vigr`; check with `pwck -r` and `grpck -r`).",
+		]),
 		"- Give extra UID 0 accounts their own UID or remove them; use sudo for administration instead.",
 		"- Lock or set passwords on login accounts with an empty password field: `passwd -l NAME` or `passwd NAME`.",
-		"- Replace shared accounts (admin, shared, guest, test, user) with personal accounts, or disable their login: `usermod -s /usr/sbin/nologin NAME`.",
+		concat(" ", [
+			"- Replace shared accounts (admin, shared, guest, test, user) with personal accounts, or disable their",
+			"login: `usermod -s /usr/sbin/nologin NAME`.",
+		]),
 	]),
 }
 
@@ -52,32 +70,53 @@ failures contains msg if {
 	msg := duplicate_message(d.field, d.value, first, e)
 }
 
-duplicate_message("user name", value, first, e) := sprintf("user name %s appears twice: %s and %s", [value, at(first), at(e)])
+duplicate_message("user name", value, first, e) := sprintf(
+	"user name %s appears twice: %s and %s",
+	[value, at(first), at(e)]
+)
 
-duplicate_message("UID", value, first, e) := sprintf("UID %v is shared by %s (%s) and %s (%s)", [value, first.name, at(first), e.name, at(e)])
+duplicate_message("UID", value, first, e) := sprintf(
+	"UID %v is shared by %s (%s) and %s (%s)",
+	[value, first.name, at(first), e.name, at(e)]
+)
 
-duplicate_message("group name", value, first, e) := sprintf("group name %s appears twice: %s and %s", [value, at(first), at(e)])
+duplicate_message("group name", value, first, e) := sprintf(
+	"group name %s appears twice: %s and %s",
+	[value, at(first), at(e)]
+)
 
-duplicate_message("GID", value, first, e) := sprintf("GID %v is shared by groups %s (%s) and %s (%s)", [value, first.name, at(first), e.name, at(e)])
+duplicate_message("GID", value, first, e) := sprintf(
+	"GID %v is shared by groups %s (%s) and %s (%s)",
+	[value, first.name, at(first), e.name, at(e)]
+)
 
 failures contains msg if {
 	some e in facts.uid_zero
 	e.name != "root"
-	msg := sprintf("%s has UID 0 (%s): only root may, otherwise root's actions cannot be told apart", [e.name, at(e)])
+	msg := sprintf(
+		"%s has UID 0 (%s): only root may, otherwise root's actions cannot be told apart",
+		[e.name, at(e)]
+	)
 }
 
 failures contains msg if {
 	some p in facts.empty_passwords
 	p.field == "shadow"
 	p.account.login_shell
-	msg := sprintf("%s can log in (shell %s, %s) and its password field in /etc/shadow is empty (%s): no password is needed", [p.name, shell_name(p.account), at(p.account), at(p)])
+	msg := sprintf(
+		"%s can log in (shell %s, %s) and its password field in /etc/shadow is empty (%s): no password is needed",
+		[p.name, shell_name(p.account), at(p.account), at(p)]
+	)
 }
 
 failures contains msg if {
 	some p in facts.empty_passwords
 	p.field == "passwd"
 	p.account.login_shell
-	msg := sprintf("%s can log in (shell %s) and its password field in /etc/passwd is empty (%s): no password is needed", [p.name, shell_name(p.account), at(p)])
+	msg := sprintf(
+		"%s can log in (shell %s) and its password field in /etc/passwd is empty (%s): no password is needed",
+		[p.name, shell_name(p.account), at(p)]
+	)
 }
 
 # Login accounts with a generic name (admin, shared, guest, test, user: the plugin lists them
@@ -85,7 +124,10 @@ failures contains msg if {
 failures contains msg if {
 	some row in facts.generic_login_accounts
 	e := login_account(row)
-	msg := sprintf("generic account %s has a login shell (%s, %s:%v): a shared name does not identify a person", [e.name, shell_name(e), facts.passwd.path, e.line])
+	msg := sprintf(
+		"generic account %s has a login shell (%s, %s:%v): a shared name does not identify a person",
+		[e.name, shell_name(e), facts.passwd.path, e.line]
+	)
 }
 
 shell_name(e) := e.shell if e.shell != ""
@@ -99,7 +141,13 @@ parse_issues contains msg if {
 
 # Accounts with a login shell: the plugin sends rows of [name, uid, gid, shell, line], the first
 # ones in file order (`login_accounts`) and every one with a generic name, with their count.
-login_account([name, uid, gid, shell, line]) := {"name": name, "uid": uid, "gid": gid, "shell": shell, "line": line}
+login_account([name, uid, gid, shell, line]) := {
+	"name": name,
+	"uid": uid,
+	"gid": gid,
+	"shell": shell,
+	"line": line,
+}
 
 login_count := facts.login_account_count
 
@@ -107,16 +155,19 @@ login_count := facts.login_account_count
 # has tens of thousands).
 max_listed_accounts := 20
 
+default status := "pass"
 status := "error" if {
 	count(read_errors) > 0
 } else := "fail" if {
 	count(failures) > 0
-} else := "pass"
+}
 
-pass_reasons := array.concat(
-	[sprintf("%v users, %v groups: names, UIDs and GIDs are unique; only root has UID 0; %v accounts with a login shell, none with an empty password or a generic name", [facts.passwd.count, facts.group.count, login_count])],
-	sort(parse_issues),
-)
+pass_summary := sprintf(concat(" ", [
+	"%v users, %v groups: names, UIDs and GIDs are unique; only root has UID 0; %v accounts with a login shell,",
+	"none with an empty password or a generic name",
+]), [facts.passwd.count, facts.group.count, login_count])
+
+pass_reasons := array.concat([pass_summary], sort(parse_issues))
 
 reasons := array.concat(sort(read_errors), sort(failures)) if {
 	status == "error"
@@ -124,13 +175,15 @@ reasons := array.concat(sort(read_errors), sort(failures)) if {
 	status == "fail"
 } else := pass_reasons
 
-evidence_items contains {"path": facts.passwd.path, "line": e.line, "detail": sprintf("%s UID %v GID %v shell %s", [e.name, e.uid, e.gid, e.shell])} if {
+evidence_items contains {"path": facts.passwd.path, "line": e.line, "detail": detail} if {
 	some row in array.slice(facts.login_accounts, 0, max_listed_accounts)
 	e := login_account(row)
+	detail := sprintf("%s UID %v GID %v shell %s", [e.name, e.uid, e.gid, e.shell])
 }
 
-evidence_items contains {"path": facts.passwd.path, "line": 0, "detail": sprintf("%v accounts with a login shell; the first %v are listed", [login_count, max_listed_accounts])} if {
+evidence_items contains {"path": facts.passwd.path, "line": 0, "detail": detail} if {
 	login_count > max_listed_accounts
+	detail := sprintf("%v accounts with a login shell; the first %v are listed", [login_count, max_listed_accounts])
 }
 
 evidence_items contains {"path": e.path, "line": e.line, "detail": sprintf("%s UID 0", [e.name])} if {

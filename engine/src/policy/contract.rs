@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::evaluator::from_rego;
-use super::{PolicyError, PolicySet, package_of};
+use super::{PolicyError, PolicySet};
 
 /// What a control's `metadata` rule says (the source of `controls` and `explain`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -155,7 +155,7 @@ impl PolicySet {
     /// The control's `metadata`.
     pub fn metadata(&self, control: &str) -> Result<ControlMeta, PolicyError> {
         let (index, path) = self.file_of(control)?;
-        let rule = format!("data.{}.metadata", package_of(&self.profile, control));
+        let rule = format!("data.{}.metadata", self.package(control));
         let value = self
             .eval(index, rule, None)
             .map_err(|source| PolicyError::Eval {
@@ -191,7 +191,7 @@ impl PolicySet {
         input: &serde_json::Value,
     ) -> Result<Judgement, PolicyError> {
         let (index, path) = self.file_of(control)?;
-        let rule = format!("data.{}.result", package_of(&self.profile, control));
+        let rule = format!("data.{}.result", self.package(control));
         let value = self
             .eval(index, rule, Some(input))
             .map_err(|source| PolicyError::Eval {

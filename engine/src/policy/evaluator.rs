@@ -215,6 +215,7 @@ result := "a" if { count([1 | ok]) > 0 } else := "b"
                 })),
             }],
             profile: "t".into(),
+            owners: Default::default(),
         }
     }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::evaluator::{Evaluator, Module, new_engine, new_vm};
 use super::library::{is_library, package_line};
-use super::{Backend, PolicyError, PolicySet, RegoFile, limits, package_of};
+use super::{Backend, PolicyError, PolicySet, RegoFile, limits};
 use crate::profile::ProfileSource;
 
 /// Reads every `.rego` file of a directory (sorted), with tests or without.
@@ -100,20 +100,32 @@ impl PolicySet {
         Ok(PolicySet {
             modules,
             profile: profile.to_string(),
+            owners: Default::default(),
         })
     }
 
     /// The policies of `controls` (all of the profile's if `None`): the built-in profile's
-    /// precompiled bytecode, or a profile directory's parsed Rego. Only the modules of the
-    /// selected controls are loaded.
+    /// precompiled bytecode, or a profile directory's parsed Rego; an overlay's modules (and the
+    /// built-in modules it replaced) are parsed, the rest keep their bytecode. Only the modules of
+    /// the selected controls are loaded.
     pub fn for_source(
+        source: &ProfileSource,
+        controls: Option<&[String]>,
+        backend: Backend,
+    ) -> Result<PolicySet, PolicyError> {
+        let mut set = PolicySet::for_source_modules(source, controls, backend)?;
+        set.owners = source.profile.owners.clone();
+        Ok(set)
+    }
+
+    fn for_source_modules(
         source: &ProfileSource,
         controls: Option<&[String]>,
         backend: Backend,
     ) -> Result<PolicySet, PolicyError> {
         let profile = &source.profile.name;
         let wanted: Option<Vec<String>> =
-            controls.map(|cs| cs.iter().map(|c| package_of(profile, c)).collect());
+            controls.map(|cs| cs.iter().map(|c| source.profile.package_of(c)).collect());
         let selected = |package: &str| {
             wanted
                 .as_ref()
@@ -126,7 +138,7 @@ impl PolicySet {
             let (libraries, _) = split_libraries(source.policy_files());
             let chosen: Vec<_> = compiled
                 .iter()
-                .filter(|(_, package, _)| selected(package))
+                .filter(|(_, package, _)| selected(package) && !source.replaced.contains(*package))
                 .collect();
             let loaded = crate::parallel::par_map(&chosen, |(path, package, bytes)| {
                 let bad = |message: String| PolicyError::Parse {
@@ -154,15 +166,30 @@ impl PolicySet {
                     }
                 }
             });
-            let modules = loaded.into_iter().collect::<Result<Vec<_>, _>>()?;
+            let mut modules = loaded.into_iter().collect::<Result<Vec<_>, _>>()?;
             tracing::debug!(
                 ms = started.elapsed().as_secs_f64() * 1e3,
                 modules = modules.len(),
                 "policy bytecode loaded"
             );
+            // An overlay's modules: selected packages no bytecode was loaded for.
+            let compiled_packages: Vec<&str> = chosen.iter().map(|(_, p, _)| *p).collect();
+            let parsed: Vec<RegoFile> = source
+                .policy_files()
+                .into_iter()
+                .filter(|f| {
+                    package_line(&f.text).is_some_and(|p| {
+                        is_library(&p) || (selected(&p) && !compiled_packages.contains(&p.as_str()))
+                    })
+                })
+                .collect();
+            if parsed.iter().any(|f| package_line(&f.text).is_some_and(|p| !is_library(&p))) {
+                modules.extend(PolicySet::load(profile, parsed)?.modules);
+            }
             return Ok(PolicySet {
                 modules,
                 profile: profile.clone(),
+                owners: Default::default(),
             });
         }
         let files = source

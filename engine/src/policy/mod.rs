@@ -130,6 +130,8 @@ pub enum Backend {
 pub struct PolicySet {
     modules: Vec<Module>,
     profile: String,
+    /// Controls whose package is another profile's (an overlay's base): control -> profile.
+    owners: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for PolicySet {
@@ -141,9 +143,14 @@ impl std::fmt::Debug for PolicySet {
 }
 
 impl PolicySet {
+    /// The package of the control's policy.
+    fn package(&self, control: &str) -> String {
+        package_of(self.owners.get(control).unwrap_or(&self.profile), control)
+    }
+
     /// The index and path of the module holding the control's package.
     fn file_of(&self, control: &str) -> Result<(usize, String), PolicyError> {
-        let package = package_of(&self.profile, control);
+        let package = self.package(control);
         self.modules
             .iter()
             .position(|m| m.package == package)
