@@ -159,7 +159,6 @@ mod tests {
         "integrity",
         "login-monitoring",
         "password-management",
-        "risk-analysis",
         "transmission-security",
         "unique-user-id",
     ];
