@@ -155,7 +155,6 @@ mod tests {
         "authentication",
         "automatic-logoff",
         "contingency-backup",
-        "encryption-at-rest",
         "integrity",
         "login-monitoring",
         "password-management",
