@@ -153,7 +153,6 @@ mod tests {
     const WITHOUT_SCHEMA: &[&str] = &[
         "audit-controls",
         "authentication",
-        "contingency-backup",
         "integrity",
         "login-monitoring",
         "password-management",
