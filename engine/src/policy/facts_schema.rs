@@ -153,7 +153,6 @@ mod tests {
     const WITHOUT_SCHEMA: &[&str] = &[
         "audit-controls",
         "authentication",
-        "login-monitoring",
         "password-management",
         "transmission-security",
         "unique-user-id",
