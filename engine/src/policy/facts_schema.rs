@@ -151,7 +151,6 @@ mod tests {
     /// it, and a new built-in plugin cannot join it silently. password-management is converted
     /// with its own rework (issue 9).
     const WITHOUT_SCHEMA: &[&str] = &[
-        "audit-controls",
         "authentication",
         "password-management",
         "transmission-security",
