@@ -150,7 +150,7 @@ mod tests {
     /// checked instead). The list can only shrink: a plugin converted to typed facts must leave
     /// it, and a new built-in plugin cannot join it silently. password-management is converted
     /// with its own rework (issue 9).
-    const WITHOUT_SCHEMA: &[&str] = &["password-management", "unique-user-id"];
+    const WITHOUT_SCHEMA: &[&str] = &["password-management"];
 
     #[test]
     fn every_builtin_schema_compiles() {
