@@ -45,6 +45,7 @@ fn main() {
     println!("cargo::rerun-if-env-changed=PHIPOLICY_PLUGIN_WASM_DIR");
 
     embed_policies(&workspace, &out_dir);
+    embed_schemas(&workspace, &out_dir);
     let plugins = builtin_plugins(&workspace);
     let wasm_dir = match std::env::var_os("PHIPOLICY_PLUGIN_WASM_DIR") {
         Some(dir) => PathBuf::from(dir),
@@ -272,6 +273,35 @@ fn write_build_info(workspace: &Path, out_dir: &Path, plugins: &[PluginHash]) {
     }
     src.push_str("];\n");
     std::fs::write(out_dir.join("build_info.rs"), src).expect("write build_info.rs");
+}
+
+/// `builtin_schemas.rs`: the JSON Schema of each built-in plugin's facts
+/// (`policies/hipaa/schemas/<plugin>.json`, generated from the plugin's Rust fact types), by plugin
+/// id, for `policy::facts_schema`.
+fn embed_schemas(workspace: &Path, out_dir: &Path) {
+    let dir = workspace.join("policies").join("hipaa").join("schemas");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let mut src = String::from(
+        "/// The built-in plugins' facts schemas: (plugin id, JSON Schema text).\n\
+         pub static SCHEMAS: &[(&str, &str)] = &[\n",
+    );
+    for f in files {
+        let id = f
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_else(|| panic!("{}: not a UTF-8 name", f.display()));
+        src.push_str(&format!(
+            "    ({id:?}, include_str!({:?})),\n",
+            f.display().to_string()
+        ));
+    }
+    src.push_str("];\n");
+    std::fs::write(out_dir.join("builtin_schemas.rs"), src).expect("write builtin_schemas.rs");
 }
 
 fn embed_policies(workspace: &Path, out_dir: &Path) {

@@ -14,6 +14,7 @@ use crate::document::{
     ResultDocument, Status, TargetInfo, Tool,
 };
 use crate::fsview::{TargetView, limits as view_limits};
+use crate::policy::facts_schema::Checked;
 use crate::policy::{ControlMeta, PolicySet};
 use crate::profile::ProfileSource;
 use crate::registry::{Registry, expand_reads};
@@ -435,9 +436,18 @@ impl Prepared {
         tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, "plugins ran");
         let t = Instant::now();
         let target_json = self.target_info_json();
+        // Each plugin's facts are checked against its schema once, before any policy reads them.
+        let checks: BTreeMap<String, Checked> = runs
+            .iter()
+            .filter_map(|(id, run)| {
+                let facts = run.facts.as_ref().ok()?;
+                Some((id.clone(), crate::policy::facts_schema::check(id, facts)))
+            })
+            .collect();
         // Each control has its own policy engine: judge them in parallel, keeping catalogue order.
         let input = JudgeInput {
             runs: &runs,
+            checks: &checks,
             target: &target_json,
             now: &evaluated_at,
             now_unix,
@@ -465,8 +475,9 @@ impl Prepared {
         }
     }
 
-    /// One control's result: its plugin's facts (checked against the shape its policy
-    /// declares) judged by its policy; `error` with the reason when either is missing or wrong.
+    /// One control's result: its plugin's facts (checked against its plugin's schema, or the shape
+    /// its policy declares) judged by its policy; `error` with the reason when either is missing or
+    /// wrong.
     fn judge(&self, control: &str, input: &JudgeInput<'_>) -> ControlResult {
         let meta = &self.metadata[control];
         let mut result = ControlResult {
@@ -481,7 +492,7 @@ impl Prepared {
             remediation: meta.remediation.clone(),
             waiver: None,
         };
-        let facts = match self.facts_for(control, meta, input.runs) {
+        let facts = match self.facts_for(control, meta, input) {
             Ok(facts) => facts,
             Err(why) => {
                 result.reasons.push(why.to_string());
@@ -502,14 +513,16 @@ impl Prepared {
         result
     }
 
-    /// The facts of the plugin feeding `control`, if it ran and they have the shape the
-    /// control's policy declares; else why the control is `error`.
+    /// The facts of the plugin feeding `control`, if it ran and they match its schema (for a
+    /// plugin without one: have the top-level shape the control's policy declares); else why the
+    /// control is `error`.
     fn facts_for<'r>(
         &self,
         control: &str,
         meta: &ControlMeta,
-        runs: &'r BTreeMap<String, PluginRun>,
+        input: &JudgeInput<'r>,
     ) -> Result<&'r Value, NoFacts> {
+        let runs = input.runs;
         let Some(plugin) = self.plugin_for(control) else {
             return Err(NoFacts::NoPlugin(control.to_string()));
         };
@@ -524,9 +537,18 @@ impl Prepared {
             }
             None => return Err(NoFacts::DidNotRun(plugin)),
         };
-        let problems = meta.facts_problems(facts);
-        if !problems.is_empty() {
-            return Err(NoFacts::WrongShape { plugin, problems });
+        match input.checks.get(&plugin) {
+            Some(Checked::NoSchema) | None => {
+                let problems = meta.facts_problems(facts);
+                if !problems.is_empty() {
+                    return Err(NoFacts::WrongShape { plugin, problems });
+                }
+            }
+            Some(checked) => {
+                if let Some(problem) = checked.problem(&plugin) {
+                    return Err(NoFacts::SchemaMismatch { plugin, problem });
+                }
+            }
         }
         Ok(facts)
     }
@@ -568,6 +590,8 @@ impl Prepared {
 /// What every control of one evaluation is judged with, besides its facts.
 struct JudgeInput<'a> {
     runs: &'a BTreeMap<String, PluginRun>,
+    /// Each plugin's facts checked against its schema (plugins whose run failed are absent).
+    checks: &'a BTreeMap<String, Checked>,
     target: &'a Value,
     now: &'a str,
     now_unix: i64,
@@ -611,4 +635,6 @@ enum NoFacts {
         plugin: String,
         problems: Vec<crate::policy::FactProblem>,
     },
+    #[error("plugin {plugin} returned facts of the wrong shape: {problem}")]
+    SchemaMismatch { plugin: String, problem: String },
 }

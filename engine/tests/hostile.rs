@@ -628,13 +628,27 @@ fn corrupt_components_are_refused() {
     );
 }
 
-/// Facts that are an object but whose fields have the wrong types: the engine checks them
-/// against the types each policy declares (`metadata.facts`), and the controls are `error`.
+/// Facts that are an object but whose fields have the wrong types: the engine validates them
+/// against the schema of the plugin id they claim (`policies/hipaa/schemas/automatic-logoff.json`,
+/// a replacement keeps the built-in contract), and the controls are `error` naming the schema,
+/// the JSON path and the keyword.
 #[test]
 fn facts_of_the_wrong_types_are_errors() {
     contained(
         "wrong-types",
-        "plugin automatic-logoff returned facts of the wrong shape: `s",
+        "plugin automatic-logoff returned facts of the wrong shape: they do not match its schema \
+         (policies/hipaa/schemas/automatic-logoff.json): at /",
+    );
+    let doc = eval(Some(hostile("wrong-types")));
+    let r = doc
+        .results
+        .iter()
+        .find(|r| r.control == "logoff.ssh-idle")
+        .expect("logoff.ssh-idle");
+    assert!(
+        r.reasons[0].contains("at /shell: ") && r.reasons[0].contains("(`type`)"),
+        "{:?}",
+        r.reasons
     );
 }
 

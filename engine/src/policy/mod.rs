@@ -4,11 +4,12 @@
 //! control has a package `phipolicy.hipaa.<control id with . and - as _>` defining `metadata` and
 //! `result`; `*_test.rego` modules hold `test_*` rules that `phipolicy test` runs. [`load`] reads
 //! and parses (or loads precompiled bytecode), [`evaluator`] runs one rule under the budgets,
-//! [`contract`] holds the shapes `metadata` and `result` must have, [`testing`] runs the Rego unit
-//! tests with coverage.
+//! [`contract`] holds the shapes `metadata` and `result` must have, [`facts_schema`] validates a
+//! plugin's facts against its JSON Schema, [`testing`] runs the Rego unit tests with coverage.
 
 mod contract;
 mod evaluator;
+pub mod facts_schema;
 pub mod library;
 mod load;
 mod testing;
@@ -50,6 +51,9 @@ pub mod limits {
     /// [`REGO_BYTECODE_TIME`] plus [`REGO_EVAL_TIME`]; this catches a builtin that never checks
     /// them (the evaluation is abandoned and the control is `error`).
     pub const REGO_EVAL_DEADLINE: Duration = Duration::from_secs(8);
+    /// Schema violations of one plugin's facts named in its controls' reason (the rest are
+    /// counted): the first few locate the defect, hundreds would only bury it.
+    pub const MAX_REPORTED_SCHEMA_VIOLATIONS: usize = 5;
     /// How often (in regorus' steps) the evaluators look at their timers: often enough to stop
     /// within milliseconds of a limit, rarely enough to cost nothing measurable.
     pub const REGO_TIMER_CHECK_INTERVAL: u32 = 64;

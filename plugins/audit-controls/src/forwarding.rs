@@ -7,10 +7,68 @@
 
 use std::net::IpAddr;
 
-use phipolicy_sdk::facts::Unreadable;
+use phipolicy_parsers::rsyslog::Forward;
 use phipolicy_parsers::tls::pem_certificates;
+use phipolicy_sdk::facts::Unreadable;
 use phipolicy_sdk::{ReadError, Target, TargetExt};
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// A forwarding action with what decides whether it really sends logs off the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct ForwardFacts {
+    /// The action as parsed.
+    #[serde(flatten)]
+    pub forward: Forward,
+    /// Whether its target is this host.
+    pub destination: Destination,
+    /// The TLS stream driver's module; `null` when the action names no known TLS driver.
+    pub driver_module: Option<DriverModule>,
+    /// The CA file it names; `null` when it names none.
+    pub ca: Option<CaFacts>,
+}
+
+/// Whether a forward's target reaches this host, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Destination {
+    /// The target as written.
+    pub host: String,
+    /// It names this host (a loopback address, `localhost`, its own name, an `/etc/hosts`
+    /// loopback mapping).
+    pub loopback: bool,
+    /// Why it is (or, for an `/etc/hosts` mapping, is not) this host; empty otherwise.
+    pub why: String,
+}
+
+/// A TLS stream driver's module and whether it is installed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct DriverModule {
+    /// The driver (`gtls`, `ossl`, `mbedtls`).
+    pub driver: String,
+    /// Its module file (`lmnsd_gtls.so`).
+    pub module: String,
+    /// The package that ships it.
+    pub package: String,
+    /// The module file found; `null` when it is not installed.
+    pub found: Option<String>,
+    /// Every path looked at, in order.
+    pub searched: Vec<String>,
+    /// rsyslog module directories that exist in the target.
+    pub module_dirs_present: Vec<String>,
+}
+
+/// The CA file a TLS forward trusts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct CaFacts {
+    /// The file.
+    pub path: String,
+    /// Whether it exists; `null` when that could not be determined.
+    pub exists: Option<bool>,
+    /// PEM certificates in it.
+    pub certificates: usize,
+    /// What is wrong with it; `null` when it holds certificates.
+    pub problem: Option<String>,
+}
 
 /// The resolver's static table.
 pub const HOSTS: &str = "/etc/hosts";
@@ -33,65 +91,75 @@ const TLS_DRIVERS: &[(&str, &str, &str)] = &[
     ("mbedtls", "lmnsd_mbedtls.so", "rsyslog-mbedtls"),
 ];
 
-/// Adds `destination`, `driver_module` and `ca` to each forward of the rsyslog facts.
-pub fn annotate(target: &dyn Target, rsyslog: &mut Value, unreadable: &mut Vec<Unreadable>) {
+/// Each forward with its `destination`, `driver_module` and `ca`.
+pub fn annotate(
+    target: &dyn Target,
+    forwards: Vec<Forward>,
+    unreadable: &mut Vec<Unreadable>,
+) -> Vec<ForwardFacts> {
     let names = LocalNames::load(target, unreadable);
-    let Some(forwards) = rsyslog.get_mut("forwards").and_then(Value::as_array_mut) else {
-        return;
-    };
-    for f in forwards {
-        let host = f["target"].as_str().unwrap_or_default().to_string();
-        f["destination"] = names.destination(&host);
-        let driver = f["stream_driver"]["value"]
-            .as_str()
-            .map(str::to_ascii_lowercase);
-        f["driver_module"] = match driver
-            .as_deref()
-            .and_then(|d| TLS_DRIVERS.iter().find(|(name, _, _)| *name == d))
-        {
-            Some((name, file, package)) => driver_module(target, name, file, package),
-            None => Value::Null,
-        };
-        f["ca"] = match f["ca_file"]["value"].as_str() {
-            Some(path) => ca_facts(target, path, unreadable),
-            None => Value::Null,
-        };
-    }
+    forwards
+        .into_iter()
+        .map(|forward| {
+            let driver = forward
+                .stream_driver
+                .as_ref()
+                .map(|d| d.value.to_ascii_lowercase());
+            let driver_module = driver
+                .as_deref()
+                .and_then(|d| TLS_DRIVERS.iter().find(|(name, _, _)| *name == d))
+                .map(|(name, file, package)| driver_module(target, name, file, package));
+            let ca = forward
+                .ca_file
+                .as_ref()
+                .map(|f| ca_facts(target, &f.value, unreadable));
+            ForwardFacts {
+                destination: names.destination(&forward.target),
+                driver_module,
+                ca,
+                forward,
+            }
+        })
+        .collect()
 }
 
-fn driver_module(target: &dyn Target, driver: &str, file: &str, package: &str) -> Value {
+fn driver_module(target: &dyn Target, driver: &str, file: &str, package: &str) -> DriverModule {
     let searched: Vec<String> = RSYSLOG_MODULE_DIRS
         .iter()
         .map(|d| format!("{d}/{file}"))
         .collect();
     let found = searched.iter().find(|p| target.exists(p)).cloned();
-    let dirs_present: Vec<&str> = RSYSLOG_MODULE_DIRS
+    let module_dirs_present = RSYSLOG_MODULE_DIRS
         .iter()
-        .copied()
         .filter(|d| target.exists(d))
+        .map(|d| d.to_string())
         .collect();
-    json!({
-        "driver": driver,
-        "module": file,
-        "package": package,
-        "found": found,
-        "searched": searched,
-        "module_dirs_present": dirs_present,
-    })
+    DriverModule {
+        driver: driver.to_string(),
+        module: file.to_string(),
+        package: package.to_string(),
+        found,
+        searched,
+        module_dirs_present,
+    }
 }
 
-fn ca_facts(target: &dyn Target, path: &str, unreadable: &mut Vec<Unreadable>) -> Value {
+fn ca_facts(target: &dyn Target, path: &str, unreadable: &mut Vec<Unreadable>) -> CaFacts {
+    let ca = |exists: Option<bool>, certificates: usize, problem: Option<String>| CaFacts {
+        path: path.to_string(),
+        exists,
+        certificates,
+        problem,
+    };
     match target.read_text(path) {
         Ok(text) => match pem_certificates(&text) {
-            Ok(n) => json!({"path": path, "exists": true, "certificates": n, "problem": null}),
-            Err(why) => json!({"path": path, "exists": true, "certificates": 0, "problem": why}),
+            Ok(n) => ca(Some(true), n, None),
+            Err(why) => ca(Some(true), 0, Some(why)),
         },
-        Err(ReadError::NotFound) => {
-            json!({"path": path, "exists": false, "certificates": 0, "problem": "does not exist"})
-        }
+        Err(ReadError::NotFound) => ca(Some(false), 0, Some("does not exist".into())),
         Err(e) => {
             unreadable.push(Unreadable::new(path, &e));
-            json!({"path": path, "exists": null, "certificates": 0, "problem": e.to_string()})
+            ca(None, 0, Some(e.to_string()))
         }
     }
 }
@@ -137,14 +205,17 @@ impl LocalNames {
     }
 
     /// Whether `host` (a forward's target) is this host, and why.
-    fn destination(&self, host: &str) -> Value {
+    fn destination(&self, host: &str) -> Destination {
         let name = host
             .trim_start_matches('[')
             .trim_end_matches(']')
             .trim_end_matches('.')
             .to_ascii_lowercase();
-        let verdict =
-            |loopback: bool, why: String| json!({"host": host, "loopback": loopback, "why": why});
+        let verdict = |loopback: bool, why: String| Destination {
+            host: host.to_string(),
+            loopback,
+            why,
+        };
         if let Some(why) = loopback_address(&name) {
             return verdict(true, why);
         }
@@ -226,7 +297,7 @@ mod tests {
             "web01.example.org",
             "ip6-localhost",
         ] {
-            assert_eq!(n.destination(host)["loopback"], true, "{host}");
+            assert!(n.destination(host).loopback, "{host}");
         }
         for host in [
             "logs.internal.example.com",
@@ -234,12 +305,11 @@ mod tests {
             "2001:db8::1",
             "logs",
         ] {
-            assert_eq!(n.destination(host)["loopback"], false, "{host}");
+            assert!(!n.destination(host).loopback, "{host}");
         }
         assert!(
-            n.destination("sneaky-logs")["why"]
-                .as_str()
-                .unwrap()
+            n.destination("sneaky-logs")
+                .why
                 .starts_with("/etc/hosts:5 maps")
         );
     }

@@ -1,19 +1,144 @@
 //! The audit-controls safeguard (45 CFR 164.312(b)): gathers whether auditd is installed, enabled
 //! and configured not to drop records, the audit rules it loads, and where logs are forwarded.
 //!
-//! Facts: `{"os", "family", "auditd": {installed, binary, unit, enabled_links, masked, config},
-//! "rules": <phipolicy_parsers::audit_rules::LoadedRules>, "forwarding": {"rsyslog": {installed,
-//! binary, enabled_links, <phipolicy_parsers::rsyslog::RsyslogConfig>, each forward with
-//! `destination`, `driver_module` and `ca` from [`forwarding`]}, "journal_upload": {installed,
-//! enabled_links, url, files, unreadable}}}`. The policies `audit.auditd`, `audit.rules` and
-//! `audit.forwarding` judge them.
+//! Facts: [`Facts`]: auditd ([`Auditd`]), the rules it loads
+//! ([`phipolicy_parsers::audit_rules::LoadedRules`]) and where logs are forwarded ([`Rsyslog`], each
+//! forward with its destination, TLS driver module and CA from [`forwarding`], and
+//! [`JournalUpload`]) (schema: `policies/hipaa/schemas/audit-controls.json`). The policies
+//! `audit.auditd`, `audit.rules` and `audit.forwarding` judge them.
 
-use phipolicy_sdk::facts::{ParseIssue, Unreadable};
+use std::collections::BTreeMap;
+
+use phipolicy_parsers::audit_rules::LoadedRules;
 use phipolicy_parsers::keyvalue::{Dialect, KeyValueFile};
 use phipolicy_parsers::os_release::{Family, OsRelease};
-use phipolicy_sdk::{FileKind, Located, Manifest, Params, Plugin, ReadError, Target, TargetExt};
 use phipolicy_parsers::{audit_rules, rsyslog};
-use serde_json::{Value, json};
+use phipolicy_sdk::facts::{ParseIssue, Unreadable};
+use phipolicy_sdk::{FileKind, Located, Manifest, Params, Plugin, ReadError, Target, TargetExt};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::forwarding::ForwardFacts;
+
+/// What this plugin returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Facts {
+    /// The target's os-release, `null` when it has none.
+    pub os: Option<OsRelease>,
+    /// Its distribution family.
+    pub family: Family,
+    /// auditd: installed, enabled, configured not to drop records.
+    pub auditd: Auditd,
+    /// The audit rules auditd loads.
+    pub rules: LoadedRules,
+    /// Where logs are forwarded.
+    pub forwarding: Forwarding,
+}
+
+/// auditd's installation, enablement and configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Auditd {
+    /// Whether an auditd binary exists.
+    pub installed: bool,
+    /// The auditd binary found, `null` when none.
+    pub binary: Option<String>,
+    /// The vendor unit file, `null` when none.
+    pub unit: Option<String>,
+    /// The `*.wants/auditd.service` links that enable it.
+    pub enabled_links: Vec<EnabledLink>,
+    /// The mask link, `null` when the unit is not masked.
+    pub masked: Option<Masked>,
+    /// `/etc/audit/auditd.conf`.
+    pub config: AuditdConfig,
+    /// Files that could not be read.
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A `*.wants/<unit>` link under /etc/systemd/system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct EnabledLink {
+    /// The link (or file) in the `.wants` directory.
+    pub path: String,
+    /// Where it points, `null` when it is not a symlink.
+    pub target: Option<String>,
+    /// Whether it resolves inside the target.
+    pub resolves: bool,
+}
+
+/// A unit linked to `/dev/null` (`systemctl mask`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Masked {
+    /// The link.
+    pub path: String,
+    /// `/dev/null`.
+    pub target: String,
+}
+
+/// auditd.conf's settings that decide whether records are dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct AuditdConfig {
+    /// The file.
+    pub path: String,
+    /// Whether it was read.
+    pub found: bool,
+    /// `disk_full_action`, `disk_error_action`, `space_left_action`, `admin_space_left_action`,
+    /// `max_log_file_action`: the last value of each that is set, with its line.
+    pub settings: BTreeMap<String, Located<String>>,
+    /// Lines that could not be parsed.
+    pub issues: Vec<ParseIssue>,
+}
+
+/// Where logs are forwarded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Forwarding {
+    /// rsyslog's forwarding actions.
+    pub rsyslog: Rsyslog,
+    /// systemd-journal-upload.
+    pub journal_upload: JournalUpload,
+}
+
+/// rsyslog: installed, enabled, and its forwarding actions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Rsyslog {
+    /// Whether the main configuration file was read.
+    pub found: bool,
+    /// Files read, in order.
+    pub files: Vec<String>,
+    /// The forwarding actions, in reading order.
+    pub forwards: Vec<ForwardFacts>,
+    /// `global(DefaultNetstreamDriver=...)`, applied to actions that set no driver.
+    pub global_stream_driver: Option<Located<String>>,
+    /// Lines that could not be parsed, include limits.
+    pub issues: Vec<ParseIssue>,
+    /// Files that could not be read (configuration, `/etc/hosts`, `/etc/hostname`, CA files).
+    pub unreadable: Vec<Unreadable>,
+    /// Whether rsyslogd exists.
+    pub installed: bool,
+    /// The rsyslogd binary found, `null` when none.
+    pub binary: Option<String>,
+    /// The `*.wants/rsyslog.service` links that enable it.
+    pub enabled_links: Vec<EnabledLink>,
+}
+
+/// systemd-journal-upload: installed, enabled, and the URL it uploads to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct JournalUpload {
+    /// Whether systemd-journal-upload exists.
+    pub installed: bool,
+    /// The binary found, `null` when none.
+    pub binary: Option<String>,
+    /// The `*.wants/systemd-journal-upload.service` links that enable it.
+    pub enabled_links: Vec<EnabledLink>,
+    /// `URL=` of the `[Upload]` section in force (the last one), `null` when none.
+    pub url: Option<Located<String>>,
+    /// Configuration files read, in order.
+    pub files: Vec<String>,
+    /// Lines that are not `key=value`.
+    pub issues: Vec<ParseIssue>,
+    /// Files that could not be read.
+    pub unreadable: Vec<Unreadable>,
+}
 
 /// Where distributions install auditd.
 const AUDITD_BINARIES: &[&str] = &["/sbin/auditd", "/usr/sbin/auditd"];
@@ -47,10 +172,10 @@ pub struct AuditControls;
 
 /// A `*.wants/<unit>` link under /etc/systemd/system: what it points at and whether that resolves
 /// inside the target.
-fn enabled_links(target: &dyn Target, unit: &str) -> Value {
+fn enabled_links(target: &dyn Target, unit: &str) -> Vec<EnabledLink> {
     let mut links = Vec::new();
     let Ok(entries) = target.list_dir(ETC_UNITS) else {
-        return json!([]);
+        return links;
     };
     for dir in entries.iter().filter(|e| e.name.ends_with(".wants")) {
         let path = format!("{ETC_UNITS}/{}/{unit}", dir.name);
@@ -62,21 +187,21 @@ fn enabled_links(target: &dyn Target, unit: &str) -> Value {
         } else {
             None
         };
-        links.push(json!({
-            "path": path,
-            "target": link_target,
-            "resolves": target.stat(&path).is_ok(),
-        }));
+        links.push(EnabledLink {
+            resolves: target.stat(&path).is_ok(),
+            path,
+            target: link_target,
+        });
     }
-    Value::Array(links)
+    links
 }
 
 /// `/etc/systemd/system/<unit>` linked to `/dev/null` (`systemctl mask`).
-fn masked(target: &dyn Target, unit: &str) -> Value {
+fn masked(target: &dyn Target, unit: &str) -> Option<Masked> {
     let path = format!("{ETC_UNITS}/{unit}");
     match target.read_link(&path) {
-        Ok(to) if to == "/dev/null" => json!({"path": path, "target": to}),
-        _ => Value::Null,
+        Ok(to) if to == "/dev/null" => Some(Masked { path, target: to }),
+        _ => None,
     }
 }
 
@@ -84,7 +209,7 @@ fn first_existing(target: &dyn Target, paths: &[&'static str]) -> Option<&'stati
     paths.iter().find(|p| target.exists(p)).copied()
 }
 
-fn auditd_facts(target: &dyn Target) -> Value {
+fn auditd_facts(target: &dyn Target) -> Auditd {
     let binary = first_existing(target, AUDITD_BINARIES);
     let unit = UNIT_DIRS
         .iter()
@@ -94,34 +219,43 @@ fn auditd_facts(target: &dyn Target) -> Value {
     let config = match target.read_text(AUDITD_CONF) {
         Ok(text) => {
             let file = KeyValueFile::parse(AUDITD_CONF, &text, Dialect::Equals);
-            let settings: serde_json::Map<String, Value> = AUDITD_KEYS
+            let settings = AUDITD_KEYS
                 .iter()
-                .filter_map(|k| file.last(k).map(|s| ((*k).to_string(), json!(s.located()))))
+                .filter_map(|k| file.last(k).map(|s| ((*k).to_string(), s.located())))
                 .collect();
-            json!({"path": AUDITD_CONF, "found": true, "settings": settings, "issues": file.issues})
-        }
-        Err(ReadError::NotFound) => {
-            json!({"path": AUDITD_CONF, "found": false, "settings": {}, "issues": []})
+            AuditdConfig {
+                path: AUDITD_CONF.to_string(),
+                found: true,
+                settings,
+                issues: file.issues,
+            }
         }
         Err(e) => {
-            unreadable.push(Unreadable::new(AUDITD_CONF, &e));
-            json!({"path": AUDITD_CONF, "found": false, "settings": {}, "issues": []})
+            if e != ReadError::NotFound {
+                unreadable.push(Unreadable::new(AUDITD_CONF, &e));
+            }
+            AuditdConfig {
+                path: AUDITD_CONF.to_string(),
+                found: false,
+                settings: BTreeMap::new(),
+                issues: Vec::new(),
+            }
         }
     };
-    json!({
-        "installed": binary.is_some(),
-        "binary": binary,
-        "unit": unit,
-        "enabled_links": enabled_links(target, "auditd.service"),
-        "masked": masked(target, "auditd.service"),
-        "config": config,
-        "unreadable": unreadable,
-    })
+    Auditd {
+        installed: binary.is_some(),
+        binary: binary.map(str::to_string),
+        unit,
+        enabled_links: enabled_links(target, "auditd.service"),
+        masked: masked(target, "auditd.service"),
+        config,
+        unreadable,
+    }
 }
 
 /// `URL=` of journal-upload.conf's `[Upload]` section: the main file, then drop-ins in order; the
 /// last assignment wins.
-fn journal_upload_facts(target: &dyn Target) -> Value {
+fn journal_upload_facts(target: &dyn Target) -> JournalUpload {
     let mut files = vec![JOURNAL_UPLOAD_CONF.to_string()];
     files.extend(target.glob("/", &format!("{JOURNAL_UPLOAD_DROPINS}/*.conf")));
     let mut url: Option<Located<String>> = None;
@@ -163,34 +297,33 @@ fn journal_upload_facts(target: &dyn Target) -> Value {
         }
     }
     let binary = first_existing(target, JOURNAL_UPLOAD_BINARIES);
-    json!({
-        "installed": binary.is_some(),
-        "binary": binary,
-        "enabled_links": enabled_links(target, "systemd-journal-upload.service"),
-        "url": url,
-        "files": read,
-        "issues": issues,
-        "unreadable": unreadable,
-    })
+    JournalUpload {
+        installed: binary.is_some(),
+        binary: binary.map(str::to_string),
+        enabled_links: enabled_links(target, "systemd-journal-upload.service"),
+        url,
+        files: read,
+        issues,
+        unreadable,
+    }
 }
 
-fn rsyslog_facts(target: &dyn Target) -> Value {
+fn rsyslog_facts(target: &dyn Target) -> Rsyslog {
     let binary = first_existing(target, RSYSLOGD_BINARIES);
-    let mut v = json!(rsyslog::load(target));
-    let mut unreadable = Vec::new();
-    forwarding::annotate(target, &mut v, &mut unreadable);
-    if let Some(list) = v.get_mut("unreadable").and_then(Value::as_array_mut) {
-        list.extend(unreadable.iter().map(|u| json!(u)));
+    let config = rsyslog::load(target);
+    let mut unreadable = config.unreadable;
+    let forwards = forwarding::annotate(target, config.forwards, &mut unreadable);
+    Rsyslog {
+        found: config.found,
+        files: config.files,
+        forwards,
+        global_stream_driver: config.global_stream_driver,
+        issues: config.issues,
+        unreadable,
+        installed: binary.is_some(),
+        binary: binary.map(str::to_string),
+        enabled_links: enabled_links(target, "rsyslog.service"),
     }
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert("installed".into(), json!(binary.is_some()));
-        obj.insert("binary".into(), json!(binary));
-        obj.insert(
-            "enabled_links".into(),
-            enabled_links(target, "rsyslog.service"),
-        );
-    }
-    v
 }
 
 impl Plugin for AuditControls {
@@ -242,16 +375,16 @@ impl Plugin for AuditControls {
     fn collect(target: &dyn Target, _params: &Params) -> Result<Value, String> {
         let os = OsRelease::load(target).ok().flatten();
         let family = os.as_ref().map_or(Family::Unknown, |o| o.family);
-        Ok(json!({
-            "os": os,
-            "family": family,
-            "auditd": auditd_facts(target),
-            "rules": audit_rules::load(target),
-            "forwarding": {
-                "rsyslog": rsyslog_facts(target),
-                "journal_upload": journal_upload_facts(target),
+        phipolicy_sdk::facts::to_json(&Facts {
+            os,
+            family,
+            auditd: auditd_facts(target),
+            rules: audit_rules::load(target),
+            forwarding: Forwarding {
+                rsyslog: rsyslog_facts(target),
+                journal_upload: journal_upload_facts(target),
             },
-        }))
+        })
     }
 }
 
@@ -262,6 +395,15 @@ pub mod forwarding;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// The checked-in schema is the schema of [`Facts`] (`PHIPOLICY_UPDATE_SCHEMAS=1` rewrites it).
+    #[test]
+    fn schema_is_fresh() {
+        phipolicy_sdk::testing::check_schema_file::<Facts>(&phipolicy_sdk::testing::builtin_schema_path(
+            "audit-controls",
+        ));
+    }
 
     fn collect(case: &str) -> Value {
         phipolicy_sdk::testing::fixture_facts::<AuditControls>(case)

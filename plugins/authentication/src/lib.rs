@@ -1,19 +1,68 @@
 //! The authentication safeguard (45 CFR 164.312(d) and 164.312(a)(1)): gathers the effective sshd
 //! settings that decide who can log in and how, and the login banner sshd shows.
 //!
-//! Facts: `{"os": <os-release or null>, "sshd": {"installed", "binary", ...phipolicy_parsers::sshd::facts
-//! for the keywords below}, "banner": {"path", "exists", "kind", "size", "text", "truncated",
-//! "error", "error_kind", "symlink_to"} or null}` (`banner` is null when sshd is absent or `Banner` is `none`).
-//! The policies `auth.ssh` and `auth.banner` judge them.
+//! Facts: [`Facts`]: the os-release, sshd's settings for the keywords below ([`InstalledSshd`]) and the
+//! banner file sshd sends ([`Banner`], `null` when sshd is absent or `Banner` is `none`) (schema:
+//! `policies/hipaa/schemas/authentication.json`). The policies `auth.ssh` and `auth.banner` judge
+//! them.
 
 use phipolicy_parsers::os_release::OsRelease;
-use phipolicy_parsers::sshd::EffectiveSshdConfig;
+use phipolicy_parsers::sshd::{EffectiveSshdConfig, InstalledSshd};
 use phipolicy_sdk::path::join;
-use phipolicy_sdk::{FileKind, Manifest, Params, Plugin, ReadError, Target, TargetExt};
-use serde_json::{Value, json};
+use phipolicy_sdk::{FileKind, Manifest, Params, Plugin, ReadError, Target};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
 
-/// Where distributions install the sshd binary.
-const SSHD_BINARIES: &[&str] = &["/usr/sbin/sshd", "/usr/bin/sshd"];
+/// What this plugin returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Facts {
+    /// The target's os-release, `null` when it has none.
+    pub os: Option<OsRelease>,
+    /// sshd's settings for the authentication keywords.
+    pub sshd: InstalledSshd,
+    /// The banner file; `null` when sshd is absent, its configuration was not found, or `Banner`
+    /// is `none`.
+    pub banner: Option<Banner>,
+}
+
+/// The file sshd would send as the login banner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Banner {
+    /// The configured path, made absolute (sshd runs from `/`).
+    pub path: String,
+    /// Whether it exists (following links).
+    pub exists: bool,
+    /// What it is; `null` when it does not exist.
+    pub kind: Option<FileKind>,
+    /// Size in bytes; `null` when it does not exist.
+    pub size: Option<u64>,
+    /// Its text (invalid UTF-8 replaced), at most 64 KiB; `null` when it was not read.
+    pub text: Option<String>,
+    /// Whether the text was cut at 64 KiB.
+    pub truncated: bool,
+    /// Why it could not be read; `null` when it was read.
+    pub error: Option<String>,
+    /// The kind of that failure, for the policy to branch on.
+    pub error_kind: Option<ErrorKind>,
+    /// Where the path links to when it is a symlink.
+    pub symlink_to: Option<String>,
+}
+
+/// A stable name for a read failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    NotFound,
+    Undeclared,
+    PermissionDenied,
+    NotRegular,
+    TooLarge,
+    TooManyEntries,
+    InvalidPath,
+    BudgetExhausted,
+    Io,
+}
 
 /// The sshd keywords `auth.ssh` and `auth.banner` read.
 const SSHD_KEYWORDS: &[&str] = &[
@@ -62,49 +111,42 @@ impl Plugin for Authentication {
 
     fn collect(target: &dyn Target, _params: &Params) -> Result<Value, String> {
         let os = OsRelease::load(target).ok().flatten();
-        let binary = SSHD_BINARIES.iter().find(|p| target.exists(p)).copied();
+        let binary = phipolicy_parsers::sshd::installed_binary(target);
         let config = EffectiveSshdConfig::load(target);
-        let mut sshd = config.facts(SSHD_KEYWORDS);
-        if let Some(obj) = sshd.as_object_mut() {
-            obj.insert("installed".into(), json!(binary.is_some()));
-            obj.insert("binary".into(), json!(binary));
-        }
+        let sshd = InstalledSshd::new(binary, config.facts(SSHD_KEYWORDS));
         let banner = match config.effective("banner") {
             Some(b) if binary.is_some() && config.config_found && b.value != "none" => {
-                banner_facts(target, &b.value)
+                Some(banner_facts(target, &b.value))
             }
-            _ => Value::Null,
+            _ => None,
         };
-        Ok(json!({"os": os, "sshd": sshd, "banner": banner}))
+        phipolicy_sdk::facts::to_json(&Facts { os, sshd, banner })
     }
 }
 
 /// The file sshd would send as the banner. sshd runs from `/`, so a relative path is taken from there.
-fn banner_facts(target: &dyn Target, configured: &str) -> Value {
+fn banner_facts(target: &dyn Target, configured: &str) -> Banner {
     let path = join("/", configured);
-    let mut facts = json!({
-        "path": path,
-        "exists": false,
-        "kind": null,
-        "size": null,
-        "text": null,
-        "truncated": false,
-        "error": null,
-        "error_kind": null,
-        "symlink_to": null,
-    });
-    if let Ok(to) = target.read_link(&path) {
-        facts["symlink_to"] = json!(to);
-    }
-    let fail = |facts: &mut Value, e: &ReadError| {
-        facts["error"] = json!(e.to_string());
-        facts["error_kind"] = json!(error_kind(e));
+    let mut facts = Banner {
+        symlink_to: target.read_link(&path).ok(),
+        path,
+        exists: false,
+        kind: None,
+        size: None,
+        text: None,
+        truncated: false,
+        error: None,
+        error_kind: None,
     };
-    match target.stat(&path) {
+    let fail = |facts: &mut Banner, e: &ReadError| {
+        facts.error = Some(e.to_string());
+        facts.error_kind = Some(error_kind(e));
+    };
+    match target.stat(&facts.path) {
         Ok(st) => {
-            facts["exists"] = json!(true);
-            facts["kind"] = json!(st.kind);
-            facts["size"] = json!(st.size);
+            facts.exists = true;
+            facts.kind = Some(st.kind);
+            facts.size = Some(st.size);
             if st.kind != FileKind::Regular {
                 fail(&mut facts, &ReadError::NotRegular(st.kind));
                 return facts;
@@ -115,12 +157,12 @@ fn banner_facts(target: &dyn Target, configured: &str) -> Value {
             return facts;
         }
     }
-    match target.read_file(&path) {
+    match target.read_file(&facts.path) {
         Ok(bytes) => {
             let truncated = bytes.len() > BANNER_TEXT_CAP;
             let kept = bytes.get(..BANNER_TEXT_CAP).unwrap_or(&bytes);
-            facts["text"] = json!(String::from_utf8_lossy(kept));
-            facts["truncated"] = json!(truncated);
+            facts.text = Some(String::from_utf8_lossy(kept).into_owned());
+            facts.truncated = truncated;
         }
         Err(e) => fail(&mut facts, &e),
     }
@@ -128,17 +170,17 @@ fn banner_facts(target: &dyn Target, configured: &str) -> Value {
 }
 
 /// A stable name for a read failure, for the policy to branch on.
-fn error_kind(e: &ReadError) -> &'static str {
+fn error_kind(e: &ReadError) -> ErrorKind {
     match e {
-        ReadError::NotFound => "not-found",
-        ReadError::Undeclared(_) => "undeclared",
-        ReadError::PermissionDenied => "permission-denied",
-        ReadError::NotRegular(_) => "not-regular",
-        ReadError::TooLarge(_) => "too-large",
-        ReadError::TooManyEntries(_) => "too-many-entries",
-        ReadError::InvalidPath(_) => "invalid-path",
-        ReadError::BudgetExhausted => "budget-exhausted",
-        ReadError::Io(_) => "io",
+        ReadError::NotFound => ErrorKind::NotFound,
+        ReadError::Undeclared(_) => ErrorKind::Undeclared,
+        ReadError::PermissionDenied => ErrorKind::PermissionDenied,
+        ReadError::NotRegular(_) => ErrorKind::NotRegular,
+        ReadError::TooLarge(_) => ErrorKind::TooLarge,
+        ReadError::TooManyEntries(_) => ErrorKind::TooManyEntries,
+        ReadError::InvalidPath(_) => ErrorKind::InvalidPath,
+        ReadError::BudgetExhausted => ErrorKind::BudgetExhausted,
+        ReadError::Io(_) => ErrorKind::Io,
     }
 }
 
@@ -148,6 +190,15 @@ phipolicy_sdk::export_plugin!(Authentication);
 mod tests {
     use super::*;
     use phipolicy_sdk::testing::{DirTarget, tree};
+    use serde_json::json;
+
+    /// The checked-in schema is the schema of [`Facts`] (`PHIPOLICY_UPDATE_SCHEMAS=1` rewrites it).
+    #[test]
+    fn schema_is_fresh() {
+        phipolicy_sdk::testing::check_schema_file::<Facts>(&phipolicy_sdk::testing::builtin_schema_path(
+            "authentication",
+        ));
+    }
 
     fn collect(case: &str) -> Value {
         phipolicy_sdk::testing::fixture_facts::<Authentication>(case)

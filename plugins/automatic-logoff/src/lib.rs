@@ -1,17 +1,30 @@
 //! The automatic-logoff safeguard (45 CFR 164.312(a)(2)(iii)): gathers the facts that decide
 //! whether idle sessions end, the shell `TMOUT` login shells get and sshd's idle-related settings.
 //!
-//! Facts: `{"os": <os-release or null>, "shell": <phipolicy_parsers::shell::LoginTmout>, "sshd":
-//! <phipolicy_parsers::sshd::facts for ClientAliveInterval, ClientAliveCountMax, ChannelTimeout> plus
-//! "installed" and "binary">`. The policies `logoff.shell-timeout` and `logoff.ssh-idle` judge them.
+//! Facts: [`Facts`]: the os-release, the login shells' `TMOUT` model
+//! ([`phipolicy_parsers::shell::LoginTmout`]) and sshd's idle-related settings ([`InstalledSshd`]) (schema:
+//! `policies/hipaa/schemas/automatic-logoff.json`). The policies `logoff.shell-timeout` and
+//! `logoff.ssh-idle` judge them.
 
 use phipolicy_parsers::os_release::{Family, OsRelease};
-use phipolicy_sdk::{Manifest, Params, Plugin, Target, TargetExt};
+use phipolicy_parsers::shell::LoginTmout;
+use phipolicy_parsers::sshd::InstalledSshd;
+use phipolicy_sdk::{Manifest, Params, Plugin, Target};
 use phipolicy_parsers::{shell, sshd};
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
 
-/// Where distributions install the sshd binary.
-const SSHD_BINARIES: &[&str] = &["/usr/sbin/sshd", "/usr/bin/sshd"];
+/// What this plugin returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Facts {
+    /// The target's os-release, `null` when it has none.
+    pub os: Option<OsRelease>,
+    /// What `TMOUT` login shells end up with, and why.
+    pub shell: LoginTmout,
+    /// sshd's ClientAliveInterval, ClientAliveCountMax and ChannelTimeout.
+    pub sshd: InstalledSshd,
+}
 
 /// The sshd keywords the `logoff.ssh-idle` control reads.
 const SSHD_KEYWORDS: &[&str] = &[
@@ -56,18 +69,9 @@ impl Plugin for AutomaticLogoff {
         let family = os.as_ref().map_or(Family::Unknown, |o| o.family);
         let shell = shell::login_tmout(target, family);
 
-        let binary = SSHD_BINARIES.iter().find(|p| target.exists(p)).copied();
-        let mut sshd = sshd::facts(target, SSHD_KEYWORDS);
-        if let Some(obj) = sshd.as_object_mut() {
-            obj.insert("installed".into(), json!(binary.is_some()));
-            obj.insert("binary".into(), json!(binary));
-        }
-
-        Ok(json!({
-            "os": os,
-            "shell": shell,
-            "sshd": sshd,
-        }))
+        let binary = sshd::installed_binary(target);
+        let sshd = InstalledSshd::new(binary, sshd::facts(target, SSHD_KEYWORDS));
+        phipolicy_sdk::facts::to_json(&Facts { os, shell, sshd })
     }
 }
 
@@ -76,6 +80,15 @@ phipolicy_sdk::export_plugin!(AutomaticLogoff);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// The checked-in schema is the schema of [`Facts`] (`PHIPOLICY_UPDATE_SCHEMAS=1` rewrites it).
+    #[test]
+    fn schema_is_fresh() {
+        phipolicy_sdk::testing::check_schema_file::<Facts>(&phipolicy_sdk::testing::builtin_schema_path(
+            "automatic-logoff",
+        ));
+    }
 
     fn collect(case: &str) -> Value {
         phipolicy_sdk::testing::fixture_facts::<AutomaticLogoff>(case)

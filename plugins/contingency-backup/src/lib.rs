@@ -2,23 +2,287 @@
 //! restic backups (cron tables, cron.daily/weekly scripts, systemd timers, and the scripts they
 //! call) with their repository and password sources, and the restore-test records.
 //!
-//! Facts: `{"os", "family", "restic": {installed, binary}, "jobs": [...], "invocations": [restic
-//! command lines with the job that runs them, the password file's stat and the backed-up paths],
-//! "timers": [...], "inline_passwords": [...], "not_followed": [...], "files_read", "unreadable",
-//! "issues", "restore_tests": {...}}`. The policies `backup.schedule` and `backup.restore-tested`
-//! judge them.
+//! Facts: [`Facts`]: the restic and cron binaries, the jobs that run restic ([`JobFact`]), each
+//! restic command line with the job that runs it, the password file's stat and the backed-up paths
+//! ([`Invocation`]), the timers, inline passwords, what was not followed or could not be read, and
+//! the restore-test records ([`RestoreTests`]) (schema:
+//! `policies/hipaa/schemas/contingency-backup.json`). The policies `backup.schedule` and
+//! `backup.restore-tested` judge them.
 
 use std::collections::BTreeSet;
 
 use phipolicy_sdk::facts::{ParseIssue, Unreadable};
 use phipolicy_parsers::os_release::{Family, OsRelease};
 use phipolicy_parsers::schedule::{
-    self, Assignment, Command, ResticInvocation, Runs, UnitFile, classify, commands_of,
-    parse_restic,
+    self, Assignment, Command, Location, ResticInvocation, ResticSetting, Runs, UnitFile,
+    classify, commands_of, parse_restic,
 };
 use phipolicy_sdk::path::{file_name, join};
 use phipolicy_sdk::{FileKind, Manifest, Params, Plugin, ReadError, Target, TargetExt};
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+/// What this plugin returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Facts {
+    /// The target's os-release, `null` when it has none.
+    pub os: Option<OsRelease>,
+    /// Its distribution family (which cron spool and run-parts rules apply).
+    pub family: Family,
+    /// The restic binary.
+    pub restic: Binary,
+    /// The cron daemon (without one a cron job never runs).
+    pub cron: Binary,
+    /// The scheduled jobs that run restic.
+    pub jobs: Vec<JobFact>,
+    /// Every restic command line a job runs.
+    pub invocations: Vec<Invocation>,
+    /// Every `.timer` unit (not templates), whether or not it runs restic.
+    pub timers: Vec<Timer>,
+    /// Where `RESTIC_PASSWORD=` is assigned (the value is never copied).
+    pub inline_passwords: Vec<InlinePassword>,
+    /// Scripts and environment files a job uses that this plugin does not read.
+    pub not_followed: Vec<NotFollowed>,
+    /// Files read, in order.
+    pub files_read: Vec<String>,
+    /// Files and directories that could not be read (or were cut off).
+    pub unreadable: Vec<Unreadable>,
+    /// Lines that could not be parsed, missing scripts and environment files, depth limits.
+    pub issues: Vec<ParseIssue>,
+    /// The restore-test record directory.
+    pub restore_tests: RestoreTests,
+}
+
+/// A program looked for at the usual places.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Binary {
+    /// Whether one of `searched` is a regular file.
+    pub installed: bool,
+    /// The first one found, `null` when none.
+    pub binary: Option<String>,
+    /// Where it was looked for, in order.
+    pub searched: Vec<String>,
+}
+
+impl Binary {
+    fn find(target: &dyn Target, searched: &[&str]) -> Binary {
+        let binary = searched
+            .iter()
+            .find(|p| target.stat(p).is_ok_and(|s| s.kind == FileKind::Regular))
+            .map(|p| p.to_string());
+        Binary {
+            installed: binary.is_some(),
+            binary,
+            searched: searched.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+}
+
+/// What schedules a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum JobKind {
+    /// A line of a crontab.
+    Crontab,
+    /// A script of `/etc/cron.daily` or `/etc/cron.weekly`.
+    CronScript,
+    /// A systemd timer and its service.
+    SystemdTimer,
+}
+
+/// A job that runs restic on a schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct JobFact {
+    /// What schedules it.
+    pub kind: JobKind,
+    /// The crontab, script or timer unit.
+    pub path: String,
+    /// The crontab line (0 for scripts and timers).
+    pub line: u32,
+    /// The cron schedule, `daily`/`weekly`, or the timer's `On*=` settings.
+    pub schedule: String,
+    /// The user it runs as, when known.
+    pub user: Option<String>,
+    /// Whether the scheduler runs it.
+    pub enabled: bool,
+    /// Why the scheduler will not run it; `null` when it runs.
+    pub disabled_reason: Option<String>,
+    /// Cron scripts: whether the script has an execute bit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executable: Option<bool>,
+    /// Cron scripts: whether run-parts accepts its name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_parts_name_ok: Option<bool>,
+}
+
+/// One restic command line, with the job that runs it and what it backs up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Invocation {
+    /// `backup`, `forget`, ...; `null` when no subcommand was found.
+    pub subcommand: Option<String>,
+    /// `-r`/`--repo`/`RESTIC_REPOSITORY`.
+    pub repository: Option<ResticSetting>,
+    /// `--repository-file`/`RESTIC_REPOSITORY_FILE`.
+    pub repository_file: Option<ResticSetting>,
+    /// `-p`/`--password-file`/`RESTIC_PASSWORD_FILE`.
+    pub password_file: Option<ResticSetting>,
+    /// `--password-command`/`RESTIC_PASSWORD_COMMAND`.
+    pub password_command: Option<ResticSetting>,
+    /// Where `RESTIC_PASSWORD` was set for this command (the value is not kept).
+    pub inline_password: Option<Location>,
+    /// Path arguments of `backup`.
+    pub paths: Vec<String>,
+    /// `backup --stdin`.
+    pub stdin: bool,
+    /// The file of the command line.
+    pub path: String,
+    /// Its line.
+    pub line: u32,
+    /// The job that runs it.
+    pub job: JobFact,
+    /// The script calls that lead to it (`path:line` each), outermost first.
+    pub via: Vec<String>,
+    /// The password file's stat; `null` when no password file is set.
+    pub password_file_stat: Option<StatFact>,
+    /// The `--files-from` files and the paths they list.
+    pub files_from: Vec<FilesFrom>,
+    /// The path arguments and the entries of the `--files-from` files.
+    pub backup_paths: Vec<String>,
+    /// The first line of the repository file; `null` when there is none or it cannot be read.
+    pub repository_file_value: Option<String>,
+}
+
+/// A `--files-from` file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct FilesFrom {
+    /// The file.
+    pub path: String,
+    /// Its non-blank, non-comment lines.
+    pub entries: Vec<String>,
+    /// Why it could not be read; `null` when it was read.
+    pub error: Option<String>,
+}
+
+/// A `.timer` unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Timer {
+    /// The unit file.
+    pub path: String,
+    /// Its name.
+    pub name: String,
+    /// Whether it is masked (a link to `/dev/null`); the fields below are then absent.
+    pub masked: bool,
+    /// Whether a `.wants` link enables it.
+    pub enabled: bool,
+    /// The links that enable it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled_by: Option<Vec<String>>,
+    /// Its `On*=` settings (`OnCalendar=daily`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Vec<String>>,
+    /// The service it starts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The service's unit file; `null` when it does not exist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_path: Option<Option<String>>,
+    /// Whether the service runs restic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs_restic: Option<bool>,
+}
+
+/// A `RESTIC_PASSWORD=` assignment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct InlinePassword {
+    /// The file.
+    pub path: String,
+    /// The line.
+    pub line: u32,
+    /// What kind of file: `crontab`, `script`, `unit` or `environment-file`.
+    pub kind: String,
+    /// Environment files: their stat (who can read the password).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stat: Option<StatFact>,
+}
+
+/// A script or environment file this plugin does not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct NotFollowed {
+    /// The file that names it.
+    pub path: String,
+    /// The line (0 for a unit's `EnvironmentFile=`).
+    pub line: u32,
+    /// The script or file.
+    pub script: String,
+    /// Why it is not read.
+    pub reason: String,
+}
+
+/// `stat` of a file: kind, mode, owner, size and time when it exists, else the error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct StatFact {
+    /// The path.
+    pub path: String,
+    /// Whether it exists (following links).
+    pub exists: bool,
+    /// What it is (present when it exists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<FileKind>,
+    /// `st_mode & 0o7777` (present when it exists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
+    /// The mode as four octal digits (present when it exists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode_octal: Option<String>,
+    /// Owner (present when it exists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    /// Group (present when it exists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
+    /// Size in bytes (present when it exists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Modification time, seconds since the Unix epoch (present when it exists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mtime: Option<i64>,
+    /// Why it could not be examined; `null` when it exists or does not exist.
+    pub error: Option<String>,
+}
+
+/// The restore-test record directory and its files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct RestoreTests {
+    /// The directory's stat.
+    pub dir: StatFact,
+    /// Its regular files (walked a few levels deep, at most 2,000), sorted by path.
+    pub records: Vec<Record>,
+    /// Entries that are neither regular files nor directories walked.
+    pub other_entries: Vec<OtherEntry>,
+    /// Entries and directories that could not be examined.
+    pub errors: Vec<Unreadable>,
+}
+
+/// A restore-test record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Record {
+    /// The file.
+    pub path: String,
+    /// Modification time, seconds since the Unix epoch.
+    pub mtime: i64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// An entry of the record directory that is not a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct OtherEntry {
+    /// The path.
+    pub path: String,
+    /// What it is.
+    pub kind: FileKind,
+}
 
 /// The cron daemons that run crontabs and /etc/cron.{daily,weekly} (Debian/Ubuntu `cron`, RHEL
 /// `cronie`'s crond, busybox and cronie builds elsewhere): without one a cron job never runs.
@@ -135,43 +399,36 @@ impl Plugin for ContingencyBackup {
         c.cron_scripts();
         c.timers();
 
-        let binary = RESTIC_BINARIES
-            .iter()
-            .find(|p| target.stat(p).is_ok_and(|s| s.kind == FileKind::Regular))
-            .copied();
-        let cron = CRON_DAEMONS
-            .iter()
-            .find(|p| target.stat(p).is_ok_and(|s| s.kind == FileKind::Regular))
-            .copied();
-        let inline: Vec<Value> = c
+        let restic = Binary::find(target, RESTIC_BINARIES);
+        let cron = Binary::find(target, CRON_DAEMONS);
+        let inline_passwords = c
             .inline
             .iter()
-            .map(|(path, line, kind)| {
-                let mut v = json!({"path": path, "line": line, "kind": kind});
-                if kind == "environment-file" {
-                    v["stat"] = stat_fact(target, path);
-                }
-                v
+            .map(|(path, line, kind)| InlinePassword {
+                path: path.clone(),
+                line: *line,
+                kind: kind.clone(),
+                stat: (kind == "environment-file").then(|| stat_fact(target, path)),
             })
             .collect();
         let restore_dir = params
             .string("restore_test_records")
             .unwrap_or("/var/log/hipaa-restore-tests");
-        Ok(json!({
-            "os": os,
-            "family": family,
-            "restic": {"installed": binary.is_some(), "binary": binary, "searched": RESTIC_BINARIES},
-            "cron": {"installed": cron.is_some(), "binary": cron, "searched": CRON_DAEMONS},
-            "jobs": c.jobs,
-            "invocations": c.invocations,
-            "timers": c.timers,
-            "inline_passwords": inline,
-            "not_followed": c.not_followed,
-            "files_read": c.files_read,
-            "unreadable": c.unreadable,
-            "issues": c.issues,
-            "restore_tests": restore_tests(target, restore_dir),
-        }))
+        phipolicy_sdk::facts::to_json(&Facts {
+            os,
+            family,
+            restic,
+            cron,
+            jobs: c.jobs,
+            invocations: c.invocations,
+            timers: c.timers,
+            inline_passwords,
+            not_followed: c.not_followed,
+            files_read: c.files_read,
+            unreadable: c.unreadable,
+            issues: c.issues,
+            restore_tests: restore_tests(target, restore_dir),
+        })
     }
 }
 
@@ -180,8 +437,7 @@ phipolicy_sdk::export_plugin!(ContingencyBackup);
 /// A job that runs commands on a schedule.
 #[derive(Debug, Clone)]
 struct Job {
-    /// `crontab`, `cron-script` or `systemd-timer`.
-    kind: &'static str,
+    kind: JobKind,
     path: String,
     line: u32,
     schedule: String,
@@ -192,24 +448,30 @@ struct Job {
 }
 
 impl Job {
-    fn fact(&self) -> Value {
-        json!({
-            "kind": self.kind, "path": self.path, "line": self.line, "schedule": self.schedule,
-            "user": self.user, "enabled": self.disabled.is_none(),
-            "disabled_reason": self.disabled,
-        })
+    fn fact(&self) -> JobFact {
+        JobFact {
+            kind: self.kind,
+            path: self.path.clone(),
+            line: self.line,
+            schedule: self.schedule.clone(),
+            user: self.user.clone(),
+            enabled: self.disabled.is_none(),
+            disabled_reason: self.disabled.clone(),
+            executable: None,
+            run_parts_name_ok: None,
+        }
     }
 }
 
 struct Collector<'t> {
     target: &'t dyn Target,
     family: Family,
-    jobs: Vec<Value>,
-    invocations: Vec<Value>,
-    timers: Vec<Value>,
+    jobs: Vec<JobFact>,
+    invocations: Vec<Invocation>,
+    timers: Vec<Timer>,
     /// (path, line, kind) of every `RESTIC_PASSWORD=` assignment.
     inline: BTreeSet<(String, u32, String)>,
-    not_followed: Vec<Value>,
+    not_followed: Vec<NotFollowed>,
     files_read: Vec<String>,
     unreadable: Vec<Unreadable>,
     issues: Vec<ParseIssue>,
@@ -302,7 +564,7 @@ impl Collector<'_> {
                     .clone()
                     .or_else(|| (!system).then(|| file_name(&path).to_string()));
                 let job = Job {
-                    kind: "crontab",
+                    kind: JobKind::Crontab,
                     path: path.clone(),
                     line: e.line,
                     schedule: e.schedule.clone(),
@@ -357,7 +619,7 @@ impl Collector<'_> {
                 let executable = self.target.stat(&path).is_ok_and(|s| s.mode & 0o111 != 0);
                 let name_ok = run_parts_name_ok(self.family, &name);
                 let job = Job {
-                    kind: "cron-script",
+                    kind: JobKind::CronScript,
                     path: path.clone(),
                     line: 0,
                     schedule: file_name(dir).trim_start_matches("cron.").to_string(),
@@ -376,10 +638,11 @@ impl Collector<'_> {
                 let before = self.invocations.len();
                 self.script(&job, &path, &[], 0);
                 if self.invocations.len() > before {
-                    let mut fact = job.fact();
-                    fact["executable"] = json!(executable);
-                    fact["run_parts_name_ok"] = json!(name_ok);
-                    self.jobs.push(fact);
+                    self.jobs.push(JobFact {
+                        executable: Some(executable),
+                        run_parts_name_ok: Some(name_ok),
+                        ..job.fact()
+                    });
                 }
             }
         }
@@ -479,10 +742,12 @@ impl Collector<'_> {
                         });
                     }
                 } else if !is_system_program(&path) {
-                    self.not_followed.push(json!({
-                        "path": command.path, "line": command.line, "script": path,
-                        "reason": "outside the directories this plugin reads scripts from",
-                    }));
+                    self.not_followed.push(NotFollowed {
+                        path: command.path.clone(),
+                        line: command.line,
+                        script: path,
+                        reason: "outside the directories this plugin reads scripts from".into(),
+                    });
                 }
             }
             Runs::Other => {}
@@ -500,27 +765,26 @@ impl Collector<'_> {
         let before = self.invocations.len();
         self.script(job, path, env, depth);
         for inv in self.invocations.iter_mut().skip(before) {
-            if let Some(list) = inv["via"].as_array_mut() {
-                let mut full: Vec<Value> = chain.iter().map(|c| json!(c)).collect();
-                full.append(list);
-                *list = full;
-            }
+            let mut full = chain.to_vec();
+            full.append(&mut inv.via);
+            inv.via = full;
         }
     }
 
-    fn invocation_fact(&mut self, job: &Job, inv: &ResticInvocation, via: &[String]) -> Value {
-        let mut v = serde_json::to_value(inv).unwrap_or(Value::Null);
-        v["job"] = job.fact();
-        v["via"] = json!(via);
-        v["password_file_stat"] = match &inv.password_file {
-            Some(p) => stat_fact(self.target, &p.value),
-            None => Value::Null,
-        };
+    fn invocation_fact(&mut self, job: &Job, inv: &ResticInvocation, via: &[String]) -> Invocation {
+        let password_file_stat = inv
+            .password_file
+            .as_ref()
+            .map(|p| stat_fact(self.target, &p.value));
         let mut backup_paths: Vec<String> = inv.paths.clone();
         let mut files_from = Vec::new();
         for file in &inv.files_from {
             if !file.starts_with('/') {
-                files_from.push(json!({"path": file, "entries": [], "error": "relative path: the directory restic runs in is unknown"}));
+                files_from.push(FilesFrom {
+                    path: file.clone(),
+                    entries: Vec::new(),
+                    error: Some("relative path: the directory restic runs in is unknown".into()),
+                });
                 continue;
             }
             match self.target.read_text(file) {
@@ -533,23 +797,43 @@ impl Collector<'_> {
                         .map(String::from)
                         .collect();
                     backup_paths.extend(entries.iter().cloned());
-                    files_from.push(json!({"path": file, "entries": entries, "error": null}));
+                    files_from.push(FilesFrom {
+                        path: file.clone(),
+                        entries,
+                        error: None,
+                    });
                 }
-                Err(e) => {
-                    files_from.push(json!({"path": file, "entries": [], "error": e.to_string()}))
-                }
+                Err(e) => files_from.push(FilesFrom {
+                    path: file.clone(),
+                    entries: Vec::new(),
+                    error: Some(e.to_string()),
+                }),
             }
         }
-        v["files_from"] = json!(files_from);
-        v["backup_paths"] = json!(backup_paths);
-        v["repository_file_value"] = match &inv.repository_file {
-            Some(f) => match self.target.read_text(&f.value) {
-                Ok(t) => json!(t.lines().next().unwrap_or("").trim()),
-                Err(_) => Value::Null,
-            },
-            None => Value::Null,
-        };
-        v
+        let repository_file_value = inv.repository_file.as_ref().and_then(|f| {
+            self.target
+                .read_text(&f.value)
+                .ok()
+                .map(|t| t.lines().next().unwrap_or("").trim().to_string())
+        });
+        Invocation {
+            subcommand: inv.subcommand.clone(),
+            repository: inv.repository.clone(),
+            repository_file: inv.repository_file.clone(),
+            password_file: inv.password_file.clone(),
+            password_command: inv.password_command.clone(),
+            inline_password: inv.inline_password.clone(),
+            paths: inv.paths.clone(),
+            stdin: inv.stdin,
+            path: inv.path.clone(),
+            line: inv.line,
+            job: job.fact(),
+            via: via.to_vec(),
+            password_file_stat,
+            files_from,
+            backup_paths,
+            repository_file_value,
+        }
     }
 
     /// `.timer` units with their services, enablement and the restic commands they run.
@@ -583,9 +867,17 @@ impl Collector<'_> {
             };
             let Some(unit) = unit else {
                 if masked {
-                    self.timers.push(
-                        json!({"path": timer_path, "name": name, "masked": true, "enabled": false}),
-                    );
+                    self.timers.push(Timer {
+                        path: timer_path,
+                        name,
+                        masked: true,
+                        enabled: false,
+                        enabled_by: None,
+                        schedule: None,
+                        service: None,
+                        service_path: None,
+                        runs_restic: None,
+                    });
                 }
                 continue;
             };
@@ -602,7 +894,7 @@ impl Collector<'_> {
                 .map(|e| format!("{}={}", e.key, e.value))
                 .collect();
             let job = Job {
-                kind: "systemd-timer",
+                kind: JobKind::SystemdTimer,
                 path: timer_path.clone(),
                 line: 0,
                 schedule: schedule.join(" "),
@@ -616,12 +908,18 @@ impl Collector<'_> {
             if self.invocations.len() > before {
                 self.jobs.push(job.fact());
             }
-            self.timers.push(json!({
-                "path": timer_path, "name": name, "masked": false,
-                "enabled": !enabled_by.is_empty(), "enabled_by": enabled_by,
-                "schedule": schedule, "service": service_name, "service_path": service,
-                "runs_restic": self.invocations.len() > before,
-            }));
+            let runs_restic = self.invocations.len() > before;
+            self.timers.push(Timer {
+                path: timer_path,
+                name,
+                masked: false,
+                enabled: !enabled_by.is_empty(),
+                enabled_by: Some(enabled_by.into_iter().cloned().collect()),
+                schedule: Some(schedule),
+                service: Some(service_name),
+                service_path: Some(service),
+                runs_restic: Some(runs_restic),
+            });
         }
     }
 
@@ -691,7 +989,12 @@ impl Collector<'_> {
         // EnvironmentFile= assignments override Environment= ones (systemd.exec(5)).
         for (file, optional) in env_files {
             if !followed(&file) {
-                self.not_followed.push(json!({"path": path, "line": 0, "script": file, "reason": "EnvironmentFile outside the directories this plugin reads"}));
+                self.not_followed.push(NotFollowed {
+                    path: path.clone(),
+                    line: 0,
+                    script: file,
+                    reason: "EnvironmentFile outside the directories this plugin reads".into(),
+                });
                 continue;
             }
             match self.read(&file) {
@@ -781,28 +1084,47 @@ fn is_system_program(path: &str) -> bool {
 }
 
 /// `stat` of a file as a fact: kind, mode (number and octal text), owner; or the error.
-fn stat_fact(target: &dyn Target, path: &str) -> Value {
+fn stat_fact(target: &dyn Target, path: &str) -> StatFact {
+    let absent = |error: Option<String>| StatFact {
+        path: path.to_string(),
+        exists: false,
+        kind: None,
+        mode: None,
+        mode_octal: None,
+        uid: None,
+        gid: None,
+        size: None,
+        mtime: None,
+        error,
+    };
     if !path.starts_with('/') {
-        return json!({"path": path, "exists": false, "error": "not an absolute path"});
+        return absent(Some("not an absolute path".into()));
     }
     match target.stat(path) {
-        Ok(s) => json!({
-            "path": path, "exists": true, "kind": s.kind, "mode": s.mode,
-            "mode_octal": format!("{:04o}", s.mode), "uid": s.uid, "gid": s.gid,
-            "size": s.size, "mtime": s.mtime, "error": null,
-        }),
-        Err(ReadError::NotFound) => json!({"path": path, "exists": false, "error": null}),
-        Err(e) => json!({"path": path, "exists": false, "error": e.to_string()}),
+        Ok(s) => StatFact {
+            path: path.to_string(),
+            exists: true,
+            kind: Some(s.kind),
+            mode: Some(s.mode),
+            mode_octal: Some(format!("{:04o}", s.mode)),
+            uid: Some(s.uid),
+            gid: Some(s.gid),
+            size: Some(s.size),
+            mtime: Some(s.mtime),
+            error: None,
+        },
+        Err(ReadError::NotFound) => absent(None),
+        Err(e) => absent(Some(e.to_string())),
     }
 }
 
 /// The restore-test record directory: its regular files with their modification times.
-fn restore_tests(target: &dyn Target, dir: &str) -> Value {
+fn restore_tests(target: &dyn Target, dir: &str) -> RestoreTests {
     let top = stat_fact(target, dir);
     let mut records = Vec::new();
     let mut others = Vec::new();
     let mut errors = Vec::new();
-    if top["kind"] == "directory" {
+    if top.kind == Some(FileKind::Directory) {
         let mut stack = vec![(dir.to_string(), 0usize)];
         while let Some((d, depth)) = stack.pop() {
             match target.list_dir(&d) {
@@ -812,24 +1134,41 @@ fn restore_tests(target: &dyn Target, dir: &str) -> Value {
                         match target.stat(&p) {
                             Ok(s) if s.kind == FileKind::Regular => {
                                 if records.len() < MAX_RECORDS {
-                                    records
-                                        .push(json!({"path": p, "mtime": s.mtime, "size": s.size}));
+                                    records.push(Record {
+                                        path: p,
+                                        mtime: s.mtime,
+                                        size: s.size,
+                                    });
                                 }
                             }
                             Ok(s) if s.kind == FileKind::Directory && depth < MAX_RECORD_DEPTH => {
                                 stack.push((p, depth + 1));
                             }
-                            Ok(s) => others.push(json!({"path": p, "kind": s.kind})),
-                            Err(err) => errors.push(json!({"path": p, "error": err.to_string()})),
+                            Ok(s) => others.push(OtherEntry {
+                                path: p,
+                                kind: s.kind,
+                            }),
+                            Err(err) => errors.push(Unreadable {
+                                path: p,
+                                error: err.to_string(),
+                            }),
                         }
                     }
                 }
-                Err(err) => errors.push(json!({"path": d, "error": err.to_string()})),
+                Err(err) => errors.push(Unreadable {
+                    path: d,
+                    error: err.to_string(),
+                }),
             }
         }
     }
-    records.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
-    json!({"dir": top, "records": records, "other_entries": others, "errors": errors})
+    records.sort_by(|a, b| a.path.cmp(&b.path));
+    RestoreTests {
+        dir: top,
+        records,
+        other_entries: others,
+        errors,
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,15 @@
 
 use super::*;
 use phipolicy_sdk::testing::{DirTarget, tree};
+use serde_json::json;
+
+/// The checked-in schema is the schema of [`Facts`] (`PHIPOLICY_UPDATE_SCHEMAS=1` rewrites it).
+#[test]
+fn schema_is_fresh() {
+    phipolicy_sdk::testing::check_schema_file::<Facts>(&phipolicy_sdk::testing::builtin_schema_path(
+        "contingency-backup",
+    ));
+}
 
 fn collect(case: &str) -> Value {
     let root = format!(

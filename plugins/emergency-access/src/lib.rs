@@ -19,7 +19,9 @@ pub struct Facts {
 /// One candidate document: whether it exists, is a regular file and holds more than whitespace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Document {
+    /// The `emergency_procedure_paths` entry.
     pub path: String,
+    /// Whether it exists (following links).
     pub exists: bool,
     /// What the path is (absent when it does not exist).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -2,21 +2,167 @@
 //! stored (its mount on a live host, its fstab entry in an image) and what encrypts it (dm-crypt/LUKS,
 //! fscrypt), plus `/etc/crypttab` and the ownership and mode of the key files it names.
 //!
-//! Facts: `{"os", "live": bool (the target has /proc/self/mountinfo),
-//!   "mountinfo": {path, found, error, issues}, "dm_devices": [{kernel_name, name, uuid, device, slaves}],
-//!   "crypttab": {path, found, error, issues, entries: [{name, device, key_file, options, path, line,
-//!                key_stat: {exists, kind, uid, gid, mode, error}|null}]},
-//!   "fstab": {path, found, error, issues, entries},
-//!   "phi_paths": [{path, exists, kind, error, mount, dm, luks, fscrypt, fstab, crypttab}]}`.
-//! The policy `crypto.at-rest` judges them.
+//! Facts: [`Facts`]: the mount table's state, the device-mapper devices, `/etc/crypttab` (each
+//! entry with its key file's [`KeyStat`]), `/etc/fstab`, and one [`PhiPath`] per `phi_paths` entry
+//! (schema: `policies/hipaa/schemas/encryption-at-rest.json`). The policy `crypto.at-rest` judges
+//! them.
 
 use phipolicy_parsers::os_release::OsRelease;
 use phipolicy_parsers::storage::{
-    CrypttabEntry, DmDevice, FstabEntry, MountTable, dm_for_source, fstab_mount_of,
-    load_dm_devices, load_fscrypt, luks_below, parse_crypttab, parse_fstab,
+    CrypttabEntry, DmDevice, FscryptMetadata, FstabEntry, Mount, MountTable, dm_for_source,
+    fstab_mount_of, load_dm_devices, load_fscrypt, luks_below, parse_crypttab, parse_fstab,
 };
-use phipolicy_sdk::{Manifest, Params, Plugin, ReadError, Target, TargetExt};
-use serde_json::{Value, json};
+use phipolicy_sdk::facts::ParseIssue;
+use phipolicy_sdk::{FileKind, Manifest, Params, Plugin, ReadError, Target, TargetExt};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+/// What this plugin returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Facts {
+    /// The target's os-release, `null` when it has none.
+    pub os: Option<OsRelease>,
+    /// Whether the target is a live host (it has `/proc/self/mountinfo`).
+    pub live: bool,
+    /// `/proc/self/mountinfo` (its mounts are in [`PhiPath::mount`]).
+    pub mountinfo: MountinfoFacts,
+    /// The device-mapper devices sysfs lists.
+    pub dm_devices: Vec<DmDevice>,
+    /// `/etc/crypttab`, each entry with its key file's state.
+    pub crypttab: TableFacts<CrypttabFacts>,
+    /// `/etc/fstab`.
+    pub fstab: TableFacts<FstabEntry>,
+    /// One per `phi_paths` entry, in parameter order.
+    pub phi_paths: Vec<PhiPath>,
+}
+
+/// Whether the mount table was found and read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct MountinfoFacts {
+    /// `/proc/self/mountinfo`.
+    pub path: String,
+    /// Whether it exists (true also when it exists but could not be read).
+    pub found: bool,
+    /// Why it could not be read; `null` when it was read or does not exist.
+    pub error: Option<String>,
+    /// Lines that could not be parsed.
+    pub issues: Vec<ParseIssue>,
+}
+
+/// A configuration table (`/etc/crypttab`, `/etc/fstab`) and its entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct TableFacts<T> {
+    /// The file.
+    pub path: String,
+    /// Whether it was read (false when it does not exist or could not be read).
+    pub found: bool,
+    /// Why it could not be read; `null` when it was read or does not exist.
+    pub error: Option<String>,
+    /// Lines that could not be parsed.
+    pub issues: Vec<ParseIssue>,
+    /// Its entries, in file order.
+    pub entries: Vec<T>,
+}
+
+impl<T> TableFacts<T> {
+    /// A table that was not read.
+    fn not_read(path: &str, error: Option<String>) -> Self {
+        TableFacts {
+            path: path.to_string(),
+            found: false,
+            error,
+            issues: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// The same table with each entry replaced by `f(entry)`.
+    fn map_entries<U>(self, f: impl FnMut(T) -> U) -> TableFacts<U> {
+        TableFacts {
+            path: self.path,
+            found: self.found,
+            error: self.error,
+            issues: self.issues,
+            entries: self.entries.into_iter().map(f).collect(),
+        }
+    }
+}
+
+/// A crypttab entry with the state of its key file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct CrypttabFacts {
+    /// The entry as parsed.
+    #[serde(flatten)]
+    pub entry: CrypttabEntry,
+    /// The key file's `stat`; `null` when the entry names none.
+    pub key_stat: Option<KeyStat>,
+}
+
+/// What `stat` says about a crypttab key file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct KeyStat {
+    /// Whether it exists.
+    pub exists: bool,
+    /// What it is; `null` when it does not exist.
+    pub kind: Option<FileKind>,
+    /// Owner; `null` when it does not exist.
+    pub uid: Option<u32>,
+    /// Group; `null` when it does not exist.
+    pub gid: Option<u32>,
+    /// `st_mode & 0o7777` as four octal digits; `null` when it does not exist.
+    pub mode: Option<String>,
+    /// "does not exist" or why it could not be examined; `null` when it exists.
+    pub error: Option<String>,
+}
+
+/// A device-mapper device as a PHI path's storage names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct DmRef {
+    /// `dm-N`.
+    pub kernel_name: String,
+    /// `/dev/mapper/` name.
+    pub name: Option<String>,
+    /// `CRYPT-LUKS2-...` for LUKS, `LVM-...` for a logical volume.
+    pub uuid: Option<String>,
+}
+
+impl From<&DmDevice> for DmRef {
+    fn from(d: &DmDevice) -> Self {
+        DmRef {
+            kernel_name: d.kernel_name.clone(),
+            name: d.name.clone(),
+            uuid: d.uuid.clone(),
+        }
+    }
+}
+
+/// One PHI path: what it is, where it is stored and what encrypts it. The storage fields are
+/// `null` when they do not apply or were not found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct PhiPath {
+    /// The `phi_paths` entry.
+    pub path: String,
+    /// Whether it exists.
+    pub exists: bool,
+    /// What it is; `null` when it does not exist.
+    pub kind: Option<FileKind>,
+    /// Why it could not be examined; `null` when nothing went wrong.
+    pub error: Option<String>,
+    /// The mount holding it (live hosts).
+    pub mount: Option<Mount>,
+    /// The device-mapper device of that mount.
+    pub dm: Option<DmRef>,
+    /// The LUKS device below `dm` (or `dm` itself).
+    pub luks: Option<DmRef>,
+    /// fscrypt metadata of the filesystem holding it (live hosts, existing paths).
+    pub fscrypt: Option<FscryptMetadata>,
+    /// The fstab entry that mounts it.
+    pub fstab: Option<FstabEntry>,
+    /// The crypttab entry that opens its device (the LUKS device's on a live host, the fstab
+    /// source's in an image).
+    pub crypttab: Option<CrypttabEntry>,
+}
 
 const MOUNTINFO: &str = "/proc/self/mountinfo";
 const CRYPTTAB: &str = "/etc/crypttab";
@@ -71,102 +217,101 @@ impl Plugin for EncryptionAtRest {
             phi_paths.push(DEFAULT_PHI_PATH.to_string());
         }
 
-        let (mountinfo_facts, table) = match target.read_text(MOUNTINFO) {
+        let (mountinfo, table) = match target.read_text(MOUNTINFO) {
             Ok(text) => {
                 let t = MountTable::parse(MOUNTINFO, &text);
-                (
-                    json!({"path": MOUNTINFO, "found": true, "error": null, "issues": t.issues}),
-                    Some(t),
-                )
+                (mountinfo_facts(true, None, t.issues.clone()), Some(t))
             }
-            Err(ReadError::NotFound) => (
-                json!({"path": MOUNTINFO, "found": false, "error": null, "issues": []}),
-                None,
-            ),
-            Err(e) => (
-                json!({"path": MOUNTINFO, "found": true, "error": e.to_string(), "issues": []}),
-                None,
-            ),
+            Err(ReadError::NotFound) => (mountinfo_facts(false, None, Vec::new()), None),
+            Err(e) => (mountinfo_facts(true, Some(e.to_string()), Vec::new()), None),
         };
-        let live = mountinfo_facts["found"] == json!(true);
+        let live = mountinfo.found;
         let dm_devices = load_dm_devices(target);
 
-        let (crypttab_facts, crypttab) = read_table(target, CRYPTTAB, parse_crypttab);
-        let (fstab_facts, fstab) = read_table(target, FSTAB, parse_fstab);
-        let crypttab_entries: Vec<Value> = crypttab
+        let crypttab = read_table(target, CRYPTTAB, parse_crypttab);
+        let fstab = read_table(target, FSTAB, parse_fstab);
+        let crypttab_entries = crypttab.entries.clone();
+        let fstab_entries = fstab.entries.clone();
+        let crypttab = crypttab.map_entries(|entry| CrypttabFacts {
+            key_stat: entry.key_file.as_deref().map(|k| key_stat(target, k)),
+            entry,
+        });
+
+        let phi_paths = phi_paths
             .iter()
-            .map(|e| {
-                let mut v = json!(e);
-                v["key_stat"] = match &e.key_file {
-                    Some(k) => key_stat(target, k),
-                    None => Value::Null,
-                };
-                v
+            .map(|p| {
+                phi_path_facts(
+                    target,
+                    p,
+                    table.as_ref(),
+                    &dm_devices,
+                    &crypttab_entries,
+                    &fstab_entries,
+                )
             })
             .collect();
-        let mut crypttab_facts = crypttab_facts;
-        crypttab_facts["entries"] = json!(crypttab_entries);
 
-        let phi: Vec<Value> = phi_paths
-            .iter()
-            .map(|p| phi_path_facts(target, p, table.as_ref(), &dm_devices, &crypttab, &fstab))
-            .collect();
-
-        Ok(json!({
-            "os": os,
-            "live": live,
-            "mountinfo": mountinfo_facts,
-            "dm_devices": dm_devices,
-            "crypttab": crypttab_facts,
-            "fstab": fstab_facts,
-            "phi_paths": phi,
-        }))
+        phipolicy_sdk::facts::to_json(&Facts {
+            os,
+            live,
+            mountinfo,
+            dm_devices,
+            crypttab,
+            fstab,
+            phi_paths,
+        })
     }
 }
 
-type TableParser<T> = fn(&str, &str) -> (Vec<T>, Vec<phipolicy_sdk::facts::ParseIssue>);
+fn mountinfo_facts(found: bool, error: Option<String>, issues: Vec<ParseIssue>) -> MountinfoFacts {
+    MountinfoFacts {
+        path: MOUNTINFO.to_string(),
+        found,
+        error,
+        issues,
+    }
+}
 
-fn read_table<T: serde::Serialize>(
-    target: &dyn Target,
-    path: &str,
-    parse: TableParser<T>,
-) -> (Value, Vec<T>) {
+type TableParser<T> = fn(&str, &str) -> (Vec<T>, Vec<ParseIssue>);
+
+fn read_table<T>(target: &dyn Target, path: &str, parse: TableParser<T>) -> TableFacts<T> {
     match target.read_text(path) {
         Ok(text) => {
             let (entries, issues) = parse(path, &text);
-            (
-                json!({"path": path, "found": true, "error": null, "issues": issues, "entries": entries}),
+            TableFacts {
+                path: path.to_string(),
+                found: true,
+                error: None,
+                issues,
                 entries,
-            )
+            }
         }
-        Err(ReadError::NotFound) => (
-            json!({"path": path, "found": false, "error": null, "issues": [], "entries": []}),
-            Vec::new(),
-        ),
-        Err(e) => (
-            json!({"path": path, "found": false, "error": e.to_string(), "issues": [], "entries": []}),
-            Vec::new(),
-        ),
+        Err(ReadError::NotFound) => TableFacts::not_read(path, None),
+        Err(e) => TableFacts::not_read(path, Some(e.to_string())),
     }
 }
 
-fn key_stat(target: &dyn Target, path: &str) -> Value {
+fn key_stat(target: &dyn Target, path: &str) -> KeyStat {
+    let missing = |error: String| KeyStat {
+        exists: false,
+        kind: None,
+        uid: None,
+        gid: None,
+        mode: None,
+        error: Some(error),
+    };
     match target.stat(path) {
-        Ok(st) => json!({
-            "exists": true, "kind": st.kind, "uid": st.uid, "gid": st.gid,
-            "mode": format!("{:04o}", st.mode), "error": null,
-        }),
-        Err(ReadError::NotFound) => json!({
-            "exists": false, "kind": null, "uid": null, "gid": null, "mode": null, "error": "does not exist",
-        }),
-        Err(e) => json!({
-            "exists": false, "kind": null, "uid": null, "gid": null, "mode": null, "error": e.to_string(),
-        }),
+        Ok(st) => KeyStat {
+            exists: true,
+            kind: Some(st.kind),
+            uid: Some(st.uid),
+            gid: Some(st.gid),
+            mode: Some(format!("{:04o}", st.mode)),
+            error: None,
+        },
+        Err(ReadError::NotFound) => missing("does not exist".into()),
+        Err(e) => missing(e.to_string()),
     }
-}
-
-fn dm_json(d: &DmDevice) -> Value {
-    json!({"kernel_name": d.kernel_name, "name": d.name, "uuid": d.uuid})
 }
 
 /// The crypttab entry that opens `/dev/mapper/NAME` (or the dm name given).
@@ -182,44 +327,52 @@ fn phi_path_facts(
     dm_devices: &[DmDevice],
     crypttab: &[CrypttabEntry],
     fstab: &[FstabEntry],
-) -> Value {
-    let mut facts = json!({
-        "path": path, "exists": false, "kind": null, "error": null,
-        "mount": null, "dm": null, "luks": null, "fscrypt": null, "fstab": null, "crypttab": null,
-    });
+) -> PhiPath {
+    let mut facts = PhiPath {
+        path: path.to_string(),
+        exists: false,
+        kind: None,
+        error: None,
+        mount: None,
+        dm: None,
+        luks: None,
+        fscrypt: None,
+        fstab: None,
+        crypttab: None,
+    };
     match target.stat(path) {
         Ok(st) => {
-            facts["exists"] = json!(true);
-            facts["kind"] = json!(st.kind);
+            facts.exists = true;
+            facts.kind = Some(st.kind);
         }
         Err(ReadError::NotFound) => {}
-        Err(e) => facts["error"] = json!(e.to_string()),
+        Err(e) => facts.error = Some(e.to_string()),
     }
     if let Some(table) = table
         && let Some(m) = table.mount_of(path)
     {
-        facts["mount"] = json!(m);
+        facts.mount = Some(m.clone());
         if let Some(dm) = dm_for_source(dm_devices, &m.source, &m.device) {
-            facts["dm"] = dm_json(dm);
+            facts.dm = Some(dm.into());
             if let Some(l) = luks_below(dm_devices, dm) {
-                facts["luks"] = dm_json(l);
+                facts.luks = Some(l.into());
                 if let Some(c) = l.name.as_deref().and_then(|n| crypttab_for(crypttab, n)) {
-                    facts["crypttab"] = json!(c);
+                    facts.crypttab = Some(c.clone());
                 }
             }
         }
-        if facts["exists"] == json!(true)
+        if facts.exists
             && let Some(meta) = load_fscrypt(target, &m.mount_point)
         {
-            facts["fscrypt"] = json!(meta);
+            facts.fscrypt = Some(meta);
         }
     }
     if let Some(f) = fstab_mount_of(fstab, path) {
-        facts["fstab"] = json!(f);
+        facts.fstab = Some(f.clone());
         if table.is_none()
             && let Some(c) = crypttab_for(crypttab, &f.source)
         {
-            facts["crypttab"] = json!(c);
+            facts.crypttab = Some(c.clone());
         }
     }
     facts
@@ -231,6 +384,15 @@ phipolicy_sdk::export_plugin!(EncryptionAtRest);
 mod tests {
     use super::*;
     use phipolicy_sdk::testing::{DirTarget, TempRoot};
+    use serde_json::json;
+
+    /// The checked-in schema is the schema of [`Facts`] (`PHIPOLICY_UPDATE_SCHEMAS=1` rewrites it).
+    #[test]
+    fn schema_is_fresh() {
+        phipolicy_sdk::testing::check_schema_file::<Facts>(&phipolicy_sdk::testing::builtin_schema_path(
+            "encryption-at-rest",
+        ));
+    }
 
     fn facts(case: &str) -> Value {
         phipolicy_sdk::testing::fixture_facts::<EncryptionAtRest>(case)

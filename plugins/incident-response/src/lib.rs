@@ -22,7 +22,9 @@ pub struct Facts {
 /// What `stat` (following links) says about a path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct FileFact {
+    /// The parameter's path.
     pub path: String,
+    /// Whether it exists (following links).
     pub exists: bool,
     /// The following fields are present when the path exists.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -33,8 +35,10 @@ pub struct FileFact {
     /// The mode as four octal digits.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode_octal: Option<String>,
+    /// Owner.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
+    /// Group.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gid: Option<u32>,
     /// Where the path links to when it is a symlink (`null` otherwise); absent for a relative path.

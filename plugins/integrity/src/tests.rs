@@ -8,7 +8,15 @@ use phipolicy_sdk::testing::{DirTarget, TempRoot};
 use phipolicy_sdk::{Params, Plugin};
 use serde_json::{Value, json};
 
-use super::{Integrity, MAX_REPORTED, MAX_WALK_ENTRIES, collect_facts, normalize, walk};
+use super::{Facts, Integrity, MAX_REPORTED, MAX_WALK_ENTRIES, collect_facts, normalize, walk};
+
+/// The checked-in schema is the schema of [`Facts`] (`PHIPOLICY_UPDATE_SCHEMAS=1` rewrites it).
+#[test]
+fn schema_is_fresh() {
+    phipolicy_sdk::testing::check_schema_file::<Facts>(&phipolicy_sdk::testing::builtin_schema_path(
+        "integrity",
+    ));
+}
 
 fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -113,7 +121,7 @@ fn walk_stops_at_the_entry_limit_and_says_so() {
         summary.truncated_reason.as_deref(),
         Some("stopped after 10 entries (limit of the walk)")
     );
-    let facts = collect_facts(&target, &["/phi".to_string()], 10);
+    let facts = serde_json::to_value(collect_facts(&target, &["/phi".to_string()], 10)).expect("facts");
     assert_eq!(facts["phi_paths"][0]["walk"]["truncated"], true);
     assert_eq!(facts["limits"]["max_walk_entries"], 10);
 }

@@ -6,6 +6,7 @@ use phipolicy_sdk::facts::{ParseIssue, Unreadable};
 use phipolicy_parsers::keyvalue::{Dialect, KeyValueFile, parse_decimal};
 use phipolicy_parsers::pam::PamRule;
 use phipolicy_sdk::{ReadError, Target, TargetExt};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// pam_faillock's configuration file (PAM >= 1.4).
@@ -22,38 +23,48 @@ pub const TALLY2_DEFAULT_DENY: i64 = 0;
 pub const TALLY2_DEFAULT_UNLOCK_TIME: i64 = 0;
 
 /// Where a setting came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Origin {
+    /// The file.
     pub path: String,
+    /// The line.
     pub line: u32,
 }
 
 /// One lockout setting in force for a line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct EffectiveSetting {
+    /// The value in force.
     pub value: i64,
     /// As written (`None` for a built-in default).
     pub raw: Option<String>,
     /// `pam-argument`, `faillock.conf` or `default`.
     pub source: &'static str,
+    /// Where it was set (the PAM line for a default or an argument).
     pub path: String,
+    /// That line.
     pub line: u32,
     /// The faillock.conf setting a PAM argument overrides.
     pub overrides: Option<Origin>,
 }
 
 /// `deny` and `unlock_time` in force for one module line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct LockoutValues {
+    /// Failures before the account is locked (0: never).
     pub deny: EffectiveSetting,
+    /// Seconds a locked account stays locked (0: until an administrator resets it).
     pub unlock_time: EffectiveSetting,
 }
 
 /// A faillock configuration file as read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct FaillockConf {
+    /// The file.
     pub path: String,
+    /// Whether it exists.
     pub exists: bool,
+    /// Whether it was read.
     pub readable: bool,
     /// Settings in file order (pam_faillock keeps the last of a repeated name).
     #[serde(skip_serializing_if = "Option::is_none")]

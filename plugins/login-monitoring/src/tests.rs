@@ -5,7 +5,20 @@ use phipolicy_sdk::testing::{DirTarget, tree};
 use phipolicy_sdk::{Params, Plugin};
 use serde_json::{Value, json};
 
-use super::{LoginMonitoring, collect_facts};
+use super::{Facts, LoginMonitoring};
+
+/// The checked-in schema is the schema of [`Facts`] (`PHIPOLICY_UPDATE_SCHEMAS=1` rewrites it).
+#[test]
+fn schema_is_fresh() {
+    phipolicy_sdk::testing::check_schema_file::<Facts>(&phipolicy_sdk::testing::builtin_schema_path(
+        "login-monitoring",
+    ));
+}
+
+/// The facts of `target` as the engine receives them.
+fn collect_facts(target: &dyn phipolicy_sdk::Target) -> Value {
+    serde_json::to_value(super::collect_facts(target)).expect("facts")
+}
 
 fn fixture(case: &str) -> Value {
     let root = format!(

@@ -23,12 +23,15 @@ pub enum Dialect {
 }
 
 /// One `name value` setting.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Setting {
+    /// The name as written.
     pub name: String,
     /// `None` for a flag written without a value.
     pub value: Option<String>,
+    /// The file.
     pub path: String,
+    /// The line.
     pub line: u32,
 }
 
@@ -44,10 +47,13 @@ impl Setting {
 }
 
 /// A parsed key/value file: settings in file order (duplicates kept) and the lines it could not use.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct KeyValueFile {
+    /// The file.
     pub path: String,
+    /// Its settings in file order, duplicates kept.
     pub settings: Vec<Setting>,
+    /// Lines it could not use.
     pub issues: Vec<ParseIssue>,
 }
 

@@ -10,12 +10,13 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use phipolicy_sdk::target::{ReadError, Target, TargetExt};
 
 /// The distribution families whose layouts the controls know.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
     Debian,
@@ -24,14 +25,19 @@ pub enum Family {
 }
 
 /// The identification fields of os-release(5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct OsRelease {
     /// The file the values came from.
     pub path: String,
+    /// `ID` (`debian`, `rocky`, ...).
     pub id: String,
+    /// `ID_LIKE`, split on blanks.
     pub id_like: Vec<String>,
+    /// `VERSION_ID`.
     pub version_id: String,
+    /// `PRETTY_NAME`.
     pub pretty_name: String,
+    /// The family derived from `ID` and `ID_LIKE`.
     pub family: Family,
 }
 
@@ -75,6 +81,30 @@ impl OsRelease {
             version_id: get("VERSION_ID"),
             pretty_name: get("PRETTY_NAME"),
             family,
+        }
+    }
+}
+
+/// The identification fields of os-release alone, as plugins that need no more report them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct OsSummary {
+    /// `ID`.
+    pub id: String,
+    /// `VERSION_ID`.
+    pub version_id: String,
+    /// The family derived from `ID` and `ID_LIKE`.
+    pub family: Family,
+    /// The file the values came from.
+    pub path: String,
+}
+
+impl From<OsRelease> for OsSummary {
+    fn from(o: OsRelease) -> Self {
+        OsSummary {
+            id: o.id,
+            version_id: o.version_id,
+            family: o.family,
+            path: o.path,
         }
     }
 }

@@ -13,6 +13,7 @@
 //! assert_eq!(table.mounts[0].source, "/dev/mapper/vg-root");
 //! ```
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use phipolicy_sdk::facts::ParseIssue;
@@ -56,23 +57,30 @@ fn line_no(idx: usize) -> u32 {
 }
 
 /// One line of `/proc/self/mountinfo` (proc(5)).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Mount {
+    /// Where it is mounted.
     pub mount_point: String,
     /// The directory of the filesystem that is mounted there (`/` unless a bind mount).
     pub root: String,
+    /// The filesystem type (`ext4`, `xfs`, ...).
     pub fs_type: String,
+    /// The mount source (`/dev/mapper/...`, `/dev/sdb1`, ...).
     pub source: String,
     /// `major:minor` of the device.
     pub device: String,
+    /// The line of the mount table.
     pub line: u32,
 }
 
 /// The mount table of a live host.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct MountTable {
+    /// The file parsed.
     pub path: String,
+    /// Its mounts, in file order.
     pub mounts: Vec<Mount>,
+    /// Lines that could not be parsed.
     pub issues: Vec<ParseIssue>,
 }
 
@@ -137,7 +145,7 @@ pub fn is_under(path: &str, dir: &str) -> bool {
 }
 
 /// A device-mapper device as sysfs describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct DmDevice {
     /// `dm-N`.
     pub kernel_name: String,
@@ -232,14 +240,19 @@ pub fn luks_below<'a>(devices: &'a [DmDevice], dev: &'a DmDevice) -> Option<&'a 
 }
 
 /// One `/etc/crypttab` line: `NAME DEVICE [KEYFILE [OPTIONS]]` (crypttab(5)).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct CrypttabEntry {
+    /// The mapped name (`/dev/mapper/NAME`).
     pub name: String,
+    /// The encrypted device (a path, `UUID=...`, ...).
     pub device: String,
     /// `None` for `none`, `-` or absent (a passphrase is asked for).
     pub key_file: Option<String>,
+    /// The comma-separated options, split.
     pub options: Vec<String>,
+    /// The file it was read from.
     pub path: String,
+    /// Its line.
     pub line: u32,
 }
 
@@ -279,13 +292,19 @@ pub fn parse_crypttab(path: &str, text: &str) -> (Vec<CrypttabEntry>, Vec<ParseI
 }
 
 /// One `/etc/fstab` line (fstab(5)).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct FstabEntry {
+    /// The device or filesystem (`/dev/mapper/...`, `UUID=...`, ...).
     pub source: String,
+    /// Where it is mounted.
     pub mount_point: String,
+    /// The filesystem type.
     pub fs_type: String,
+    /// The comma-separated options, split.
     pub options: Vec<String>,
+    /// The file it was read from.
     pub path: String,
+    /// Its line.
     pub line: u32,
 }
 
@@ -337,10 +356,13 @@ pub fn fstab_mount_of<'a>(entries: &'a [FstabEntry], path: &str) -> Option<&'a F
 
 /// fscrypt's metadata directory at a filesystem's root (`fscrypt setup`): policy and protector
 /// descriptors.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct FscryptMetadata {
+    /// The `.fscrypt` directory.
     pub path: String,
+    /// Policy descriptors (the names under `policies/`).
     pub policies: Vec<String>,
+    /// Protector descriptors (the names under `protectors/`).
     pub protectors: Vec<String>,
 }
 

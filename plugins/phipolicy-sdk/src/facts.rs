@@ -27,8 +27,11 @@ pub fn to_json<T: Serialize>(facts: &T) -> Result<serde_json::Value, String> {
 /// A value found at `path:line` inside the target (line 0: the whole file or no line applies).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Located<T> {
+    /// The value.
     pub value: T,
+    /// The file it was found in.
     pub path: String,
+    /// Its line (0: the whole file, or no line applies).
     pub line: u32,
 }
 
@@ -68,7 +71,9 @@ pub struct Evidence {
 /// A file that could not be read, as a fact (policies decide whether that is fatal).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Unreadable {
+    /// The path inside the target.
     pub path: String,
+    /// Why it could not be read.
     pub error: String,
 }
 
@@ -84,7 +89,10 @@ impl Unreadable {
 /// A parse problem at `path:line`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ParseIssue {
+    /// The file.
     pub path: String,
+    /// The line (1-based).
     pub line: u32,
+    /// What is wrong with it.
     pub message: String,
 }

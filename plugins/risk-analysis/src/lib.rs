@@ -1,14 +1,51 @@
 //! The risk-analysis safeguard (45 CFR 164.308(a)(1)(ii)(A)): the risk-assessment evidence files
 //! matching `risk_evidence_glob`, with their modification times.
 //!
-//! Facts: `{"glob", "matches": [{"path", "kind", "mtime", "size"}], "errors": [{"path", "error"}]}`
-//! (`error` is a phrase: "could not be listed: ..." or "could not be examined: ..."). The policy
+//! Facts: [`Facts`], the glob, one [`Match`] per matching path and the paths that could not be
+//! listed or examined (schema: `policies/hipaa/schemas/risk-analysis.json`). The policy
 //! `risk.evidence` compares the newest regular file's time with the evaluation time.
 
+use phipolicy_sdk::facts::Unreadable;
 use phipolicy_sdk::glob::fnmatch;
 use phipolicy_sdk::path::{file_name, join, parent};
-use phipolicy_sdk::{Manifest, Params, Plugin, ReadError, Target, TargetExt};
-use serde_json::{Value, json};
+use phipolicy_sdk::{FileKind, Manifest, Params, Plugin, ReadError, Target, TargetExt};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+/// What this plugin returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Facts {
+    /// The `risk_evidence_glob` parameter.
+    pub glob: String,
+    /// Every path matching the glob, in byte order.
+    pub matches: Vec<Match>,
+    /// Directories that could not be listed and matches that could not be examined; `error` is a
+    /// phrase: "could not be listed: ..." or "could not be examined: ..." (or "not an absolute
+    /// pattern" for the glob itself).
+    pub errors: Vec<Unreadable>,
+}
+
+/// A path matching the glob, as `stat` sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Match {
+    /// The path inside the target.
+    pub path: String,
+    /// What it is (only regular files count as evidence).
+    pub kind: FileKind,
+    /// Modification time, seconds since the Unix epoch.
+    pub mtime: i64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// An entry of [`Facts::errors`].
+fn problem(path: &str, error: String) -> Unreadable {
+    Unreadable {
+        path: path.to_string(),
+        error,
+    }
+}
 
 /// The risk-analysis plugin.
 #[derive(Debug)]
@@ -31,21 +68,33 @@ impl Plugin for RiskAnalysis {
             .string("risk_evidence_glob")
             .ok_or("parameter risk_evidence_glob is missing")?;
         if !pattern.starts_with('/') {
-            return Ok(
-                json!({"glob": pattern, "matches": [], "errors": [{"path": pattern, "error": "not an absolute pattern"}]}),
-            );
+            return phipolicy_sdk::facts::to_json(&Facts {
+                glob: pattern.to_string(),
+                matches: Vec::new(),
+                errors: vec![problem(pattern, "not an absolute pattern".into())],
+            });
         }
         let mut matches = Vec::new();
         let mut errors = Vec::new();
         for path in candidates(target, pattern, &mut errors) {
             match target.stat(&path) {
-                Ok(s) => matches
-                    .push(json!({"path": path, "kind": s.kind, "mtime": s.mtime, "size": s.size})),
-                Err(e) => errors
-                    .push(json!({"path": path, "error": format!("could not be examined: {e}")})),
+                Ok(s) => matches.push(Match {
+                    path,
+                    kind: s.kind,
+                    mtime: s.mtime,
+                    size: s.size,
+                }),
+                Err(e) => {
+                    let error = format!("could not be examined: {e}");
+                    errors.push(problem(&path, error));
+                }
             }
         }
-        Ok(json!({"glob": pattern, "matches": matches, "errors": errors}))
+        phipolicy_sdk::facts::to_json(&Facts {
+            glob: pattern.to_string(),
+            matches,
+            errors,
+        })
     }
 }
 
@@ -55,7 +104,7 @@ phipolicy_sdk::export_plugin!(RiskAnalysis);
 /// `/var/log/hipaa-risk-assessment-*.txt`) its directory is listed here, so that a listing the
 /// target refuses is reported in `errors` instead of looking like "no evidence"; deeper patterns
 /// use the SDK's glob.
-fn candidates(target: &dyn Target, pattern: &str, errors: &mut Vec<Value>) -> Vec<String> {
+fn candidates(target: &dyn Target, pattern: &str, errors: &mut Vec<Unreadable>) -> Vec<String> {
     let dir = parent(pattern);
     if dir.contains(['*', '?', '[']) {
         return target.glob("/", pattern);
@@ -70,7 +119,7 @@ fn candidates(target: &dyn Target, pattern: &str, errors: &mut Vec<Value>) -> Ve
             .collect(),
         Err(ReadError::NotFound) => Vec::new(),
         Err(e) => {
-            errors.push(json!({"path": dir, "error": format!("could not be listed: {e}")}));
+            errors.push(problem(dir, format!("could not be listed: {e}")));
             Vec::new()
         }
     }
@@ -80,6 +129,15 @@ fn candidates(target: &dyn Target, pattern: &str, errors: &mut Vec<Value>) -> Ve
 mod tests {
     use super::*;
     use phipolicy_sdk::testing::{DirTarget, tree};
+    use serde_json::json;
+
+    /// The checked-in schema is the schema of [`Facts`] (`PHIPOLICY_UPDATE_SCHEMAS=1` rewrites it).
+    #[test]
+    fn schema_is_fresh() {
+        phipolicy_sdk::testing::check_schema_file::<Facts>(&phipolicy_sdk::testing::builtin_schema_path(
+            "risk-analysis",
+        ));
+    }
 
     fn params(glob: &str) -> Params {
         Params::from_json(&format!(r#"{{"risk_evidence_glob": "{glob}"}}"#)).expect("params")

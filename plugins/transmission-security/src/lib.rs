@@ -2,28 +2,29 @@
 //! floor (OpenSSL's `system_default` on Debian, crypto-policies on RHEL), the protocol and DH
 //! settings of nginx, Apache httpd and Postfix, DH parameter files, and sshd's algorithm lists.
 //!
-//! Facts (every setting with `path` and `line`):
-//! `{"os", "openssl": {path, found, files, unreadable, issues, system_default},
-//!   "crypto_policy": {path, found, error, policy},
-//!   "nginx": {installed, binary, config: {path, found, files, unreadable, issues}, tls_servers: [..],
-//!             ssl_protocols: [{args, enabled, unknown, path, line, context}]},
-//!   "apache": {installed, binary, config, ssl_module: {path, line}|null, ssl_engine_on: [..], ssl_protocols: [..]},
-//!   "postfix": {installed, binary, main_cf: {path, found, error, issues}, settings: {name: {value, path, line, enabled, unknown}}},
-//!   "dh_params": [{path, referenced_by: {directive, path, line}|null, exists, error, prime_bits, generator}],
-//!   "sshd": {installed, binary, config_found, files, unreadable, issues,
-//!            algorithms: {ciphers|macs|kexalgorithms: {configured, path, line, effective}}}}`.
-//! The policy `crypto.in-transit` judges them.
+//! Facts: [`facts::Facts`] (schema: `policies/hipaa/schemas/transmission-security.json`), every
+//! setting with `path` and `line`. The policy `crypto.in-transit` judges them.
+
+use std::collections::BTreeMap;
 
 use phipolicy_sdk::glob::fnmatch;
 use phipolicy_parsers::os_release::OsRelease;
 use phipolicy_parsers::sshd::EffectiveSshdConfig;
 use phipolicy_sdk::path::join;
 use phipolicy_parsers::tls::{
-    CryptoPolicy, OpensslConfig, PostfixMainCf, ServerConfig, ServerDirective, apache_protocols,
-    nginx_protocols, parse_dh_pem, postfix_protocols,
+    CryptoPolicy, OpensslConfig, PostfixMainCf, ProtocolSet, ServerConfig, ServerDirective,
+    apache_protocols, nginx_protocols, parse_dh_pem, postfix_protocols,
 };
 use phipolicy_sdk::{Manifest, Params, Plugin, ReadError, Target, TargetExt};
-use serde_json::{Value, json};
+use serde_json::Value;
+
+pub mod facts;
+
+use facts::{
+    Algorithms, Apache, CommandLine, ConfigSummary, CryptoPolicyFacts, DhParamFile, DirectiveAt,
+    Facts, MainCf, Nginx, Openssl, Postfix, PostfixSetting, Protocols, ReferencedBy, Sshd,
+    Subpolicy, TextLine,
+};
 
 /// The system OpenSSL configuration (Debian's; on Rocky a symlink into /etc/pki/tls).
 const OPENSSL_CNF: &str = "/etc/ssl/openssl.cnf";
@@ -56,7 +57,6 @@ const POSTFIX_SETTINGS: &[&str] = &[
     "smtpd_tls_security_level",
     "smtpd_use_tls",
 ];
-const SSHD_BINARIES: &[&str] = &["/usr/sbin/sshd", "/usr/bin/sshd"];
 
 /// OpenSSH 9.x built-in algorithm lists (sshd_config(5), `myproposal.h`), which `+`, `-` and `^`
 /// modify.
@@ -120,16 +120,16 @@ impl Plugin for TransmissionSecurity {
         let postfix = postfix_facts(target);
         let sshd = sshd_facts(target);
         let dh_params = dh_facts(target, dh_refs);
-        Ok(json!({
-            "os": os,
-            "openssl": openssl,
-            "crypto_policy": crypto_policy,
-            "nginx": nginx,
-            "apache": apache,
-            "postfix": postfix,
-            "dh_params": dh_params,
-            "sshd": sshd,
-        }))
+        phipolicy_sdk::facts::to_json(&Facts {
+            os,
+            openssl,
+            crypto_policy,
+            nginx,
+            apache,
+            postfix,
+            dh_params,
+            sshd,
+        })
     }
 }
 
@@ -145,16 +145,16 @@ fn first_existing<'a>(target: &dyn Target, paths: &[&'a str]) -> Option<&'a str>
     paths.iter().find(|p| target.exists(p)).copied()
 }
 
-fn openssl_facts(target: &dyn Target) -> Value {
+fn openssl_facts(target: &dyn Target) -> Openssl {
     let cfg = OpensslConfig::load(target, OPENSSL_CNF);
-    json!({
-        "path": cfg.path,
-        "found": cfg.found,
-        "files": cfg.report.files,
-        "unreadable": cfg.report.unreadable,
-        "issues": cfg.report.issues,
-        "system_default": cfg.system_default(),
-    })
+    Openssl {
+        system_default: cfg.system_default(),
+        path: cfg.path,
+        found: cfg.found,
+        files: cfg.report.files,
+        unreadable: cfg.report.unreadable,
+        issues: cfg.report.issues,
+    }
 }
 
 /// Where update-crypto-policies looks for a subpolicy module, local first (crypto-policies(7)).
@@ -166,11 +166,11 @@ const SUBPOLICY_DIRS: &[&str] = &[
 /// The module file of each subpolicy of the policy in force, and the lines in it that set the
 /// protocol versions (`protocol`, `protocol@SCOPE`, `min_tls_version`, `min_dtls_version`): a
 /// module without such a line cannot lower the base policy's TLS floor.
-fn subpolicy_modules(target: &dyn Target, policy: Option<&CryptoPolicy>) -> Value {
+fn subpolicy_modules(target: &dyn Target, policy: Option<&CryptoPolicy>) -> Vec<Subpolicy> {
     let Some(policy) = policy else {
-        return json!([]);
+        return Vec::new();
     };
-    let modules: Vec<Value> = policy
+    policy
         .subpolicies
         .iter()
         .map(|name| {
@@ -180,83 +180,104 @@ fn subpolicy_modules(target: &dyn Target, policy: Option<&CryptoPolicy>) -> Valu
                 .find_map(|p| target.read_text(&p).ok().map(|t| (p, t)));
             match found {
                 Some((path, text)) => {
-                    let protocol_lines: Vec<Value> = text
+                    let protocol_lines: Vec<TextLine> = text
                         .lines()
                         .zip(1u32..)
                         .filter_map(|(l, n)| {
                             let key = l.split('#').next()?.split('=').next()?.trim();
                             let key = key.split('@').next().unwrap_or(key).to_ascii_lowercase();
                             matches!(key.as_str(), "protocol" | "min_tls_version" | "min_dtls_version")
-                                .then(|| json!({"path": path, "line": n, "text": l.trim()}))
+                                .then(|| TextLine {
+                                    path: path.clone(),
+                                    line: n,
+                                    text: l.trim().to_string(),
+                                })
                         })
                         .collect();
-                    json!({"name": name, "path": path, "found": true, "protocol_lines": protocol_lines})
+                    Subpolicy {
+                        name: name.clone(),
+                        path: Some(path),
+                        found: true,
+                        protocol_lines,
+                    }
                 }
-                None => json!({"name": name, "path": null, "found": false, "protocol_lines": []}),
+                None => Subpolicy {
+                    name: name.clone(),
+                    path: None,
+                    found: false,
+                    protocol_lines: Vec::new(),
+                },
             }
         })
-        .collect();
-    Value::Array(modules)
+        .collect()
 }
 
-fn crypto_policy_facts(target: &dyn Target) -> Value {
+fn crypto_policy_facts(target: &dyn Target) -> CryptoPolicyFacts {
+    let not_read = |error: Option<String>| CryptoPolicyFacts {
+        path: CRYPTO_POLICY_CONFIG.to_string(),
+        found: false,
+        error,
+        subpolicy_modules: Vec::new(),
+        policy: None,
+    };
     match target.read_text(CRYPTO_POLICY_CONFIG) {
         Ok(text) => {
             let policy = CryptoPolicy::parse(CRYPTO_POLICY_CONFIG, &text);
-            json!({
-                "path": CRYPTO_POLICY_CONFIG,
-                "found": true,
-                "error": null,
-                "subpolicy_modules": subpolicy_modules(target, policy.as_ref()),
-                "policy": policy,
-            })
+            CryptoPolicyFacts {
+                path: CRYPTO_POLICY_CONFIG.to_string(),
+                found: true,
+                error: None,
+                subpolicy_modules: subpolicy_modules(target, policy.as_ref()),
+                policy,
+            }
         }
-        Err(ReadError::NotFound) => json!({
-            "path": CRYPTO_POLICY_CONFIG, "found": false, "error": null, "policy": null,
-            "subpolicy_modules": [],
-        }),
-        Err(e) => json!({
-            "path": CRYPTO_POLICY_CONFIG, "found": false, "error": e.to_string(), "policy": null,
-            "subpolicy_modules": [],
-        }),
+        Err(ReadError::NotFound) => not_read(None),
+        Err(e) => not_read(Some(e.to_string())),
     }
 }
 
-fn config_summary(cfg: &ServerConfig) -> Value {
-    json!({
-        "path": cfg.path,
-        "found": cfg.found,
-        "files": cfg.report.files,
-        "unreadable": cfg.report.unreadable,
-        "issues": cfg.report.issues,
-    })
+fn config_summary(cfg: &ServerConfig) -> ConfigSummary {
+    ConfigSummary {
+        path: cfg.path.clone(),
+        found: cfg.found,
+        files: cfg.report.files.clone(),
+        unreadable: cfg.report.unreadable.clone(),
+        issues: cfg.report.issues.clone(),
+    }
 }
 
-fn located(d: &ServerDirective) -> Value {
-    json!({
-        "detail": format!("{} {}", d.name, d.args.join(" ")),
-        "path": d.path,
-        "line": d.line,
-        "context": d.context,
-    })
+fn located(d: &ServerDirective) -> DirectiveAt {
+    DirectiveAt {
+        detail: format!("{} {}", d.name, d.args.join(" ")),
+        path: d.path.clone(),
+        line: d.line,
+        context: d.context.clone(),
+    }
 }
 
-fn nginx_facts(target: &dyn Target, dh_refs: &mut Vec<DhReference>) -> Value {
+/// A protocol directive with the protocols `parse` says it enables.
+fn protocols(d: &ServerDirective, parse: fn(&[String]) -> ProtocolSet) -> Protocols {
+    let set = parse(&d.args);
+    Protocols {
+        args: d.args.clone(),
+        enabled: set.enabled,
+        unknown: set.unknown,
+        path: d.path.clone(),
+        line: d.line,
+        context: d.context.clone(),
+    }
+}
+
+fn nginx_facts(target: &dyn Target, dh_refs: &mut Vec<DhReference>) -> Nginx {
     let binary = first_existing(target, NGINX_BINARIES);
     let cfg = ServerConfig::load_nginx(target, NGINX_CONF);
-    let ssl_protocols: Vec<Value> = cfg
+    let ssl_protocols: Vec<Protocols> = cfg
         .named("ssl_protocols")
         .into_iter()
-        .map(|d| {
-            let set = nginx_protocols(&d.args);
-            json!({
-                "args": d.args, "enabled": set.enabled, "unknown": set.unknown,
-                "path": d.path, "line": d.line, "context": d.context,
-            })
-        })
+        .map(|d| protocols(d, nginx_protocols))
         .collect();
     // nginx serves TLS where a `listen` carries `ssl` or a certificate is configured.
-    let tls_servers: Vec<Value> = cfg
+    let tls_servers: Vec<DirectiveAt> = cfg
         .directives
         .iter()
         .filter(|d| {
@@ -276,16 +297,16 @@ fn nginx_facts(target: &dyn Target, dh_refs: &mut Vec<DhReference>) -> Value {
             });
         }
     }
-    json!({
-        "installed": binary.is_some(),
-        "binary": binary,
-        "config": config_summary(&cfg),
-        "tls_servers": tls_servers,
-        "ssl_protocols": ssl_protocols,
-    })
+    Nginx {
+        installed: binary.is_some(),
+        binary: binary.map(str::to_string),
+        config: config_summary(&cfg),
+        tls_servers,
+        ssl_protocols,
+    }
 }
 
-fn apache_facts(target: &dyn Target, dh_refs: &mut Vec<DhReference>) -> Value {
+fn apache_facts(target: &dyn Target, dh_refs: &mut Vec<DhReference>) -> Apache {
     let layout = APACHE_LAYOUTS
         .iter()
         .find(|(bin, _, _)| target.exists(bin))
@@ -295,10 +316,14 @@ fn apache_facts(target: &dyn Target, dh_refs: &mut Vec<DhReference>) -> Value {
                 .find(|(_, conf, _)| target.exists(conf))
         });
     let Some((bin, conf, root)) = layout else {
-        return json!({
-            "installed": false, "binary": null, "config": null,
-            "ssl_module": null, "ssl_engine_on": [], "ssl_protocols": [],
-        });
+        return Apache {
+            installed: false,
+            binary: None,
+            config: None,
+            ssl_module: None,
+            ssl_engine_on: Vec::new(),
+            ssl_protocols: Vec::new(),
+        };
     };
     let installed = target.exists(bin);
     let cfg = ServerConfig::load_apache(target, conf, root);
@@ -307,7 +332,7 @@ fn apache_facts(target: &dyn Target, dh_refs: &mut Vec<DhReference>) -> Value {
         .into_iter()
         .find(|d| d.args.first().map(String::as_str) == Some("ssl_module"))
         .map(located);
-    let ssl_engine_on: Vec<Value> = cfg
+    let ssl_engine_on: Vec<DirectiveAt> = cfg
         .named("SSLEngine")
         .into_iter()
         .filter(|d| {
@@ -317,16 +342,10 @@ fn apache_facts(target: &dyn Target, dh_refs: &mut Vec<DhReference>) -> Value {
         })
         .map(located)
         .collect();
-    let ssl_protocols: Vec<Value> = cfg
+    let ssl_protocols: Vec<Protocols> = cfg
         .named("SSLProtocol")
         .into_iter()
-        .map(|d| {
-            let set = apache_protocols(&d.args);
-            json!({
-                "args": d.args, "enabled": set.enabled, "unknown": set.unknown,
-                "path": d.path, "line": d.line, "context": d.context,
-            })
-        })
+        .map(|d| protocols(d, apache_protocols))
         .collect();
     for d in cfg.named("SSLOpenSSLConfCmd") {
         if let (Some(cmd), Some(file)) = (d.args.first(), d.args.get(1))
@@ -340,100 +359,99 @@ fn apache_facts(target: &dyn Target, dh_refs: &mut Vec<DhReference>) -> Value {
             });
         }
     }
-    json!({
-        "installed": installed,
-        "binary": if installed { Some(*bin) } else { None },
-        "config": config_summary(&cfg),
-        "ssl_module": ssl_module,
-        "ssl_engine_on": ssl_engine_on,
-        "ssl_protocols": ssl_protocols,
-    })
+    Apache {
+        installed,
+        binary: installed.then(|| bin.to_string()),
+        config: Some(config_summary(&cfg)),
+        ssl_module,
+        ssl_engine_on,
+        ssl_protocols,
+    }
 }
 
-fn postfix_facts(target: &dyn Target) -> Value {
+fn postfix_facts(target: &dyn Target) -> Postfix {
     let binary = first_existing(target, POSTFIX_BINARIES);
+    let main_cf = |found: bool, error: Option<String>, issues| MainCf {
+        path: POSTFIX_MAIN_CF.to_string(),
+        found,
+        error,
+        issues,
+    };
     let (main_cf, parsed) = match target.read_text(POSTFIX_MAIN_CF) {
         Ok(text) => {
             let cfg = PostfixMainCf::parse(POSTFIX_MAIN_CF, &text);
-            (
-                json!({"path": POSTFIX_MAIN_CF, "found": true, "error": null, "issues": cfg.issues}),
-                Some(cfg),
-            )
+            (main_cf(true, None, cfg.issues.clone()), Some(cfg))
         }
-        Err(ReadError::NotFound) => (
-            json!({"path": POSTFIX_MAIN_CF, "found": false, "error": null, "issues": []}),
-            None,
-        ),
-        Err(e) => (
-            json!({"path": POSTFIX_MAIN_CF, "found": false, "error": e.to_string(), "issues": []}),
-            None,
-        ),
+        Err(ReadError::NotFound) => (main_cf(false, None, Vec::new()), None),
+        Err(e) => (main_cf(false, Some(e.to_string()), Vec::new()), None),
     };
-    let mut settings = serde_json::Map::new();
+    let mut settings = BTreeMap::new();
     if let Some(cfg) = &parsed {
         for name in POSTFIX_SETTINGS {
             if let Some(s) = cfg.get(name) {
                 let value = s.value.clone().unwrap_or_default();
-                let mut entry = json!({"value": value, "path": s.path, "line": s.line});
-                if name.ends_with("_protocols") {
-                    let set = postfix_protocols(&value);
-                    entry["enabled"] = json!(set.enabled);
-                    entry["unknown"] = json!(set.unknown);
-                }
+                let set = name.ends_with("_protocols").then(|| postfix_protocols(&value));
+                let entry = PostfixSetting {
+                    path: s.path.clone(),
+                    line: s.line,
+                    enabled: set.as_ref().map(|s| s.enabled.clone()),
+                    unknown: set.map(|s| s.unknown),
+                    value,
+                };
                 settings.insert((*name).to_string(), entry);
             }
         }
     }
-    json!({
-        "installed": binary.is_some(),
-        "binary": binary,
-        "main_cf": main_cf,
-        "settings": settings,
-    })
+    Postfix {
+        installed: binary.is_some(),
+        binary: binary.map(str::to_string),
+        main_cf,
+        settings,
+    }
 }
 
-fn dh_facts(target: &dyn Target, refs: Vec<DhReference>) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::new();
+fn dh_facts(target: &dyn Target, refs: Vec<DhReference>) -> Vec<DhParamFile> {
+    let mut out: Vec<DhParamFile> = Vec::new();
     let mut seen: Vec<(String, Option<(String, u32)>)> = Vec::new();
-    let mut wanted: Vec<(String, Value)> = Vec::new();
+    let mut wanted: Vec<(String, Option<ReferencedBy>)> = Vec::new();
     if target.exists(DEFAULT_DHPARAM) {
-        wanted.push((DEFAULT_DHPARAM.to_string(), Value::Null));
+        wanted.push((DEFAULT_DHPARAM.to_string(), None));
     }
     for r in refs {
-        let by = json!({"directive": r.directive, "path": r.path, "line": r.line});
-        wanted.push((r.file, by));
+        let by = ReferencedBy {
+            directive: r.directive,
+            path: r.path,
+            line: r.line,
+        };
+        wanted.push((r.file, Some(by)));
     }
     for (file, by) in wanted {
-        let key = (
-            file.clone(),
-            by.get("path").and_then(Value::as_str).map(|p| {
-                (
-                    p.to_string(),
-                    by.get("line").and_then(Value::as_u64).unwrap_or(0) as u32,
-                )
-            }),
-        );
+        let key = (file.clone(), by.as_ref().map(|b| (b.path.clone(), b.line)));
         if seen.contains(&key) {
             continue;
         }
         seen.push(key);
-        let mut entry = json!({
-            "path": file, "referenced_by": by, "exists": false, "error": null,
-            "prime_bits": null, "generator": null,
-        });
+        let mut entry = DhParamFile {
+            path: file.clone(),
+            referenced_by: by,
+            exists: false,
+            error: None,
+            prime_bits: None,
+            generator: None,
+        };
         match target.read_text(&file) {
             Ok(text) => {
-                entry["exists"] = json!(true);
+                entry.exists = true;
                 match parse_dh_pem(&text) {
                     Ok(dh) => {
-                        entry["prime_bits"] = json!(dh.prime_bits);
-                        entry["generator"] = json!(dh.generator);
+                        entry.prime_bits = Some(dh.prime_bits);
+                        entry.generator = dh.generator;
                     }
-                    Err(e) => entry["error"] = json!(format!("not DH parameters: {e}")),
+                    Err(e) => entry.error = Some(format!("not DH parameters: {e}")),
                 }
             }
-            Err(ReadError::NotFound) => entry["error"] = json!("does not exist"),
-            Err(e) => entry["error"] = json!(e.to_string()),
+            Err(ReadError::NotFound) => entry.error = Some("does not exist".into()),
+            Err(e) => entry.error = Some(e.to_string()),
         }
         out.push(entry);
     }
@@ -483,46 +501,46 @@ fn is_crypto_policy_backend(path: &str) -> bool {
         || path.starts_with("/usr/share/crypto-policies/")
 }
 
-fn sshd_facts(target: &dyn Target) -> Value {
-    let binary = first_existing(target, SSHD_BINARIES);
+fn sshd_facts(target: &dyn Target) -> Sshd {
+    let binary = phipolicy_parsers::sshd::installed_binary(target);
     let cfg = EffectiveSshdConfig::load(target);
-    let mut algorithms = serde_json::Map::new();
+    let mut algorithms = BTreeMap::new();
     for (keyword, default) in SSHD_DEFAULT_ALGORITHMS {
         let entry = match cfg.get(keyword) {
             Some(d) => {
                 let configured = d.args.first().cloned().unwrap_or_default();
-                json!({
-                    "configured": configured,
-                    "path": d.path,
-                    "line": d.line,
-                    "effective": resolve_algorithms(default, &configured),
-                    // Set by the system crypto policy (a generated back-end): changed with
-                    // update-crypto-policies, never by editing the file.
-                    "crypto_policy_backend": is_crypto_policy_backend(&d.path),
-                })
+                Algorithms {
+                    effective: resolve_algorithms(default, &configured),
+                    configured: Some(configured),
+                    path: d.path.clone(),
+                    line: d.line,
+                    crypto_policy_backend: is_crypto_policy_backend(&d.path),
+                }
             }
-            None => json!({
-                "configured": null, "path": cfg.path, "line": 0,
-                "effective": resolve_algorithms(default, ""),
-                "crypto_policy_backend": false,
-            }),
+            None => Algorithms {
+                configured: None,
+                path: cfg.path.clone(),
+                line: 0,
+                effective: resolve_algorithms(default, ""),
+                crypto_policy_backend: false,
+            },
         };
         algorithms.insert((*keyword).to_string(), entry);
     }
-    json!({
-        "installed": binary.is_some(),
-        "binary": binary,
-        "config_found": cfg.config_found,
-        "files": cfg.files,
-        "unreadable": cfg.unreadable,
-        "issues": cfg.issues,
-        "algorithms": algorithms,
-        "command_line": {
-            "unit": cfg.command_line.unit,
-            "environment_files": cfg.command_line.environment_files,
-            "options": cfg.command_line.options,
+    Sshd {
+        installed: binary.is_some(),
+        binary: binary.map(str::to_string),
+        config_found: cfg.config_found,
+        files: cfg.files,
+        unreadable: cfg.unreadable,
+        issues: cfg.issues,
+        algorithms,
+        command_line: CommandLine {
+            unit: cfg.command_line.unit,
+            environment_files: cfg.command_line.environment_files,
+            options: cfg.command_line.options,
         },
-    })
+    }
 }
 
 phipolicy_sdk::export_plugin!(TransmissionSecurity);
@@ -530,6 +548,15 @@ phipolicy_sdk::export_plugin!(TransmissionSecurity);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// The checked-in schema is the schema of [`Facts`] (`PHIPOLICY_UPDATE_SCHEMAS=1` rewrites it).
+    #[test]
+    fn schema_is_fresh() {
+        phipolicy_sdk::testing::check_schema_file::<Facts>(&phipolicy_sdk::testing::builtin_schema_path(
+            "transmission-security",
+        ));
+    }
 
     fn facts(case: &str) -> Value {
         phipolicy_sdk::testing::fixture_facts::<TransmissionSecurity>(case)

@@ -15,6 +15,7 @@
 //! assert!(matches!(&lines[1].command, Command::Enable(mode) if mode == "2"));
 //! ```
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use phipolicy_sdk::facts::{Located, ParseIssue, Unreadable};
@@ -26,17 +27,20 @@ pub const RULES_DIR: &str = "/etc/audit/rules.d";
 pub const RULES_FILE: &str = "/etc/audit/audit.rules";
 
 /// A `-F`/`-C` field filter kept as written (`euid=0`, `auid>=1000`, `auid!=unset`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Field {
+    /// The field (`euid`, `auid`, ...).
     pub name: String,
+    /// The operator (`=`, `!=`, `>=`, ...).
     pub op: String,
+    /// The value as written.
     pub value: String,
     /// A `-C` comparison between two fields (`-C euid!=uid`).
     pub compare: bool,
 }
 
 /// One audit rule in normalised form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct AuditRule {
     /// `watch` for a filesystem watch (`-w`, or `-F path=`/`-F dir=`), `syscall` otherwise.
     pub kind: String,
@@ -61,8 +65,11 @@ pub struct AuditRule {
     pub keys: Vec<String>,
     /// `-A` (prepend) rather than `-a`/`-w`.
     pub prepend: bool,
+    /// The file of the rule.
     pub path: String,
+    /// Its line.
     pub line: u32,
+    /// The rule as written.
     pub text: String,
 }
 
@@ -373,20 +380,24 @@ fn parse_line(line: &str, path: &str, lineno: u32) -> Result<Command, String> {
 }
 
 /// A rule that auditd will not have, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct NotLoaded {
+    /// The rule.
     pub rule: AuditRule,
+    /// Why auditd will not have it.
     pub reason: String,
 }
 
 /// The rule set auditd ends up with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct LoadedRules {
     /// `rules.d` (augenrules), `audit.rules` or `none`.
     pub source: String,
     /// Files read, in load order.
     pub files: Vec<String>,
+    /// The rules auditd loads, in order.
     pub rules: Vec<AuditRule>,
+    /// Rules written but not loaded (deleted by `-D`, after `-e 2`, ...).
     pub not_loaded: Vec<NotLoaded>,
     /// The last `-e` in force, with where it was written.
     pub enabled: Option<Located<String>>,
@@ -394,7 +405,9 @@ pub struct LoadedRules {
     pub immutable_at_end: bool,
     /// How augenrules reordered or dropped `-D` and `-e` lines of the fragments.
     pub augenrules_notes: Vec<Located<String>>,
+    /// Lines auditctl would reject.
     pub issues: Vec<ParseIssue>,
+    /// Files that could not be read.
     pub unreadable: Vec<Unreadable>,
 }
 

@@ -105,7 +105,7 @@ fn action(control: &Control, value: &str) -> Action {
 }
 
 /// The result of running a stack in one scenario.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct StackRun {
     /// Whether the stack returns `PAM_SUCCESS`.
     pub success: bool,

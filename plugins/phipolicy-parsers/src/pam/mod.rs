@@ -13,6 +13,7 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Serialize, Serializer};
 
 use phipolicy_sdk::facts::{ParseIssue, Unreadable};
@@ -71,7 +72,7 @@ pub fn module_dirs(family: Family) -> &'static [&'static str] {
 }
 
 /// The four management groups of a PAM rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PamType {
     Auth,
@@ -180,16 +181,33 @@ impl Serialize for Control {
     }
 }
 
+/// Serialised as written in a PAM file: a keyword or the bracketed `[value=action ...]` list.
+impl JsonSchema for Control {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Control".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "The control field as written: `required`, `requisite`, `sufficient`, `optional`, `include`, `substack`, or a bracketed `[value=action ...]` list.",
+            "type": "string"
+        })
+    }
+}
+
 /// One rule line of one file: `[-]type control module-path args...`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct PamRule {
+    /// The file of the rule.
     pub path: String,
     /// First physical line of the (possibly continued) rule.
     pub line: u32,
+    /// Its management group.
     #[serde(rename = "type")]
     pub kind: PamType,
     /// A leading `-` on the type: a missing module is skipped silently.
     pub ignore_if_missing: bool,
+    /// The control field.
     pub control: Control,
     /// The module path as written (for `include`/`substack`, the file included).
     pub module: String,
@@ -388,9 +406,11 @@ fn tokenize(s: &str) -> Vec<Token> {
 }
 
 /// One step of an include chain: the line that pulled the next file in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct IncludeStep {
+    /// The file of the include line.
     pub path: String,
+    /// Its line.
     pub line: u32,
     /// `include`, `substack` or `@include`.
     pub directive: String,
@@ -399,7 +419,7 @@ pub struct IncludeStep {
 }
 
 /// A rule of the flattened stack.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct PamEntry {
     #[serde(flatten)]
     pub rule: PamRule,
@@ -414,8 +434,9 @@ pub struct PamEntry {
 }
 
 /// A file read while building a stack.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct StackFile {
+    /// The file.
     pub path: String,
     /// Where the path's symlinks lead inside the target, when it is a symlink.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -570,7 +591,7 @@ pub fn real_path(target: &dyn Target, path: &str) -> Option<String> {
 }
 
 /// The result of looking a module up in the target.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ModuleLookup {
     /// The module file found, if any.
     pub found: Option<String>,

@@ -19,6 +19,7 @@
 
 use std::collections::BTreeSet;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::cursor::Cursor;
@@ -37,7 +38,7 @@ pub mod limits {
 use limits::*;
 
 /// Which messages a legacy selector sends to its action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Coverage {
     /// Every facility at priority info or more severe.
     pub all: bool,
@@ -48,9 +49,11 @@ pub struct Coverage {
 }
 
 /// A forwarding action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Forward {
+    /// The file of the action.
     pub path: String,
+    /// Its (first) line.
     pub line: u32,
     /// `legacy` (`@host`, `@@host`) or `rainerscript` (`action(type="omfwd")`).
     pub syntax: String,
@@ -62,28 +65,38 @@ pub struct Forward {
     pub coverage: Option<Coverage>,
     /// The `if`/property filter/`ruleset()` the action is inside, as written.
     pub conditional: Option<String>,
+    /// The host it sends to, as written.
     pub target: String,
+    /// The port, as written (the protocol's default when not written).
     pub port: String,
     /// `udp` or `tcp`.
     pub protocol: String,
+    /// The stream driver (`gtls`, `ossl`, ...) it uses, with where it was set.
     pub stream_driver: Option<Located<String>>,
+    /// The stream driver mode (1: TLS), with where it was set.
     pub stream_driver_mode: Option<Located<String>>,
+    /// The stream driver's authentication mode, with where it was set.
     pub stream_driver_auth_mode: Option<Located<String>>,
+    /// The CA file it trusts, with where it was set.
     pub ca_file: Option<Located<String>>,
     /// TCP with a TLS stream driver (`gtls`, `ossl`, `mbedtls`) and stream driver mode 1.
     pub tls: bool,
 }
 
 /// What the configuration forwards, and what could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct RsyslogConfig {
+    /// Whether the main configuration file was read.
     pub found: bool,
     /// Files read, in order.
     pub files: Vec<String>,
+    /// The forwarding actions, in reading order.
     pub forwards: Vec<Forward>,
     /// `global(DefaultNetstreamDriver=...)`, applied to actions that set no driver.
     pub global_stream_driver: Option<Located<String>>,
+    /// Lines that could not be parsed, include limits.
     pub issues: Vec<ParseIssue>,
+    /// Files that could not be read.
     pub unreadable: Vec<Unreadable>,
 }
 

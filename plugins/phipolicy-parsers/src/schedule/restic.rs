@@ -4,21 +4,26 @@
 use super::*;
 
 /// A setting of a restic invocation and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ResticSetting {
+    /// The value.
     pub value: String,
     /// `option` (on the command line) or `environment` (a `RESTIC_*` variable).
     pub source: String,
     /// The option or variable name as written.
     pub name: String,
+    /// The file it was written in.
     pub path: String,
+    /// Its line.
     pub line: u32,
 }
 
 /// Where something was written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Location {
+    /// The file.
     pub path: String,
+    /// The line.
     pub line: u32,
 }
 

@@ -23,6 +23,7 @@
 
 use std::collections::BTreeSet;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use phipolicy_sdk::facts::ParseIssue;
@@ -53,7 +54,7 @@ use limits::*;
 
 
 /// What happened to one statement that touches `TMOUT`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// Took effect in the model.
@@ -69,9 +70,11 @@ pub enum Outcome {
 }
 
 /// One statement that assigns `TMOUT` or changes its attributes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct TmoutStatement {
+    /// The file of the statement.
     pub path: String,
+    /// Its line.
     pub line: u32,
     /// `assignment`, `prefix-assignment`, `export`, `readonly`, `declare`, `typeset`, `local` or `unset`.
     pub command: String,
@@ -90,81 +93,108 @@ pub struct TmoutStatement {
     pub readonly: bool,
     /// `true`: exports; `false`: removes the export attribute (`export -n`, `declare +x`).
     pub exported: Option<bool>,
+    /// The statement may not run (inside `if`, `case`, `&&`, a function, ...).
     pub conditional: bool,
     /// Why the statement may not run (innermost construct first), when conditional.
     pub condition: Option<String>,
     /// The file is read by login shells.
     pub sourced: bool,
+    /// What happened to it in the model.
     pub outcome: Outcome,
+    /// Why it has that outcome, when it is not plain.
     pub note: Option<String>,
 }
 
 /// Where an attribute of `TMOUT` was set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct AttributeAt {
+    /// The file of the statement.
     pub path: String,
+    /// Its line.
     pub line: u32,
+    /// The statement is conditional.
     pub conditional: bool,
 }
 
 /// An assignment bash refuses because `TMOUT` is already readonly.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct RefusedAssignment {
+    /// The file of the assignment.
     pub path: String,
+    /// Its line.
     pub line: u32,
+    /// The command as written.
     pub text: String,
+    /// The value it would have assigned.
     pub value: Option<String>,
     /// Where `TMOUT` became readonly.
     pub readonly_path: String,
+    /// The line of the statement that made it readonly.
     pub readonly_line: u32,
 }
 
 /// What an interactive login shell ends up with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct EffectiveTmout {
     /// `TMOUT` has a value (it may be readonly yet unset: `readonly TMOUT` alone).
     pub set: bool,
+    /// The value (as written when it expands at run time).
     pub value: Option<String>,
+    /// The value contains an expansion: unknown until run time.
     pub value_expands: bool,
+    /// The seconds bash derives from the value, when known.
     pub seconds: Option<i64>,
+    /// The value is a plain decimal integer.
     pub numeric: bool,
     /// The statement that decided the value (an assignment or an `unset`).
     pub path: Option<String>,
+    /// Its line (0 when nothing decided it).
     pub line: u32,
     /// The deciding statement is conditional.
     pub conditional: bool,
+    /// Where `TMOUT` became readonly, if it did.
     pub readonly: Option<AttributeAt>,
+    /// Where `TMOUT` was exported, if it was.
     pub exported: Option<AttributeAt>,
+    /// Assignments bash refuses because `TMOUT` was readonly by then.
     pub refused: Vec<RefusedAssignment>,
 }
 
 /// Which statement sourced a file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct SourcedFrom {
+    /// The file of the `.`/`source` statement.
     pub path: String,
+    /// Its line.
     pub line: u32,
 }
 
 /// A file read by login shells, in reading order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ProfileFile {
+    /// The file.
     pub path: String,
     /// `None` for `/etc/profile` itself (bash reads it).
     pub sourced_from: Option<SourcedFrom>,
 }
 
 /// A file that exists where profile snippets live but that login shells do not read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct IgnoredFile {
+    /// The file.
     pub path: String,
+    /// Why login shells do not read it.
     pub reason: String,
 }
 
 /// A file login shells read that could not be read here.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct UnreadableProfile {
+    /// The file.
     pub path: String,
+    /// Why it could not be read.
     pub error: String,
+    /// The statement that sources it (`None` for `/etc/profile`).
     pub sourced_from: Option<SourcedFrom>,
     /// `TMOUT` was already unconditionally readonly when the file is sourced, so the file cannot
     /// change its value.
@@ -172,36 +202,49 @@ pub struct UnreadableProfile {
 }
 
 /// A `.`/`source` of a literal path outside the profile files, recorded but not followed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct SourceNotFollowed {
+    /// The file of the `.`/`source` statement.
     pub path: String,
+    /// Its line.
     pub line: u32,
+    /// The path it sources.
     pub file: String,
 }
 
 /// The `for` loop in `/etc/profile` that sources `/etc/profile.d`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ProfileDirLoop {
+    /// The file of the loop.
     pub path: String,
+    /// Its line.
     pub line: u32,
     /// The loop's words, e.g. `["/etc/profile.d/*.sh", "/etc/profile.d/sh.local"]`.
     pub patterns: Vec<String>,
 }
 
 /// The `TMOUT` model of the login shell profile files.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct LoginTmout {
+    /// The distribution family (which files login shells read).
     pub family: Family,
+    /// Whether `/etc/profile` exists.
     pub profile_found: bool,
     /// Files login shells read, in order.
     pub files: Vec<ProfileFile>,
+    /// The loop of `/etc/profile` that sources `/etc/profile.d`, if found.
     pub profile_d_loop: Option<ProfileDirLoop>,
+    /// Files where profile snippets live that login shells do not read.
     pub ignored: Vec<IgnoredFile>,
+    /// Files login shells read that could not be read here.
     pub unreadable: Vec<UnreadableProfile>,
+    /// Lines that could not be parsed, sourcing stopped at a limit.
     pub issues: Vec<ParseIssue>,
+    /// `.`/`source` of paths outside the profile files, not followed.
     pub sources_not_followed: Vec<SourceNotFollowed>,
     /// Every statement touching `TMOUT`, read files first in order, then files not read.
     pub assignments: Vec<TmoutStatement>,
+    /// What an interactive login shell ends up with.
     pub effective: EffectiveTmout,
 }
 

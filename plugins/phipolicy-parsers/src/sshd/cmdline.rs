@@ -61,11 +61,13 @@ pub struct Source {
 
 /// One `-o` option sshd receives, and the line it came from (the environment file's assignment
 /// for an option inside a variable, else the `ExecStart=` line).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct CommandLineOption {
     /// As sshd receives it: `Ciphers=aes256-gcm@openssh.com,...`.
     pub option: String,
+    /// The file of the line it came from (unit file or environment file).
     pub path: String,
+    /// That line.
     pub line: u32,
     /// The variable it came from (`CRYPTO_POLICY`), if any.
     pub variable: Option<String>,

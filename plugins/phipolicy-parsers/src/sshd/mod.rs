@@ -25,13 +25,17 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value, json};
-
 use phipolicy_sdk::facts::{ParseIssue, Unreadable};
 use crate::sshd::cmdline::{CommandLineOption, SshdCommandLine};
 use phipolicy_sdk::target::{FileKind, ReadError, Target, TargetExt};
 
 pub mod cmdline;
+mod report;
+
+pub use report::{
+    BlockSetting, CommandLineFacts, Entry, InstalledSshd, MatchBlockFacts, SSHD_BINARIES, Setting,
+    SshdFacts, installed_binary,
+};
 
 /// The server configuration sshd reads when started without `-f`.
 pub const SSHD_CONFIG: &str = "/etc/ssh/sshd_config";
@@ -461,114 +465,16 @@ impl EffectiveSshdConfig {
             default: true,
         })
     }
-
-    /// The facts JSON plugins embed, restricted to `keywords` (see [`facts`]).
-    pub fn facts(&self, keywords: &[&str]) -> Value {
-        let wanted: Vec<(String, String)> = keywords
-            .iter()
-            .map(|k| (k.to_ascii_lowercase(), canonical_keyword(k)))
-            .collect();
-        let mut settings = Map::new();
-        for (name, keyword) in &wanted {
-            let Some(eff) = self.effective(keyword) else {
-                continue;
-            };
-            let mut entry = json!({
-                "value": eff.value,
-                "path": eff.path,
-                "line": eff.line,
-                "default": eff.default,
-            });
-            if let (true, Some(obj)) = (is_accumulating(keyword), entry.as_object_mut()) {
-                let lines = self.list(keyword);
-                obj.insert("entries".into(), entries_json(&lines));
-                let values: Vec<&String> = lines.iter().flat_map(|d| d.args.iter()).collect();
-                obj.insert("values".into(), json!(values));
-            }
-            settings.insert(name.clone(), entry);
-        }
-        let blocks: Vec<Value> = self
-            .match_blocks
-            .iter()
-            .map(|b| {
-                let mut block_settings = Map::new();
-                for (name, keyword) in &wanted {
-                    if is_accumulating(keyword) {
-                        let lines = b.list(keyword);
-                        if let Some(first) = lines.first() {
-                            let values: Vec<&String> =
-                                lines.iter().flat_map(|d| d.args.iter()).collect();
-                            let joined: Vec<&str> = values.iter().map(|s| s.as_str()).collect();
-                            block_settings.insert(
-                                name.clone(),
-                                json!({
-                                    "value": joined.join(" "),
-                                    "values": values,
-                                    "entries": entries_json(&lines),
-                                    "path": first.path,
-                                    "line": first.line,
-                                }),
-                            );
-                        }
-                    } else if let Some(d) = b.get(keyword) {
-                        block_settings.insert(
-                            name.clone(),
-                            json!({"value": d.value, "path": d.path, "line": d.line}),
-                        );
-                    }
-                }
-                json!({
-                    "criteria": b.criteria,
-                    "matches_all": b.matches_all,
-                    "path": b.path,
-                    "line": b.line,
-                    "settings": block_settings,
-                })
-            })
-            .collect();
-        json!({
-            "config_found": self.config_found,
-            "files": self.files,
-            "unreadable": self.unreadable,
-            "issues": self.issues,
-            "incomplete": self.incomplete,
-            "settings": settings,
-            "match_blocks": blocks,
-            "command_line": {
-                "unit": self.command_line.unit,
-                "exec_start": self.command_line.exec_start,
-                "environment_files": self.command_line.environment_files,
-                "options": self.command_line.options,
-            },
-        })
-    }
 }
 
-fn entries_json(lines: &[&Directive]) -> Value {
-    let mut out = Vec::new();
-    for d in lines {
-        for a in &d.args {
-            out.push(json!({"value": a, "path": d.path, "line": d.line}));
-        }
-    }
-    Value::Array(out)
-}
-
-/// The facts both the authentication and automatic-logoff plugins embed:
-///
-/// ```text
-/// {"config_found": bool, "files": [paths read in order], "unreadable": [{path, error}],
-///  "issues": [{path, line, message}], "incomplete": [{path, line, message}],
-///  "settings": {"<keyword>": {"value", "path", "line", "default"}},
-///  "match_blocks": [{"criteria", "matches_all", "path", "line", "settings": {"<keyword>": {"value", "path", "line"}}}],
-///  "command_line": {"unit", "exec_start", "environment_files", "options": [{option, path, line, variable}]}}
-/// ```
+/// The facts both the authentication and automatic-logoff plugins embed ([`SshdFacts`]), for
+/// `keywords`.
 ///
 /// `keywords` are sshd keywords in any case (aliases resolve: `challengeresponseauthentication`
 /// reads `kbdinteractiveauthentication`). A keyword that is unset and has no known default is left
 /// out of `settings`. Accumulating keywords (AllowUsers, AllowGroups, DenyUsers, DenyGroups) also
 /// carry `values` (every entry) and `entries` (`{value, path, line}` each); unset, `value` is "".
-pub fn facts(target: &dyn Target, keywords: &[&str]) -> Value {
+pub fn facts(target: &dyn Target, keywords: &[&str]) -> SshdFacts {
     EffectiveSshdConfig::load(target).facts(keywords)
 }
 

@@ -3,12 +3,17 @@
 use super::*;
 
 /// The policy set in `/etc/crypto-policies/config` (`BASE[:SUBPOLICY...]`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct CryptoPolicy {
+    /// The line's value as written (`DEFAULT:NO-SHA1`).
     pub value: String,
+    /// The base policy (`DEFAULT`, `FUTURE`, `LEGACY`, ...).
     pub base: String,
+    /// The subpolicy modules applied on top, in order.
     pub subpolicies: Vec<String>,
+    /// The file.
     pub path: String,
+    /// The line.
     pub line: u32,
 }
 

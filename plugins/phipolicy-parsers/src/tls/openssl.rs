@@ -28,13 +28,19 @@ pub struct OpensslConfig {
 }
 
 /// The system-wide TLS defaults OpenSSL applies to every `SSL_CTX` (the `system_default` section).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct OpensslSystemDefault {
+    /// `openssl_conf = SECTION` of the default section: the start of the chain.
     pub openssl_conf: Option<Located<String>>,
+    /// `ssl_conf = SECTION` of that section.
     pub ssl_conf: Option<Located<String>>,
+    /// `system_default = SECTION` of the `ssl_conf` section.
     pub system_default: Option<Located<String>>,
+    /// `MinProtocol` of the `system_default` section.
     pub min_protocol: Option<Located<String>>,
+    /// `MaxProtocol` of the `system_default` section.
     pub max_protocol: Option<Located<String>>,
+    /// `CipherString` of the `system_default` section.
     pub cipher_string: Option<Located<String>>,
     /// A section the chain names that the file does not define (OpenSSL then fails to load it).
     pub missing_section: Option<String>,
