@@ -230,11 +230,11 @@ impl Scan {
         Ok(scan)
     }
 
-    fn status(&self, control: &str) -> &str {
+    pub fn status(&self, control: &str) -> &str {
         self.statuses.get(control).map_or("missing", String::as_str)
     }
 
-    fn why(&self, control: &str) -> String {
+    pub fn why(&self, control: &str) -> String {
         self.reasons
             .get(control)
             .map(|r| r.join("; "))
@@ -445,7 +445,7 @@ fn scan_live(container: &Container<GenericImage>) -> Result<Scan> {
 }
 
 /// `docker export` of the container unpacked on the host, then `phipolicy eval --root` there.
-fn scan_exported(container_id: &str, bin: &Path) -> Result<Scan> {
+pub fn scan_exported(container_id: &str, bin: &Path) -> Result<Scan> {
     let tree = tempfile::Builder::new()
         .prefix("phipolicy-harness-")
         .tempdir()?;
