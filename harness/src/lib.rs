@@ -122,6 +122,22 @@ pub fn phipolicy_bin() -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// `docker ARGS`: its stdout, trimmed; a failure names the command and says what docker said.
+pub fn docker(args: &[&str]) -> Result<String> {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .with_context(|| format!("docker {}", args.join(" ")))?;
+    if !out.status.success() {
+        bail!(
+            "docker {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
 /// Fails with a message that says so when no Docker engine answers.
 pub fn docker_reachable() -> Result<()> {
     let out = Command::new("docker")
@@ -536,7 +552,7 @@ fn scan(container: &Container<GenericImage>, mode: ScanMode, bin: &Path) -> Resu
 }
 
 /// Live and image scans agree on every control except the spec's live-only ones.
-fn compare_ways_in(variant: &str, live: &Scan, image: &Scan, exp: &Expectations) -> Vec<String> {
+pub fn compare_ways_in(variant: &str, live: &Scan, image: &Scan, exp: &Expectations) -> Vec<String> {
     let mut problems = Vec::new();
     for control in &live.order {
         if exp.live_image_differ.contains(control) {
