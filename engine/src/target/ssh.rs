@@ -8,7 +8,8 @@
 //! (russh + russh-sftp would bring tokio and a second crypto stack into the binary).
 //!
 //! The client is run as `ssh -T -x -a -v -o BatchMode=yes -o StrictHostKeyChecking=yes
-//! -o UpdateHostKeys=no -o ClearAllForwardings=yes -o PermitLocalCommand=no -o ConnectTimeout=N
+//! -o UpdateHostKeys=no -o ClearAllForwardings=yes -o PermitLocalCommand=no -o ControlMaster=no
+//! -o ControlPath=none -o ConnectTimeout=N
 //! [-F FILE] [-o UserKnownHostsFile=FILE] [-i FILE -o IdentitiesOnly=yes] [-p PORT] [-l USER]
 //! -s -- HOST sftp`: no password or passphrase prompt, an unknown host is refused (with
 //! `--accept-new-host-key`: `StrictHostKeyChecking=accept-new`, recorded on first use), a changed
@@ -270,6 +271,10 @@ fn command(spec: &SshSpec, options: &SshOptions) -> Command {
         "PermitLocalCommand=no".into(),
         "ForwardAgent=no".into(),
         "ForwardX11=no".into(),
+        // A connection of its own (never an existing multiplexed master): its key exchange is
+        // where the host key is verified and reported.
+        "ControlMaster=no".into(),
+        "ControlPath=none".into(),
         format!("ConnectTimeout={connect}"),
     ] {
         cmd.arg("-o").arg(o);
@@ -407,6 +412,7 @@ mod tests {
             "BatchMode=yes",
             "StrictHostKeyChecking=yes",
             "ClearAllForwardings=yes",
+            "ControlPath=none",
         ] {
             assert!(plain.iter().any(|a| a == want), "{plain:?}");
         }
