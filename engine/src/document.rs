@@ -69,8 +69,9 @@ pub struct OsInfo {
 pub struct TargetInfo {
     /// `host` (the live system, `/`), `rootfs` (a directory holding a root filesystem), `image`
     /// (an OCI layout, an image archive or an engine's image, flattened) or `container` (a
-    /// container's filesystem through the engine's export).
-    #[schemars(extend("enum" = ["host", "rootfs", "image", "container"]))]
+    /// container's filesystem through the engine's export) or `ssh` (a remote host's `/` over
+    /// SFTP).
+    #[schemars(extend("enum" = ["host", "rootfs", "image", "container", "ssh"]))]
     pub kind: &'static str,
     /// The directory, or the target as given (`docker:phipolicy/debian:12`).
     pub root: String,
@@ -80,6 +81,9 @@ pub struct TargetInfo {
     /// A container's identity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<crate::target::ContainerInfo>,
+    /// A remote host's address and the host key ssh verified against known_hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<crate::target::ssh::SshInfo>,
     pub os: Option<OsInfo>,
     /// Configuration files the plugins were served that have more than one hard link (the same
     /// file may be reachable under another name), sorted.

@@ -67,6 +67,7 @@ struct Described {
     root: String,
     image: Option<crate::target::ImageInfo>,
     container: Option<crate::target::ContainerInfo>,
+    ssh: Option<crate::target::ssh::SshInfo>,
 }
 
 impl Described {
@@ -76,6 +77,7 @@ impl Described {
             root: target.name(),
             image: target.image.clone(),
             container: target.container.clone(),
+            ssh: target.ssh.clone(),
         }
     }
 }
@@ -97,12 +99,14 @@ pub fn prepare(request: EvalRequest) -> Result<Prepared, Error> {
         root: request.root.display().to_string(),
         image: None,
         container: None,
+        ssh: None,
     };
     prepare_view(request, view, described)
 }
 
-/// [`prepare`] for an opened target (an image, a container, a directory): `request.root` must
-/// be its [`Target::root_dir`](crate::target::Target::root_dir).
+/// [`prepare`] for an opened target (an image, a container, a directory, a remote host):
+/// `request.root` must be its [`Target::root_dir`](crate::target::Target::root_dir) (empty for a
+/// remote host, which has none).
 pub fn prepare_for(request: EvalRequest, target: &crate::target::Target) -> Result<Prepared, Error> {
     let view = target.view()?;
     prepare_view(request, view, Described::of(target))
@@ -202,8 +206,9 @@ fn open_cache(request: &EvalRequest, view: &TargetView) -> Option<crate::runner:
         .plugin_cache
         .clone()
         .or_else(crate::runner::cache::default_location)?;
-    // The live host is the one target whose tree holds the cache: the documented exception.
-    let target = (!view.is_host_root()).then(|| request.root.as_path());
+    // The live host is the one target whose tree holds the cache: the documented exception. A
+    // remote host's tree is not on this machine.
+    let target = (!view.is_host_root() && !view.is_remote()).then(|| request.root.as_path());
     match crate::runner::cache::PrivateCache::open(&location, target) {
         Ok(cache) => Some(cache),
         Err(e) => {
@@ -249,7 +254,7 @@ impl Prepared {
             None => self.params.clone(),
         };
         let mut request = self.request.clone();
-        request.root = target.root_dir().to_path_buf();
+        request.root = target.root_dir().map(Path::to_path_buf).unwrap_or_default();
         Ok(Prepared {
             request,
             policies: self.policies.clone(),
@@ -300,6 +305,7 @@ impl Prepared {
             root: self.described.root.clone(),
             image: self.described.image.clone(),
             container: self.described.container.clone(),
+            ssh: self.described.ssh.clone(),
             os: self.os_info(),
             hard_links: Vec::new(),
             mounts: Vec::new(),
@@ -307,8 +313,8 @@ impl Prepared {
         }
     }
 
-    /// The first word of the target's `/etc/hostname`; for the live host, the kernel's node name
-    /// when that file is missing or empty.
+    /// The first word of the target's `/etc/hostname`; for the live host and a remote one, the
+    /// kernel's node name when that file is missing or empty.
     fn hostname(&self) -> Option<String> {
         let from_file = self
             .view
@@ -322,11 +328,18 @@ impl Prepared {
             });
         // The live host without /etc/hostname: the kernel's name (procfs, no extra feature of
         // the system-call crate, whose change would rebuild wasmtime).
-        from_file.or_else(|| {
+        let kernel = if self.view.is_remote() {
             self.view
-                .is_host_root()
-                .then(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
-                .flatten()
+                .read_file("/proc/sys/kernel/hostname", limits::MAX_HOSTNAME_BYTES)
+                .ok()
+                .map(|(bytes, _)| String::from_utf8_lossy(&bytes).into_owned())
+        } else if self.view.is_host_root() {
+            std::fs::read_to_string("/proc/sys/kernel/hostname").ok()
+        } else {
+            None
+        };
+        from_file.or_else(|| {
+            kernel
                 .map(|h| h.trim().to_string())
                 .filter(|h| !h.is_empty())
         })

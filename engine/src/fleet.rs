@@ -166,7 +166,7 @@ pub fn entries_from_specs(specs: Vec<TargetSpec>) -> Vec<FleetEntry> {
 pub struct Outcome {
     pub name: String,
     pub target: String,
-    /// `host`, `rootfs`, `image`, `container`; empty when the target could not be opened.
+    /// `host`, `rootfs`, `image`, `container`, `ssh`; empty when the target could not be opened.
     pub kind: String,
     /// `done` (a result document exists) or `error` (the target could not be evaluated).
     pub state: String,

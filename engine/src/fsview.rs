@@ -1,3 +1,5 @@
+//! Long file: the view's one definition (local openat2 backend, the dispatch to the SFTP backend,
+//! the stat and error mappings) and its tests, which exercise the resolution rules side by side.
 //! The target view: the only code in phipolicy that opens host paths of the audited target.
 //!
 //! A read-only view of a root directory with chroot semantics. Every lookup is one `openat2` beneath
@@ -12,6 +14,12 @@
 //! directory, with a [`MetaTable`]: kind, owner, mode and mtime of each inode as the image's
 //! layers declared them (the files on disk are the scanning user's, 0600/0700, and device nodes
 //! are empty placeholders), so controls see the image's metadata, not the extraction's.
+//!
+//! A remote host (`--target ssh://`) is served through the same calls by
+//! [`crate::target::sftp`], which resolves every path component itself with the same chroot
+//! semantics (links followed inside the remote root, `..` clamped, bounded hops) and the same
+//! caps; SFTP carries no device, inode or link count, so hard links and mounts are not reported
+//! for it.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -154,9 +162,24 @@ pub enum RootError {
     },
 }
 
-/// A read-only view of a target root. Cheap to clone (shared descriptor).
+/// A read-only view of a target root. Cheap to clone (shared descriptor or session).
 #[derive(Debug, Clone)]
 pub struct TargetView {
+    backend: Backend,
+}
+
+/// Where the view's files are: a local directory (a `--root` tree, the live host, a flattened
+/// image), or a remote host over SFTP ([`crate::target::sftp`], which resolves paths with the
+/// same chroot semantics itself).
+#[derive(Debug, Clone)]
+enum Backend {
+    Local(LocalView),
+    Remote(Arc<crate::target::ssh::Remote>),
+}
+
+/// The local backend.
+#[derive(Debug, Clone)]
+struct LocalView {
     inner: Arc<Inner>,
 }
 
@@ -178,7 +201,7 @@ struct Inner {
 impl TargetView {
     /// Opens `root` (the only ambient-authority open in phipolicy).
     pub fn open(root: &Path) -> Result<TargetView, RootError> {
-        Self::open_with(root, root, None)
+        LocalView::open_with(root, root, None).map(TargetView::local)
     }
 
     /// Opens a flattened image at `root` (its private directory), whose metadata is `meta`;
@@ -188,14 +211,131 @@ impl TargetView {
         display: &Path,
         meta: Arc<MetaTable>,
     ) -> Result<TargetView, RootError> {
-        Self::open_with(root, display, Some(meta))
+        LocalView::open_with(root, display, Some(meta)).map(TargetView::local)
     }
 
+    /// The view of a remote host's `/`, over a connected SFTP session.
+    pub fn remote(remote: Arc<crate::target::ssh::Remote>) -> TargetView {
+        TargetView {
+            backend: Backend::Remote(remote),
+        }
+    }
+
+    fn local(view: LocalView) -> TargetView {
+        TargetView {
+            backend: Backend::Local(view),
+        }
+    }
+
+    /// The root as given on the command line (`ssh://...` for a remote host).
+    pub fn root(&self) -> &Path {
+        match &self.backend {
+            Backend::Local(l) => &l.inner.display,
+            Backend::Remote(r) => Path::new(&r.display),
+        }
+    }
+
+    /// Whether this is the live host (`/`) phipolicy runs on.
+    pub fn is_host_root(&self) -> bool {
+        match &self.backend {
+            Backend::Local(l) => l.is_host_root(),
+            Backend::Remote(_) => false,
+        }
+    }
+
+    /// Whether the files are a remote host's (nothing of the target is on this machine).
+    pub fn is_remote(&self) -> bool {
+        matches!(self.backend, Backend::Remote(_))
+    }
+
+    /// For a remote host whose connection dropped or timed out: why (the scan of it is then an
+    /// error, not a set of verdicts on partial reads).
+    pub fn failure(&self) -> Option<String> {
+        match &self.backend {
+            Backend::Local(_) => None,
+            Backend::Remote(r) => r.sftp.failure(),
+        }
+    }
+
+    /// Whether `st` (of a served path) lies on another filesystem than the target root: a mount
+    /// inside the tree (meaningful for `--root` trees; the live host has its usual mounts; SFTP
+    /// does not say, so never for a remote host).
+    pub fn crosses_mount(&self, st: &Stat) -> bool {
+        match &self.backend {
+            Backend::Local(l) => st.dev != l.inner.root_dev,
+            Backend::Remote(_) => false,
+        }
+    }
+
+    /// The secret file ([`crate::secrets`]) that `st` (a regular file with more than one link) is
+    /// a hard link of, if any. A remote host's stats carry no inode or link count: there, a
+    /// regular file with the size, mode, owner and mtime of a secret file is taken for it.
+    pub fn secret_linked_as(&self, st: &Stat) -> Option<&str> {
+        match &self.backend {
+            Backend::Local(l) => l.secret_linked_as(st),
+            Backend::Remote(r) => {
+                if st.kind != Kind::Regular {
+                    return None;
+                }
+                r.secrets
+                    .get_or_init(|| {
+                        secret_files(
+                            |dir| r.sftp.list_dir(dir, limits::MAX_DIR_ENTRIES).ok().map(|(e, _)| e),
+                            |p| r.sftp.stat(p, false).ok().map(|(st, _)| st),
+                        )
+                        .into_iter()
+                        .map(|(st, p)| (remote_identity(&st), p))
+                        .collect()
+                    })
+                    .get(&remote_identity(st))
+                    .map(String::as_str)
+            }
+        }
+    }
+
+    /// `stat` (follow = true) or `lstat` of `path`, and the in-target path it resolved to.
+    pub fn stat(&self, path: &str, follow: bool) -> Result<(Stat, String), ViewError> {
+        match &self.backend {
+            Backend::Local(l) => l.stat(path, follow),
+            Backend::Remote(r) => r.sftp.stat(path, follow),
+        }
+    }
+
+    /// Reads a regular file (following links inside the root), at most `cap` bytes.
+    pub fn read_file(&self, path: &str, cap: u64) -> Result<(Vec<u8>, String), ViewError> {
+        match &self.backend {
+            Backend::Local(l) => l.read_file(path, cap),
+            Backend::Remote(r) => r.sftp.read_file(path, cap),
+        }
+    }
+
+    /// Lists a directory (sorted by name, byte order), at most `max` entries.
+    pub fn list_dir(
+        &self,
+        path: &str,
+        max: usize,
+    ) -> Result<(Vec<(String, Kind)>, String), ViewError> {
+        match &self.backend {
+            Backend::Local(l) => l.list_dir(path, max),
+            Backend::Remote(r) => r.sftp.list_dir(path, max),
+        }
+    }
+
+    /// The stored target of a symlink.
+    pub fn read_link(&self, path: &str) -> Result<(String, String), ViewError> {
+        match &self.backend {
+            Backend::Local(l) => l.read_link(path),
+            Backend::Remote(r) => r.sftp.read_link(path),
+        }
+    }
+}
+
+impl LocalView {
     fn open_with(
         root: &Path,
         display: &Path,
         table: Option<Arc<MetaTable>>,
-    ) -> Result<TargetView, RootError> {
+    ) -> Result<LocalView, RootError> {
         let meta = std::fs::metadata(root).map_err(|source| RootError::Open {
             path: root.into(),
             source,
@@ -223,7 +363,7 @@ impl TargetView {
         })?;
         let root_host = fd_path(&probe).unwrap_or_else(|| root.to_path_buf());
         let root_dev = rustix::fs::fstat(&probe).map(|st| st.st_dev).unwrap_or(0);
-        Ok(TargetView {
+        Ok(LocalView {
             inner: Arc::new(Inner {
                 root: dir,
                 root_host,
@@ -235,13 +375,8 @@ impl TargetView {
         })
     }
 
-    /// The root as given on the command line.
-    pub fn root(&self) -> &Path {
-        &self.inner.display
-    }
-
     /// Whether this is the live host (`/`).
-    pub fn is_host_root(&self) -> bool {
+    fn is_host_root(&self) -> bool {
         self.inner.meta.is_none() && self.inner.root_host == Path::new("/")
     }
 
@@ -265,15 +400,7 @@ impl TargetView {
         st
     }
 
-    /// Whether `st` (of a served path) lies on another filesystem than the target root: a mount
-    /// inside the tree (meaningful for `--root` trees; the live host has its usual mounts).
-    pub fn crosses_mount(&self, st: &Stat) -> bool {
-        st.dev != self.inner.root_dev
-    }
-
-    /// The secret file ([`crate::secrets`]) that `st` (a regular file with more than one link) is
-    /// a hard link of, if any.
-    pub fn secret_linked_as(&self, st: &Stat) -> Option<&str> {
+    fn secret_linked_as(&self, st: &Stat) -> Option<&str> {
         if st.kind != Kind::Regular || st.nlink <= 1 {
             return None;
         }
@@ -287,27 +414,13 @@ impl TargetView {
     /// The target's secret files by identity: the fixed paths, sshd's private host keys and the
     /// private-key directories (one level).
     fn find_secrets(&self) -> std::collections::HashMap<(u64, u64), String> {
-        let mut paths: Vec<String> = crate::secrets::SECRET_FILES
-            .iter()
-            .map(|p| p.to_string())
-            .collect();
-        for dir in ["/etc/ssh", "/etc/ssl/private", "/etc/pki/tls/private"] {
-            if let Ok((entries, _)) = self.list_dir(dir, limits::MAX_DIR_ENTRIES) {
-                paths.extend(
-                    entries
-                        .into_iter()
-                        .map(|(name, _)| format!("{dir}/{name}"))
-                        .filter(|p| crate::secrets::is_secret_path(p)),
-                );
-            }
-        }
-        paths
-            .into_iter()
-            .filter_map(|p| {
-                let (st, _) = self.stat(&p, false).ok()?;
-                (st.kind == Kind::Regular).then_some(((st.dev, st.ino), p))
-            })
-            .collect()
+        secret_files(
+            |dir| self.list_dir(dir, limits::MAX_DIR_ENTRIES).ok().map(|(e, _)| e),
+            |p| self.stat(p, false).ok().map(|(st, _)| st),
+        )
+        .into_iter()
+        .map(|(st, p)| ((st.dev, st.ino), p))
+        .collect()
     }
 
     fn open_in_root(&self, path: &str, flags: OFlags) -> Result<OwnedFd, ViewError> {
@@ -356,7 +469,7 @@ impl TargetView {
     }
 
     /// `stat` (follow = true) or `lstat` of `path`, and the in-target path it resolved to.
-    pub fn stat(&self, path: &str, follow: bool) -> Result<(Stat, String), ViewError> {
+    fn stat(&self, path: &str, follow: bool) -> Result<(Stat, String), ViewError> {
         let mut flags = OFlags::PATH;
         if !follow {
             flags |= OFlags::NOFOLLOW;
@@ -368,7 +481,7 @@ impl TargetView {
     }
 
     /// Reads a regular file (following links inside the root), at most `cap` bytes.
-    pub fn read_file(&self, path: &str, cap: u64) -> Result<(Vec<u8>, String), ViewError> {
+    fn read_file(&self, path: &str, cap: u64) -> Result<(Vec<u8>, String), ViewError> {
         // First look without opening for I/O: FIFOs and devices must never be opened.
         let pathfd = self.open_in_root(path, OFlags::PATH)?;
         let before = rustix::fs::fstat(&pathfd).map_err(errno)?;
@@ -407,7 +520,7 @@ impl TargetView {
     }
 
     /// Lists a directory (sorted by name, byte order), at most `max` entries.
-    pub fn list_dir(
+    fn list_dir(
         &self,
         path: &str,
         max: usize,
@@ -450,7 +563,7 @@ impl TargetView {
     }
 
     /// The stored target of a symlink.
-    pub fn read_link(&self, path: &str) -> Result<(String, String), ViewError> {
+    fn read_link(&self, path: &str) -> Result<(String, String), ViewError> {
         let fd = self.open_in_root(path, OFlags::PATH | OFlags::NOFOLLOW)?;
         let st = rustix::fs::fstat(&fd).map_err(errno)?;
         if kind_of(st.st_mode) != Kind::Symlink {
@@ -466,8 +579,47 @@ impl TargetView {
     }
 }
 
+/// The secret files of a target with their `lstat`: the fixed paths, sshd's private host keys and
+/// the private-key directories (one level); regular files only.
+fn secret_files(
+    list_dir: impl Fn(&str) -> Option<Vec<(String, Kind)>>,
+    stat: impl Fn(&str) -> Option<Stat>,
+) -> Vec<(Stat, String)> {
+    let mut paths: Vec<String> = crate::secrets::SECRET_FILES
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    for dir in ["/etc/ssh", "/etc/ssl/private", "/etc/pki/tls/private"] {
+        if let Some(entries) = list_dir(dir) {
+            paths.extend(
+                entries
+                    .into_iter()
+                    .map(|(name, _)| format!("{dir}/{name}"))
+                    .filter(|p| crate::secrets::is_secret_path(p)),
+            );
+        }
+    }
+    paths
+        .into_iter()
+        .filter_map(|p| {
+            let st = stat(&p)?;
+            (st.kind == Kind::Regular).then_some((st, p))
+        })
+        .collect()
+}
+
+/// What identifies a remote file when SFTP gives no inode: a hard link shares size, mode, owner
+/// and mtime with the file it links, so a file that matches a secret file in all of them is
+/// treated as that secret (a different file matching to the second is refused too: the safe
+/// side).
+pub(crate) type RemoteIdentity = (u64, u32, u32, u32, i64);
+
+fn remote_identity(st: &Stat) -> RemoteIdentity {
+    (st.size, st.mode, st.uid, st.gid, st.mtime)
+}
+
 /// Validates an in-target path and makes it relative to the root descriptor.
-fn in_target_relative(path: &str) -> Result<&str, ViewError> {
+pub(crate) fn in_target_relative(path: &str) -> Result<&str, ViewError> {
     if !path.starts_with('/') {
         return Err(ViewError::InvalidPath(format!("{path:?} is not absolute")));
     }

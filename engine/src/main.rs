@@ -75,9 +75,62 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct TreeArgs {
-    /// The target: `dir:PATH`, `oci:PATH`, `docker-archive:FILE`, `docker:IMAGE`, `container:ID`.
+    /// The target: `dir:PATH`, `oci:PATH`, `docker-archive:FILE`, `docker:IMAGE`, `container:ID`,
+    /// `ssh://[USER@]HOST[:PORT]`.
     #[arg(long, value_name = "KIND:VALUE")]
     target: String,
+    #[command(flatten)]
+    ssh: SshArgs,
+}
+
+/// How `ssh://` targets are reached (through the system's OpenSSH client: its configuration,
+/// agent and known_hosts apply; nothing is ever prompted for).
+#[derive(Debug, Clone, Args)]
+struct SshArgs {
+    /// SSH targets: trust a host that is not in known_hosts on first use and record its key there
+    /// (`StrictHostKeyChecking=accept-new`). A key that differs from a recorded one is always
+    /// refused.
+    #[arg(long)]
+    accept_new_host_key: bool,
+    /// SSH targets: the known_hosts file to check host keys against (default: ssh's own,
+    /// `~/.ssh/known_hosts` and the system's).
+    #[arg(long, value_name = "FILE")]
+    ssh_known_hosts: Option<PathBuf>,
+    /// SSH targets: authenticate with this private key only (default: the agent's keys and
+    /// ssh's default keys). A key with a passphrase must be in the agent.
+    #[arg(long, value_name = "FILE")]
+    ssh_identity: Option<PathBuf>,
+    /// SSH targets: the ssh configuration file to use instead of `~/.ssh/config` (`none`: none).
+    #[arg(long, value_name = "FILE")]
+    ssh_config: Option<PathBuf>,
+    /// SSH targets: the per-host timeout for connecting and authenticating, and then for each
+    /// answer of the host (e.g. 10s, 2min; default 30s). A host that exceeds it is an `error`.
+    #[arg(long, value_name = "DURATION")]
+    ssh_timeout: Option<String>,
+}
+
+impl SshArgs {
+    fn open_options(&self) -> anyhow::Result<engine::target::OpenOptions> {
+        let mut ssh = engine::target::ssh::SshOptions {
+            accept_new_host_key: self.accept_new_host_key,
+            known_hosts: self.ssh_known_hosts.clone(),
+            identity: self.ssh_identity.clone(),
+            config: self.ssh_config.clone(),
+            ..Default::default()
+        };
+        if let Some(t) = &self.ssh_timeout {
+            let d = humantime::parse_duration(t)
+                .with_context(|| format!("--ssh-timeout {t:?} is not a duration (e.g. 30s, 2min)"))?;
+            if d.is_zero() {
+                bail!("--ssh-timeout {t:?}: give a duration above zero");
+            }
+            ssh.timeout = d;
+        }
+        Ok(engine::target::OpenOptions {
+            ssh,
+            ..Default::default()
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -131,9 +184,11 @@ struct TargetArgs {
     #[arg(long, value_name = "DIR", conflicts_with_all = ["target", "targets"])]
     root: Option<PathBuf>,
     /// What to audit: `dir:PATH`, `oci:PATH` (OCI layout or oci-archive), `docker-archive:FILE`,
-    /// `docker:IMAGE` (the local engine's image; nothing is pulled) or `container:ID` (its
-    /// filesystem, through the engine's export). Images are flattened into a private temporary
-    /// directory that is removed afterwards. Repeat for a run over several targets.
+    /// `docker:IMAGE` (the local engine's image; nothing is pulled), `container:ID` (its
+    /// filesystem, through the engine's export) or `ssh://[USER@]HOST[:PORT]` (a remote host's
+    /// `/`, read over SFTP; nothing is installed or run there). Images are flattened into a
+    /// private temporary directory that is removed afterwards. Repeat for a run over several
+    /// targets.
     #[arg(long, value_name = "KIND:VALUE")]
     target: Vec<String>,
     /// A YAML list of targets (`- {name: web1, target: dir:/srv/web1, params: web1.yaml}`) to
@@ -163,6 +218,8 @@ struct TargetArgs {
     /// third-party plugins are compiled on every run).
     #[arg(long)]
     no_cache: bool,
+    #[command(flatten)]
+    ssh: SshArgs,
     #[command(flatten)]
     profile: ProfileArgs,
 }
@@ -346,13 +403,22 @@ fn is_fleet(args: &TargetArgs) -> bool {
     args.targets.is_some() || args.target.len() > 1
 }
 
-/// Opens the one target of a single-target run (images are flattened here).
-fn open_single(entries: Vec<FleetEntry>) -> anyhow::Result<engine::target::Target> {
+/// Opens the one target of a single-target run (images are flattened here, SSH hosts connected).
+fn open_single(entries: Vec<FleetEntry>, ssh: &SshArgs) -> anyhow::Result<engine::target::Target> {
     let entry = entries
         .into_iter()
         .next()
         .context("no target given")?;
-    Ok(engine::target::open(&entry.spec, Default::default())?)
+    Ok(engine::target::open(&entry.spec, &ssh.open_options()?)?)
+}
+
+/// A remote host whose connection dropped or timed out during the scan: its verdicts would rest
+/// on partial reads, so the run is an error (exit 2).
+fn check_connection(view: &engine::fsview::TargetView) -> anyhow::Result<()> {
+    match view.failure() {
+        Some(why) => bail!("{}: the scan did not finish: {why}", view.root().display()),
+        None => Ok(()),
+    }
 }
 
 fn request(target: TargetArgs) -> anyhow::Result<EvalRequest> {
@@ -395,11 +461,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             if is_fleet(&args.target) {
                 bail!("`phipolicy facts` reads one target; give one --target");
             }
-            let target = open_single(target_entries(&args.target)?)?;
+            let target = open_single(target_entries(&args.target)?, &args.target.ssh)?;
             let mut req = request(args.target)?;
-            req.root = target.root_dir().to_path_buf();
+            req.root = target.root_dir().map(PathBuf::from).unwrap_or_default();
             let prepared = prepare_for(req, &target)?;
             let doc = prepared.facts_document(plugin.as_deref());
+            check_connection(prepared.view())?;
             if let Some(id) = &plugin
                 && !doc.plugins.contains_key(id)
             {
@@ -483,8 +550,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Tree(args) => {
             let spec = TargetSpec::parse(&args.target)?;
-            let target = engine::target::open(&spec, Default::default())?;
-            let entries = engine::target::tree::walk(&target.view()?).map_err(anyhow::Error::msg)?;
+            let target = engine::target::open(&spec, &args.ssh.open_options()?)?;
+            let view = target.view()?;
+            let entries = engine::target::tree::walk(&view).map_err(anyhow::Error::msg)?;
+            check_connection(&view)?;
             let doc = serde_json::json!({
                 "schema": engine::target::tree::SCHEMA,
                 "target": target.name(),
@@ -600,17 +669,18 @@ fn eval(args: EvalArgs) -> anyhow::Result<u8> {
     if let Some(path) = &args.evidence {
         report::output::check(path, dir_root.as_deref())?;
     }
-    let target = open_single(entries)?;
-    let root = target.root_dir().to_path_buf();
+    let target = open_single(entries, &args.target.ssh)?;
+    let root = target.root_dir().map(PathBuf::from);
     let params_file = args.target.params.clone();
     let mut req = request(args.target)?;
-    req.root = root.clone();
+    req.root = root.clone().unwrap_or_default();
     let waivers_file = args.waivers.clone();
     req.waivers_file = args.waivers;
     req.controls = args.controls;
     req.now = now.or(Some(SystemTime::now()));
     let prepared = prepare_for(req, &target)?;
     let doc = prepared.evaluate();
+    check_connection(prepared.view())?;
     let report = Report::from_document(&doc);
     if let Some(path) = &args.evidence {
         // The contingency-backup facts name restic password files, which the bundle must not copy.
@@ -620,7 +690,8 @@ fn eval(args: EvalArgs) -> anyhow::Result<u8> {
             &report,
             &engine::evidence::BundleRequest {
                 output: path,
-                root: &root,
+                // A remote host has no local tree: the view serves the cited files.
+                root: root.as_deref().unwrap_or(std::path::Path::new("")),
                 view: Some(prepared.view()),
                 params_file: params_file.as_deref(),
                 waivers_file: waivers_file.as_deref(),
@@ -633,7 +704,7 @@ fn eval(args: EvalArgs) -> anyhow::Result<u8> {
     // mappings and twenty policy VMs piece by piece is work the kernel does at exit anyway.
     // The epoch thread stops with the process.
     std::mem::forget(prepared);
-    write_outputs(&report, &outputs, Some(&root))?;
+    write_outputs(&report, &outputs, root.as_deref())?;
     // The flattened image's private directory is removed here (the prepared run is forgotten,
     // the target is not).
     drop(target);
@@ -660,6 +731,7 @@ fn eval_fleet(args: EvalArgs, entries: Vec<FleetEntry>, now: SystemTime) -> anyh
         std::thread::available_parallelism().map_or(1, |n| n.get())
     });
     let progress = scan::want_progress(args.quiet, entries.len());
+    let open = args.target.ssh.open_options()?;
     let mut req = request(args.target)?;
     req.waivers_file = args.waivers;
     req.controls = args.controls;
@@ -695,6 +767,7 @@ fn eval_fleet(args: EvalArgs, entries: Vec<FleetEntry>, now: SystemTime) -> anyh
             progress,
             summary_format,
             now,
+            open,
         },
     )?;
     std::mem::forget(prepared);

@@ -37,6 +37,8 @@ pub struct FleetRun {
     pub progress: bool,
     pub summary_format: Format,
     pub now: SystemTime,
+    /// Flattening caps and how SSH hosts are reached.
+    pub open: engine::target::OpenOptions,
 }
 
 /// Parses `--format` for a fleet run: formats only (each target's go to the output directory).
@@ -75,10 +77,9 @@ pub fn prepare_output_dir(dir: &Path) -> anyhow::Result<()> {
 /// Runs the fleet with `prepared` (plugins and policies loaded once); returns the exit code.
 pub fn run(prepared: &Prepared, run: &FleetRun) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let limits = engine::target::flatten::Limits::default();
     let scan = |entry: &FleetEntry| -> Outcome {
         let t0 = Instant::now();
-        let target = match engine::target::open(&entry.spec, limits) {
+        let target = match engine::target::open(&entry.spec, &run.open) {
             Ok(t) => t,
             Err(e) => return Outcome::failed(entry, format!("{e:#}"), t0),
         };
@@ -87,6 +88,10 @@ pub fn run(prepared: &Prepared, run: &FleetRun) -> anyhow::Result<u8> {
             Err(e) => return Outcome::failed(entry, format!("{e:#}"), t0),
         };
         let doc = one.evaluate();
+        // A remote host whose connection dropped or timed out mid-scan: no verdicts on partial reads.
+        if let Some(why) = one.view().failure() {
+            return Outcome::failed(entry, format!("the scan did not finish: {why}"), t0);
+        }
         let report = Report::from_document(&doc);
         let mut documents = Vec::new();
         // Reports are never written inside a directory target.

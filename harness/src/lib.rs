@@ -122,6 +122,22 @@ pub fn phipolicy_bin() -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// `docker ARGS`: its stdout, trimmed; a failure names the command and says what docker said.
+pub fn docker(args: &[&str]) -> Result<String> {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .with_context(|| format!("docker {}", args.join(" ")))?;
+    if !out.status.success() {
+        bail!(
+            "docker {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
 /// Fails with a message that says so when no Docker engine answers.
 pub fn docker_reachable() -> Result<()> {
     let out = Command::new("docker")
@@ -230,11 +246,11 @@ impl Scan {
         Ok(scan)
     }
 
-    fn status(&self, control: &str) -> &str {
+    pub fn status(&self, control: &str) -> &str {
         self.statuses.get(control).map_or("missing", String::as_str)
     }
 
-    fn why(&self, control: &str) -> String {
+    pub fn why(&self, control: &str) -> String {
         self.reasons
             .get(control)
             .map(|r| r.join("; "))
@@ -445,7 +461,7 @@ fn scan_live(container: &Container<GenericImage>) -> Result<Scan> {
 }
 
 /// `docker export` of the container unpacked on the host, then `phipolicy eval --root` there.
-fn scan_exported(container_id: &str, bin: &Path) -> Result<Scan> {
+pub fn scan_exported(container_id: &str, bin: &Path) -> Result<Scan> {
     let tree = tempfile::Builder::new()
         .prefix("phipolicy-harness-")
         .tempdir()?;
@@ -536,7 +552,7 @@ fn scan(container: &Container<GenericImage>, mode: ScanMode, bin: &Path) -> Resu
 }
 
 /// Live and image scans agree on every control except the spec's live-only ones.
-fn compare_ways_in(variant: &str, live: &Scan, image: &Scan, exp: &Expectations) -> Vec<String> {
+pub fn compare_ways_in(variant: &str, live: &Scan, image: &Scan, exp: &Expectations) -> Vec<String> {
     let mut problems = Vec::new();
     for control in &live.order {
         if exp.live_image_differ.contains(control) {

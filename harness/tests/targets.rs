@@ -10,22 +10,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
+use harness::docker;
 use harness::layers::{self, Entry::*};
-
-fn docker(args: &[&str]) -> Result<String> {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .with_context(|| format!("docker {}", args.join(" ")))?;
-    if !out.status.success() {
-        bail!(
-            "docker {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
 
 /// `docker create` + `docker export` of `image`, as a listing; the container is removed.
 fn export_listing(image: &str) -> Result<layers::Listing> {

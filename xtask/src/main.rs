@@ -960,6 +960,10 @@ fn conformance() -> Result<()> {
     let mut targets = harness_test("targets");
     targets.env("PHIPOLICY_BIN", &bin);
     run(&mut targets)?;
+    // SSH targets against sshd in a container of the Debian 12 image (harness/tests/ssh.rs).
+    let mut ssh = harness_test("ssh");
+    ssh.env("PHIPOLICY_BIN", &bin);
+    run(&mut ssh)?;
     eprintln!("xtask: conformance run passed in {:.0?}", started.elapsed());
     Ok(())
 }

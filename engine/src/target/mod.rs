@@ -7,16 +7,20 @@
 //! | `docker-archive:FILE` | a `docker save` archive |
 //! | `docker:IMAGE` | an image of the local engine, streamed as `docker save` streams it |
 //! | `container:ID` | a container's filesystem, streamed as `docker export` streams it |
+//! | `ssh://[user@]host[:port]` | a remote host's `/`, read over SFTP ([`ssh`], [`sftp`]) |
 //!
 //! Images and containers are flattened ([`flatten`]) into a private directory (mode 0700, under
 //! `$TMPDIR` if set, else `/dev/shm`, else `/tmp`; never the working directory) that is removed when the target is dropped, on error,
 //! and on SIGINT/SIGTERM/SIGHUP. Their metadata (owner, mode, kind) is the layers', served by the
 //! view from a side table. A `docker:` image is spooled to a file in that directory first (the
 //! archive's manifest comes last in the stream); a container's export is flattened as it streams.
+//! A remote host is not copied: the view asks its SFTP server for each file as plugins need it.
 
 pub mod docker;
 pub mod flatten;
 pub mod oci;
+pub mod sftp;
+pub mod ssh;
 pub mod tree;
 
 use std::collections::BTreeMap;
@@ -35,6 +39,7 @@ pub enum TargetSpec {
     DockerArchive(PathBuf),
     Docker(String),
     Container(String),
+    Ssh(ssh::SshSpec),
 }
 
 impl TargetSpec {
@@ -42,9 +47,14 @@ impl TargetSpec {
     pub fn parse(text: &str) -> Result<TargetSpec, TargetError> {
         let usage = || {
             TargetError::Usage(format!(
-                "--target {text:?}: expected dir:PATH, oci:PATH, oci-archive:FILE, docker-archive:FILE, docker:IMAGE or container:ID"
+                "--target {text:?}: expected dir:PATH, oci:PATH, oci-archive:FILE, docker-archive:FILE, docker:IMAGE, container:ID or ssh://[USER@]HOST[:PORT]"
             ))
         };
+        if let Some(rest) = text.strip_prefix("ssh://") {
+            return ssh::SshSpec::parse(rest)
+                .map(TargetSpec::Ssh)
+                .map_err(|why| TargetError::Usage(format!("--target {text:?}: {why}")));
+        }
         let (kind, value) = text.split_once(':').ok_or_else(usage)?;
         if value.is_empty() {
             return Err(usage());
@@ -67,6 +77,7 @@ impl TargetSpec {
             TargetSpec::DockerArchive(p) => format!("docker-archive:{}", p.display()),
             TargetSpec::Docker(i) => format!("docker:{i}"),
             TargetSpec::Container(c) => format!("container:{c}"),
+            TargetSpec::Ssh(s) => s.display(),
         }
     }
 
@@ -75,7 +86,7 @@ impl TargetSpec {
     pub fn local_path(&self) -> Option<&Path> {
         match self {
             TargetSpec::Dir(p) | TargetSpec::Oci(p) | TargetSpec::DockerArchive(p) => Some(p),
-            TargetSpec::Docker(_) | TargetSpec::Container(_) => None,
+            TargetSpec::Docker(_) | TargetSpec::Container(_) | TargetSpec::Ssh(_) => None,
         }
     }
 }
@@ -94,6 +105,8 @@ pub enum TargetError {
     Image(String),
     #[error("container engine: {0}")]
     Engine(String),
+    #[error("{0}")]
+    Ssh(String),
     #[error(transparent)]
     Flatten(#[from] flatten::FlattenError),
     #[error(transparent)]
@@ -152,33 +165,43 @@ pub struct ContainerInfo {
     pub image_id: String,
 }
 
-/// A target ready to be viewed. Dropping it removes its private directory.
+/// A target ready to be viewed. Dropping it removes its private directory (and ends an SSH
+/// session).
 #[derive(Debug)]
 pub struct Target {
     pub spec: TargetSpec,
-    /// `host`, `rootfs`, `image` or `container`.
+    /// `host`, `rootfs`, `image`, `container` or `ssh`.
     pub kind: &'static str,
     pub image: Option<ImageInfo>,
     pub container: Option<ContainerInfo>,
-    root: PathBuf,
+    /// A remote host: who it is and the host key ssh verified.
+    pub ssh: Option<ssh::SshInfo>,
+    /// The local directory served (None for a remote host).
+    root: Option<PathBuf>,
     meta: Option<Arc<MetaTable>>,
+    remote: Option<Arc<ssh::Remote>>,
     _private: Option<PrivateDir>,
 }
 
 impl Target {
     /// Opens the view of this target.
     pub fn view(&self) -> Result<TargetView, RootError> {
+        if let Some(remote) = &self.remote {
+            return Ok(TargetView::remote(remote.clone()));
+        }
+        let root = self.root.as_deref().expect("a local target has a root directory");
         match &self.meta {
-            None => TargetView::open(&self.root),
+            None => TargetView::open(root),
             Some(meta) => {
-                TargetView::open_flattened(&self.root, Path::new(&self.spec.display()), meta.clone())
+                TargetView::open_flattened(root, Path::new(&self.spec.display()), meta.clone())
             }
         }
     }
 
-    /// The directory the view serves (a flattened image's private directory).
-    pub fn root_dir(&self) -> &Path {
-        &self.root
+    /// The local directory the view serves (a flattened image's private directory); None for a
+    /// remote host, whose files are nowhere on this machine.
+    pub fn root_dir(&self) -> Option<&Path> {
+        self.root.as_deref()
     }
 
     /// How documents name it: the path of a directory, else the target as given.
@@ -187,8 +210,16 @@ impl Target {
     }
 }
 
-/// Opens (and for images and containers, flattens) a target.
-pub fn open(spec: &TargetSpec, limits: flatten::Limits) -> Result<Target, TargetError> {
+/// How targets are opened: the flattening caps, how SSH hosts are reached.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    pub flatten: flatten::Limits,
+    pub ssh: ssh::SshOptions,
+}
+
+/// Opens (and for images and containers, flattens; for SSH hosts, connects to) a target.
+pub fn open(spec: &TargetSpec, options: &OpenOptions) -> Result<Target, TargetError> {
+    let limits = options.flatten;
     match spec {
         TargetSpec::Dir(path) => {
             // Fail early with the view's own message (not a directory, no openat2, ...).
@@ -198,8 +229,24 @@ pub fn open(spec: &TargetSpec, limits: flatten::Limits) -> Result<Target, Target
                 kind: if view.is_host_root() { "host" } else { "rootfs" },
                 image: None,
                 container: None,
-                root: path.clone(),
+                ssh: None,
+                root: Some(path.clone()),
                 meta: None,
+                remote: None,
+                _private: None,
+            })
+        }
+        TargetSpec::Ssh(host) => {
+            let remote = ssh::connect(host, &options.ssh)?;
+            Ok(Target {
+                spec: spec.clone(),
+                kind: "ssh",
+                image: None,
+                container: None,
+                ssh: Some(remote.info.clone()),
+                root: None,
+                meta: None,
+                remote: Some(Arc::new(remote)),
                 _private: None,
             })
         }
@@ -291,8 +338,10 @@ fn flattened(
         kind,
         image,
         container,
-        root,
+        ssh: None,
+        root: Some(root),
         meta: Some(Arc::new(flattener.finish())),
+        remote: None,
         _private: Some(private),
     })
 }
@@ -399,6 +448,12 @@ mod tests {
             let e = TargetSpec::parse(bad).unwrap_err().to_string();
             assert!(e.contains("expected dir:PATH"), "{e}");
         }
+        let TargetSpec::Ssh(s) = TargetSpec::parse("ssh://root@127.0.0.1:2222").unwrap() else {
+            panic!("not an ssh target");
+        };
+        assert_eq!((s.user.as_deref(), s.host.as_str(), s.port), (Some("root"), "127.0.0.1", Some(2222)));
+        let e = TargetSpec::parse("ssh://-oProxyCommand=x").unwrap_err().to_string();
+        assert!(e.contains("host"), "{e}");
     }
 
     #[test]
@@ -416,7 +471,7 @@ mod tests {
     fn a_broken_archive_is_an_image_error() {
         let archive = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(archive.path(), vec![b'x'; 2048]).unwrap();
-        let err = open(&TargetSpec::DockerArchive(archive.path().into()), Default::default()).unwrap_err();
+        let err = open(&TargetSpec::DockerArchive(archive.path().into()), &Default::default()).unwrap_err();
         assert!(matches!(err, TargetError::Image(_)), "{err}");
     }
 }
