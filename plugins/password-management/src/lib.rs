@@ -1,6 +1,8 @@
 //! The password-management safeguard (45 CFR 164.308(a)(5)(ii)(D)): gathers the facts behind
 //! `passwords.quality` (libpwquality files, pam_pwquality lines and the values they leave in force)
 //! and `passwords.aging` (`login.defs` and the ageing fields of existing accounts).
+//!
+//! Facts: [`Facts`] (schema: `policies/hipaa/schemas/password-management.json`).
 
 pub mod pwquality;
 
@@ -9,12 +11,13 @@ use std::collections::BTreeMap;
 use phipolicy_parsers::accounts::{self, PasswordState};
 use phipolicy_sdk::facts::{ParseIssue, Unreadable};
 use phipolicy_parsers::keyvalue::{Dialect, KeyValueFile, parse_c_integer};
-use phipolicy_parsers::os_release::{Family, OsRelease};
-use phipolicy_parsers::pam::{self, PamStack, PamType};
+use phipolicy_parsers::os_release::{Family, OsRelease, OsSummary};
+use phipolicy_parsers::pam::{self, Control, IncludeStep, PamStack, PamType};
 use phipolicy_parsers::pam::exec::{self as pam_exec, LocalUser};
 use phipolicy_sdk::{Manifest, Params, Plugin, ReadError, Target, TargetExt};
+use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::pwquality::{EffectiveSetting, PwqualityConfig};
 
@@ -65,11 +68,173 @@ impl Plugin for PasswordManagement {
     }
 
     fn collect(target: &dyn Target, _params: &Params) -> Result<Value, String> {
-        Ok(collect_facts(target))
+        let passwd = target.read_text(PASSWD);
+        let shadow = target.read_text(SHADOW);
+        phipolicy_sdk::facts::to_json(&collect_facts(target, &passwd, &shadow))
     }
 }
 
 phipolicy_sdk::export_plugin!(PasswordManagement);
+
+/// What this plugin returns.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Facts<'t> {
+    /// The target's os-release (identification only), `null` when it has none.
+    pub os: Option<OsSummary>,
+    /// Its distribution family (which PAM services and module directories apply).
+    pub family: Family,
+    /// libpwquality's configuration files and the settings they leave in force.
+    pub pwquality: PwqualityConfig,
+    /// The password stacks and their pam_pwquality lines.
+    pub pam: PamFacts,
+    /// The values in force for the first pam_pwquality line found (else from the files alone),
+    /// by setting name.
+    pub effective: BTreeMap<String, EffectiveSetting>,
+    /// login.defs' ageing settings and UID_MIN.
+    pub login_defs: LoginDefs,
+    /// The login accounts and their ageing; `null` when /etc/passwd could not be read.
+    pub accounts: Option<AccountFacts<'t>>,
+    /// Files that could not be read.
+    pub unreadable: Vec<Unreadable>,
+    /// Lines that could not be parsed or used.
+    pub issues: Vec<ParseIssue>,
+}
+
+/// The password stacks of the family's services.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PamFacts {
+    /// Each existing service's password stack, run as libpam runs it for a local user changing
+    /// their password.
+    pub runs: Vec<PasswordRuns>,
+    /// The services whose password stacks must run pam_pwquality.
+    pub services: Vec<String>,
+    /// The directories libpam loads relative module names from, for this family.
+    pub module_dirs: Vec<String>,
+    /// Those of them that exist in the target.
+    pub module_dirs_present: Vec<String>,
+    /// The password stacks, includes expanded.
+    pub stacks: Vec<PamStack>,
+    /// Every pam_pwquality line of those stacks, with the values it leaves in force.
+    pub pwquality_lines: Vec<PwqualityLine>,
+}
+
+/// One service's password stack run with pam_pwquality rejecting and accepting the password.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PasswordRuns {
+    /// The service.
+    pub service: String,
+    /// Its file.
+    pub path: String,
+    /// pam_pwquality rejects the new password.
+    pub weak_password: PasswordRun,
+    /// pam_pwquality accepts it.
+    pub strong_password: PasswordRun,
+}
+
+/// One run of a password stack.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PasswordRun {
+    /// Whether the password change succeeds.
+    pub success: bool,
+    /// The return value the application gets.
+    pub result: &'static str,
+    /// The lines whose module was called, in order.
+    pub executed: Vec<ExecutedLine>,
+    /// Lines whose module the model does not know (taken as `ignore`).
+    pub unmodelled: Vec<UnmodelledLine>,
+}
+
+/// A line a run called.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ExecutedLine {
+    /// Its position in the stack.
+    pub index: usize,
+    /// Its file.
+    pub path: String,
+    /// Its line.
+    pub line: u32,
+    /// Its control field.
+    pub control: Control,
+    /// The module as written.
+    pub module: String,
+    /// The module's file name.
+    pub module_name: String,
+}
+
+/// A line whose module the stack model does not know.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UnmodelledLine {
+    /// Its file.
+    pub path: String,
+    /// Its line.
+    pub line: u32,
+    /// The module as written.
+    pub module: String,
+}
+
+/// A pam_pwquality line and what it leaves in force.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PwqualityLine {
+    /// The service whose stack holds it.
+    pub service: String,
+    /// Its file.
+    pub path: String,
+    /// Its line.
+    pub line: u32,
+    /// Its control field.
+    pub control: Control,
+    /// What libpam does when pam_pwquality rejects the password: `bad`/`die` refuse it,
+    /// `ignore`, `ok`, `done` or a jump let it through (`include` for an include line).
+    pub failure_action: String,
+    /// A leading `-`: a missing module is skipped silently.
+    pub ignore_if_missing: bool,
+    /// The module as written.
+    pub module: String,
+    /// Whether the module file exists in the target.
+    pub module_exists: Option<bool>,
+    /// The module file found in the target.
+    pub module_file: Option<String>,
+    /// Its arguments as written.
+    pub argv: Vec<String>,
+    /// Its `name=value` arguments (the last of a name wins).
+    pub args: BTreeMap<String, String>,
+    /// Its arguments without `=`.
+    pub flags: Vec<String>,
+    /// Include lines from the service file down to this line's file.
+    pub via: Vec<IncludeStep>,
+    /// The values in force for this line (its arguments over the files), by setting name.
+    pub effective: BTreeMap<String, EffectiveSetting>,
+}
+
+/// login.defs as the ageing control reads it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LoginDefs {
+    /// `/etc/login.defs`.
+    pub path: &'static str,
+    /// Whether it exists.
+    pub exists: bool,
+    /// Whether it could be read (absent when it does not exist).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readable: Option<bool>,
+    /// PASS_MAX_DAYS, PASS_MIN_DAYS, PASS_WARN_AGE and UID_MIN when the file was read: the last
+    /// setting of each, `null` when unset.
+    #[serde(flatten)]
+    pub settings: BTreeMap<&'static str, Option<DefsSetting>>,
+}
+
+/// A login.defs setting.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DefsSetting {
+    /// The number shadow reads (getlong: strtol base 0, whole string); `null` when it reads
+    /// none, so its built-in default applies.
+    pub value: Option<i64>,
+    /// As written.
+    pub raw: String,
+    /// The file.
+    pub path: String,
+    /// The line.
+    pub line: u32,
+}
 
 /// The PAM services whose password stacks must run pam_pwquality, by family. For an unknown
 /// family: whichever of the known stack files exist (all of them when none does).
@@ -92,8 +257,13 @@ fn password_services(target: &dyn Target, family: Family) -> Vec<&'static str> {
     }
 }
 
-/// Gathers every fact of this safeguard.
-pub fn collect_facts(target: &dyn Target) -> Value {
+/// Gathers every fact of this safeguard (`passwd` and `shadow`: the account databases as read,
+/// borrowed by the account facts).
+pub fn collect_facts<'t>(
+    target: &dyn Target,
+    passwd: &'t Result<String, ReadError>,
+    shadow: &'t Result<String, ReadError>,
+) -> Facts<'t> {
     let mut unreadable: Vec<Unreadable> = Vec::new();
     let mut issues: Vec<ParseIssue> = Vec::new();
 
@@ -108,30 +278,28 @@ pub fn collect_facts(target: &dyn Target) -> Value {
         pam_facts(target, family, &config, &mut unreadable, &mut issues);
 
     let (login_defs, uid_min) = login_defs_facts(target, &mut unreadable, &mut issues);
-    let passwd = read_database(target, PASSWD, &mut unreadable);
-    let shadow = read_database(target, SHADOW, &mut unreadable);
-    let accounts = passwd.as_deref().map(|passwd| {
+    let passwd = database(PASSWD, passwd, &mut unreadable);
+    let shadow = database(SHADOW, shadow, &mut unreadable);
+    let accounts = passwd.map(|passwd| {
         account_facts(
             passwd,
-            shadow.as_deref(),
+            shadow,
             uid_min.unwrap_or(DEFAULT_UID_MIN),
             &mut issues,
         )
     });
 
-    json!({
-        "os": os.as_ref().map(|o| json!({
-            "id": o.id, "version_id": o.version_id, "family": o.family, "path": o.path,
-        })),
-        "family": family,
-        "pwquality": config,
-        "pam": pam_facts,
-        "effective": top_effective,
-        "login_defs": login_defs,
-        "accounts": accounts,
-        "unreadable": unreadable,
-        "issues": issues,
-    })
+    Facts {
+        os: os.map(OsSummary::from),
+        family,
+        pwquality: config,
+        pam: pam_facts,
+        effective: top_effective,
+        login_defs,
+        accounts,
+        unreadable,
+        issues,
+    }
 }
 
 fn pam_facts(
@@ -140,7 +308,7 @@ fn pam_facts(
     config: &PwqualityConfig,
     unreadable: &mut Vec<Unreadable>,
     issues: &mut Vec<ParseIssue>,
-) -> (Value, BTreeMap<String, EffectiveSetting>) {
+) -> (PamFacts, BTreeMap<String, EffectiveSetting>) {
     let services = password_services(target, family);
     let dirs = pam::module_dirs(family);
     let dirs_present: Vec<&str> = dirs
@@ -173,49 +341,54 @@ fn pam_facts(
             if top_effective.is_none() {
                 top_effective = Some(effective.clone());
             }
-            let args: BTreeMap<&str, &str> = entry.rule.key_value_args().into_iter().collect();
-            let flags: Vec<&str> = entry
+            let args: BTreeMap<String, String> = entry
+                .rule
+                .key_value_args()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let flags: Vec<String> = entry
                 .rule
                 .args
                 .iter()
-                .map(String::as_str)
                 .filter(|a| !a.contains('='))
+                .cloned()
                 .collect();
-            lines.push(json!({
-                "service": service,
-                "path": entry.rule.path,
-                "line": entry.rule.line,
-                "control": entry.rule.control,
-                "failure_action": failure_action(&entry.rule.control),
-                "ignore_if_missing": entry.rule.ignore_if_missing,
-                "module": entry.rule.module,
-                "module_exists": entry.module_exists,
-                "module_file": entry.module_file,
-                "argv": entry.rule.args,
-                "args": args,
-                "flags": flags,
-                "via": entry.via,
-                "effective": effective,
-            }));
+            lines.push(PwqualityLine {
+                service: service.to_string(),
+                path: entry.rule.path.clone(),
+                line: entry.rule.line,
+                control: entry.rule.control.clone(),
+                failure_action: failure_action(&entry.rule.control),
+                ignore_if_missing: entry.rule.ignore_if_missing,
+                module: entry.rule.module.clone(),
+                module_exists: entry.module_exists,
+                module_file: entry.module_file.clone(),
+                argv: entry.rule.args.clone(),
+                args,
+                flags,
+                via: entry.via.clone(),
+                effective,
+            });
         }
         if stack.exists {
-            runs.push(json!({
-                "service": service,
-                "path": stack.path,
-                "weak_password": password_run(&stack, false),
-                "strong_password": password_run(&stack, true),
-            }));
+            runs.push(PasswordRuns {
+                service: service.to_string(),
+                path: stack.path.clone(),
+                weak_password: password_run(&stack, false),
+                strong_password: password_run(&stack, true),
+            });
         }
         stacks.push(stack);
     }
-    let facts = json!({
-        "runs": runs,
-        "services": services,
-        "module_dirs": dirs,
-        "module_dirs_present": dirs_present,
-        "stacks": stacks,
-        "pwquality_lines": lines,
-    });
+    let facts = PamFacts {
+        runs,
+        services: services.iter().map(|s| s.to_string()).collect(),
+        module_dirs: dirs.iter().map(|d| d.to_string()).collect(),
+        module_dirs_present: dirs_present.iter().map(|d| d.to_string()).collect(),
+        stacks,
+        pwquality_lines: lines,
+    };
     (
         facts,
         top_effective.unwrap_or_else(|| config.effective_from_files()),
@@ -225,29 +398,43 @@ fn pam_facts(
 /// The password stack run as libpam runs it for a local user changing their password, with
 /// pam_pwquality accepting (`strong`) or rejecting it: whether the change succeeds, and the lines
 /// reached, with their files and lines.
-fn password_run(stack: &PamStack, strong: bool) -> Value {
+fn password_run(stack: &PamStack, strong: bool) -> PasswordRun {
     let user = LocalUser {
         password_good: strong,
         locked: false,
     };
     let (run, unmodelled) = pam_exec::run_local_user(&stack.entries, user);
-    let executed: Vec<Value> = run
+    let executed = run
         .executed
         .iter()
         .map(|&i| {
             let r = &stack.entries[i].rule;
-            json!({"index": i, "path": r.path, "line": r.line, "control": r.control, "module": r.module, "module_name": r.module_name()})
+            ExecutedLine {
+                index: i,
+                path: r.path.clone(),
+                line: r.line,
+                control: r.control.clone(),
+                module: r.module.clone(),
+                module_name: r.module_name().to_string(),
+            }
         })
         .collect();
-    json!({
-        "success": run.success,
-        "result": run.result,
-        "executed": executed,
-        "unmodelled": unmodelled.iter().map(|&i| {
-            let r = &stack.entries[i].rule;
-            json!({"path": r.path, "line": r.line, "module": r.module})
-        }).collect::<Vec<_>>(),
-    })
+    PasswordRun {
+        success: run.success,
+        result: run.result,
+        executed,
+        unmodelled: unmodelled
+            .iter()
+            .map(|&i| {
+                let r = &stack.entries[i].rule;
+                UnmodelledLine {
+                    path: r.path.clone(),
+                    line: r.line,
+                    module: r.module.clone(),
+                }
+            })
+            .collect(),
+    }
 }
 
 /// What libpam does with the stack when pam_pwquality rejects a password (`PAM_AUTHTOK_ERR`):
@@ -268,27 +455,31 @@ fn login_defs_facts(
     target: &dyn Target,
     unreadable: &mut Vec<Unreadable>,
     issues: &mut Vec<ParseIssue>,
-) -> (Value, Option<i64>) {
+) -> (LoginDefs, Option<i64>) {
+    let mut defs = LoginDefs {
+        path: LOGIN_DEFS,
+        exists: true,
+        readable: Some(true),
+        settings: BTreeMap::new(),
+    };
     let text = match target.read_text(LOGIN_DEFS) {
         Ok(t) => t,
-        Err(ReadError::NotFound) => return (json!({"path": LOGIN_DEFS, "exists": false}), None),
+        Err(ReadError::NotFound) => {
+            defs.exists = false;
+            defs.readable = None;
+            return (defs, None);
+        }
         Err(e) => {
             unreadable.push(Unreadable::new(LOGIN_DEFS, &e));
-            return (
-                json!({"path": LOGIN_DEFS, "exists": true, "readable": false}),
-                None,
-            );
+            defs.readable = Some(false);
+            return (defs, None);
         }
     };
     let file = KeyValueFile::parse(LOGIN_DEFS, &text, Dialect::Whitespace);
     issues.extend(file.issues.iter().cloned());
-    let mut out = serde_json::Map::new();
-    out.insert("path".into(), json!(LOGIN_DEFS));
-    out.insert("exists".into(), json!(true));
-    out.insert("readable".into(), json!(true));
     let mut uid_min = None;
     for key in LOGIN_DEFS_KEYS {
-        let value = file.last(key).map(|s| {
+        let setting = file.last(key).map(|s| {
             let raw = s.value.clone().unwrap_or_default();
             // shadow reads these with getlong (strtol base 0, whole string); anything else means
             // its built-in default applies.
@@ -296,23 +487,28 @@ fn login_defs_facts(
             if *key == "UID_MIN" {
                 uid_min = value;
             }
-            json!({"value": value, "raw": raw, "path": s.path, "line": s.line})
+            DefsSetting {
+                value,
+                raw,
+                path: s.path.clone(),
+                line: s.line,
+            }
         });
-        out.insert((*key).to_string(), value.unwrap_or(Value::Null));
+        defs.settings.insert(key, setting);
     }
-    (Value::Object(out), uid_min)
+    (defs, uid_min)
 }
 
-/// Reads an account database; a missing or unreadable file is recorded and yields `None`.
-fn read_database(
-    target: &dyn Target,
+/// An account database's text; a missing or unreadable file is recorded and yields `None`.
+fn database<'t>(
     path: &str,
+    read: &'t Result<String, ReadError>,
     unreadable: &mut Vec<Unreadable>,
-) -> Option<String> {
-    match target.read_text(path) {
+) -> Option<&'t str> {
+    match read {
         Ok(t) => Some(t),
         Err(e) => {
-            unreadable.push(Unreadable::new(path, &e));
+            unreadable.push(Unreadable::new(path, e));
             None
         }
     }
@@ -329,7 +525,7 @@ const DEFAULT_UID_MIN: i64 = 1000;
 
 /// The accounts `passwords.aging` is about: those with `uid >= uid_min`, a login shell and a
 /// usable password hash ("login accounts"), counted by maximum password age and the worst listed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct AccountFacts<'t> {
     /// Records in `/etc/passwd`.
     pub total: usize,
@@ -348,14 +544,14 @@ pub struct AccountFacts<'t> {
 }
 
 /// A maximum password age and how many login accounts have it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct MaxDaysCount {
     pub max_days: Option<i64>,
     pub count: usize,
 }
 
 /// A login account and where its ageing is written.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Account<'t> {
     pub name: &'t str,
     pub uid: u32,

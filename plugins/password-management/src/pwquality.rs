@@ -96,7 +96,7 @@ fn validate(name: &str, value: &str) -> Result<(), String> {
 }
 
 /// The configuration files as libpwquality reads them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PwqualityConfig {
     /// Files in reading order: `pwquality.conf.d/*.conf` in byte order, then `pwquality.conf`.
     pub files: Vec<ConfigFile>,
@@ -106,15 +106,19 @@ pub struct PwqualityConfig {
     /// file and of every file after it).
     pub stopped_at: Option<ParseIssue>,
     #[serde(skip)]
+    #[schemars(skip)]
     pub unreadable: Vec<Unreadable>,
     #[serde(skip)]
+    #[schemars(skip)]
     pub issues: Vec<ParseIssue>,
 }
 
 /// One file libpwquality looks at.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ConfigFile {
+    /// The file.
     pub path: String,
+    /// Whether it exists.
     pub exists: bool,
 }
 
@@ -287,18 +291,21 @@ impl PwqualityConfig {
 }
 
 /// Where an effective value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum Source {
+    /// An argument of the pam_pwquality line.
     #[serde(rename = "pam-argument")]
     PamArgument,
+    /// A libpwquality configuration file.
     #[serde(rename = "pwquality.conf")]
     PwqualityConf,
+    /// libpwquality's built-in default.
     #[serde(rename = "default")]
     Default,
 }
 
 /// A judged setting's value in force, and where it was set.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EffectiveSetting {
     /// The value libpwquality uses (after its own clamping of `minlen` and `minclass`).
     pub value: i64,
@@ -306,7 +313,9 @@ pub struct EffectiveSetting {
     pub raw: Option<String>,
     /// The file that set it (for a default: `pwquality.conf`, line 0).
     pub path: String,
+    /// The line (0 for a default).
     pub line: u32,
+    /// Where the value came from.
     pub source: Source,
     /// For a PAM argument: the file setting it overrides, if the files set one.
     pub overrides: Option<Located<String>>,

@@ -25,6 +25,14 @@ fn account<'a>(facts: &'a Value, name: &str) -> &'a Value {
         .unwrap()
 }
 
+/// The checked-in schema is the schema of [`super::Facts`] (`PHIPOLICY_UPDATE_SCHEMAS=1` rewrites it).
+#[test]
+fn schema_is_fresh() {
+    phipolicy_sdk::testing::check_schema_file::<super::Facts>(
+        &phipolicy_sdk::testing::builtin_schema_path("password-management"),
+    );
+}
+
 #[test]
 fn manifest_names_the_controls() {
     let m = PasswordManagement::manifest();

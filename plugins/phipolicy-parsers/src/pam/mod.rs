@@ -444,19 +444,24 @@ pub struct StackFile {
 }
 
 /// The rules of one type a service runs, includes expanded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct PamStack {
+    /// The service (`common-password`, `system-auth`, ...).
     pub service: String,
+    /// Its file.
     pub path: String,
+    /// The management group.
     #[serde(rename = "type")]
     pub kind: PamType,
     /// Whether the service file itself was read.
     pub exists: bool,
+    /// The rules, in the order libpam runs them.
     pub entries: Vec<PamEntry>,
     /// Files read, in the order they were read.
     pub files: Vec<StackFile>,
     /// Files that could not be read (the service file or an included one), with why.
     pub unreadable: Vec<Unreadable>,
+    /// Lines that could not be parsed or used.
     pub issues: Vec<ParseIssue>,
 }
 
