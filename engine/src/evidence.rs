@@ -269,7 +269,7 @@ fn read_input(path: &Path) -> Result<Vec<u8>, EvidenceError> {
 
 /// Loads a minisign secret key: unencrypted, or encrypted with the password in
 /// `PHIPOLICY_SIGN_PASSWORD`.
-fn secret_key(path: &Path) -> Result<minisign::SecretKey, EvidenceError> {
+pub fn secret_key(path: &Path) -> Result<minisign::SecretKey, EvidenceError> {
     let bad = |message: String| EvidenceError::Key {
         path: path.to_path_buf(),
         message,

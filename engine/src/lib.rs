@@ -15,6 +15,7 @@ pub mod fleet;
 pub mod fsview;
 pub mod operator_file;
 pub mod parallel;
+pub mod plugin_tool;
 pub mod policy;
 pub mod profile;
 pub mod registry;

@@ -1,5 +1,8 @@
 //! The `phipolicy` command line: flag table, dispatch, error printing and exit codes
 //! (0 no control failed, 1 a control failed, 2 an error or bad input).
+//!
+//! Long file: it is the whole clap flag table (every command's arguments with their help text)
+//! and the dispatch; each command's work lives in the library, one call per command.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -68,6 +71,9 @@ enum Command {
     /// Evidence bundles written by `eval --evidence`.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Plugin components (`*.wasm`): inspect, sign and verify them.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
     /// List what a scan of the target sees, as JSON: every path with its kind, mode and owner (an
     /// image's own, from its layers), size, link target and content sha256.
     Tree(TreeArgs),
@@ -162,6 +168,38 @@ struct DiffArgs {
     /// Write the drift to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Show what a component is: its plugin ABI version, manifest (id, controls, reads), the
+    /// facts schema it is held to, its imports, sha256 and signature. Exit 0 when this phipolicy
+    /// can load it, 1 when it cannot (the reason is shown), 2 when the file is unreadable.
+    Inspect {
+        /// The component.
+        file: PathBuf,
+        /// Output format: table or json.
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
+    /// Sign a component with a minisign secret key (an encrypted key reads its password from
+    /// PHIPOLICY_SIGN_PASSWORD): writes FILE.minisig, which `eval --trusted-key` accepts.
+    Sign {
+        /// The component.
+        file: PathBuf,
+        /// The minisign secret key.
+        #[arg(long, value_name = "KEY")]
+        key: PathBuf,
+    },
+    /// Check FILE.minisig against trusted public keys, as `eval --plugins --trusted-key` does.
+    /// Exit 0 verified, 1 missing or not verified, 2 unreadable.
+    Verify {
+        /// The component.
+        file: PathBuf,
+        /// A minisign public key the signature may be made with (repeatable).
+        #[arg(long, value_name = "KEY", required = true)]
+        trusted_key: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -547,6 +585,32 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     .context("writing to stdout")?,
             }
             Ok(drift.exit_code())
+        }
+        Command::Plugin(PluginCommand::Inspect { file, format }) => {
+            let inspection = engine::plugin_tool::inspect(&file)?;
+            match format {
+                Format::Json => print!("{}", report::json_value(&inspection)),
+                Format::Table => print!("{}", terminal::clean_lines(&inspection.describe())),
+                other => bail!("`phipolicy plugin inspect` writes table or json, not {other:?}"),
+            }
+            Ok(if inspection.error.is_none() { 0 } else { 1 })
+        }
+        Command::Plugin(PluginCommand::Sign { file, key }) => {
+            let signature = engine::plugin_tool::sign(&file, &key)?;
+            eprintln!("phipolicy: wrote {}", signature.display());
+            Ok(0)
+        }
+        Command::Plugin(PluginCommand::Verify { file, trusted_key }) => {
+            match engine::plugin_tool::verify(&file, &trusted_key)? {
+                Ok(()) => {
+                    println!("{}: signature verified", file.display());
+                    Ok(0)
+                }
+                Err(reason) => {
+                    eprintln!("phipolicy: {}", terminal::clean_lines(&reason));
+                    Ok(1)
+                }
+            }
         }
         Command::Tree(args) => {
             let spec = TargetSpec::parse(&args.target)?;

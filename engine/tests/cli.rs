@@ -4,47 +4,16 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+use common::cli::{NOW, assert_bad_input, fixture, phipolicy, stderr};
+
 const BIN: &str = env!("CARGO_BIN_EXE_phipolicy");
-const NOW: &str = "2026-11-28T12:00:00Z";
-
-fn fixture(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(case)
-        .join("root")
-}
-
-fn phipolicy(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run phipolicy")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn write_temp(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
     std::fs::write(&path, text).unwrap();
     (dir, path)
-}
-
-/// Exit 2, nothing on stdout, and stderr names `needle`.
-fn assert_bad_input(o: &Output, needle: &str) {
-    assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(o));
-    assert!(
-        o.stdout.is_empty(),
-        "no partial document on stdout: {}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    assert!(
-        stderr(o).contains(needle),
-        "stderr {:?} should contain {needle:?}",
-        stderr(o)
-    );
 }
 
 #[test]

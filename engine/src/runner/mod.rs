@@ -411,6 +411,20 @@ impl Runner {
         self.prepare(component, path, origin)
     }
 
+    /// The names a component imports (`wasi:...`, `phipolicy:plugin/target@VERSION`), compiled
+    /// with this engine: what `phipolicy plugin inspect` shows.
+    pub fn component_imports(&self, path: &Path, bytes: &[u8]) -> Result<Vec<String>, LoadError> {
+        let component = Component::new(&self.engine, bytes).map_err(|e| LoadError::Invalid {
+            path: path.into(),
+            reason: format!("{e:#}"),
+        })?;
+        Ok(component
+            .component_type()
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect())
+    }
+
     fn instantiate_pre(
         &self,
         component: &Component,

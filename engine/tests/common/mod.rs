@@ -79,3 +79,47 @@ fn apply_mtimes(case: &Path, root: &Path) {
 pub fn yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, engine::yaml::YamlError> {
     engine::yaml::from_str(text)
 }
+
+/// Running the `phipolicy` binary as users and scripts do.
+pub mod cli {
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output};
+
+    /// The evaluation time tests pin (`--now`).
+    pub const NOW: &str = "2026-11-28T12:00:00Z";
+
+    /// The root of the fixture `case` (the checked-out tree: for read-only uses).
+    pub fn fixture(case: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(case)
+            .join("root")
+    }
+
+    /// Runs `phipolicy ARGS`.
+    pub fn phipolicy(args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_phipolicy"))
+            .args(args)
+            .output()
+            .expect("run phipolicy")
+    }
+
+    pub fn stderr(o: &Output) -> String {
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    }
+
+    /// Exit 2, nothing on stdout, and stderr names `needle`.
+    pub fn assert_bad_input(o: &Output, needle: &str) {
+        assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(o));
+        assert!(
+            o.stdout.is_empty(),
+            "no partial document on stdout: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        assert!(
+            stderr(o).contains(needle),
+            "stderr {:?} should contain {needle:?}",
+            stderr(o)
+        );
+    }
+}
