@@ -960,7 +960,13 @@ fn conformance() -> Result<()> {
     let mut targets = harness_test("targets");
     targets.env("PHIPOLICY_BIN", &bin);
     run(&mut targets)?;
-    // SSH targets against sshd in a container of the Debian 12 image (harness/tests/ssh.rs).
+    // SSH targets against sshd in a container of the Debian 12 image (harness/tests/ssh.rs); the
+    // scan goes through the system's OpenSSH client, as an operator's would.
+    let has_ssh = Command::new("ssh").arg("-V").output().is_ok()
+        && Command::new("ssh-keygen").arg("-?").output().is_ok();
+    if !has_ssh {
+        apt_install(&["openssh-client"])?;
+    }
     let mut ssh = harness_test("ssh");
     ssh.env("PHIPOLICY_BIN", &bin);
     run(&mut ssh)?;
