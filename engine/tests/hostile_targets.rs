@@ -279,7 +279,7 @@ fn tree_digest(root: &Path) -> Vec<String> {
 }
 
 /// A PHI directory with a million entries (1,000 directories of 1,000 hard-linked files): the
-/// integrity walk stops at its limit (`integrity::MAX_WALK_ENTRIES`, 100,000) and says so, the
+/// integrity walk stops at its limit (`integrity::limits::MAX_WALK_ENTRIES`, 100,000) and says so, the
 /// control is `manual` rather than a guess, and the rest of the scan is unaffected.
 #[test]
 fn a_million_entry_phi_tree_stops_at_the_walk_limit() {

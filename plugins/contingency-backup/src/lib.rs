@@ -8,6 +8,10 @@
 //! the restore-test records ([`RestoreTests`]) (schema:
 //! `policies/hipaa/schemas/contingency-backup.json`). The policies `backup.schedule` and
 //! `backup.restore-tested` judge them.
+//!
+//! Long file: the fact types and the one walk from schedulers to restic command lines (cron,
+//! systemd timers, the scripts they call) belong together; the parsing itself is in
+//! `phipolicy_parsers::schedule`.
 
 use std::collections::BTreeSet;
 
@@ -322,14 +326,18 @@ const FOLLOWED_PREFIXES: &[&str] = &[
     "/var/lib/restic/",
 ];
 
-/// How deep job -> script -> script calls are followed.
-const MAX_SCRIPT_DEPTH: usize = 4;
+/// Bounds on this module's work on hostile input.
+pub mod limits {
+    /// How deep job -> script -> script calls are followed.
+    pub const MAX_SCRIPT_DEPTH: usize = 4;
 
-/// How deep the restore-test record directory is walked.
-const MAX_RECORD_DEPTH: usize = 4;
+    /// How deep the restore-test record directory is walked.
+    pub const MAX_RECORD_DEPTH: usize = 4;
 
-/// Most restore-test records listed (the newest decides; more only bloats the facts).
-const MAX_RECORDS: usize = 2000;
+    /// Most restore-test records listed (the newest decides; more only bloats the facts).
+    pub const MAX_RECORDS: usize = 2000;
+}
+use limits::*;
 
 /// The contingency-backup plugin.
 #[derive(Debug)]

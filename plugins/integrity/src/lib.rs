@@ -14,17 +14,21 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
-/// Entries the walk of one PHI directory visits before it stops: enough for a real PHI tree's
-/// permission sample, far below the engine's 400,000-request budget (one lstat per entry).
-pub const MAX_WALK_ENTRIES: usize = 100_000;
+/// Bounds on this module's work on hostile input.
+pub mod limits {
+    /// Entries the walk of one PHI directory visits before it stops: enough for a real PHI tree's
+    /// permission sample, far below the engine's 400,000-request budget (one lstat per entry).
+    pub const MAX_WALK_ENTRIES: usize = 100_000;
 
-/// Directory depth the walk descends to; deeper directories are not listed and the walk is marked
-/// truncated (guards against hostile, absurdly deep trees).
-pub const MAX_WALK_DEPTH: usize = 64;
+    /// Directory depth the walk descends to; deeper directories are not listed and the walk is marked
+    /// truncated (guards against hostile, absurdly deep trees).
+    pub const MAX_WALK_DEPTH: usize = 64;
 
-/// World-accessible entries, symlinks leading outside and listing errors reported by path; the
-/// rest are only counted.
-pub const MAX_REPORTED: usize = 20;
+    /// World-accessible entries, symlinks leading outside and listing errors reported by path; the
+    /// rest are only counted.
+    pub const MAX_REPORTED: usize = 20;
+}
+use limits::*;
 
 const PASSWD: &str = "/etc/passwd";
 const GROUP: &str = "/etc/group";

@@ -8,7 +8,8 @@ use phipolicy_sdk::testing::{DirTarget, TempRoot};
 use phipolicy_sdk::{Params, Plugin};
 use serde_json::{Value, json};
 
-use super::{Facts, Integrity, MAX_REPORTED, MAX_WALK_ENTRIES, collect_facts, normalize, walk};
+use super::limits::{MAX_REPORTED, MAX_WALK_ENTRIES};
+use super::{Facts, Integrity, collect_facts, normalize, walk};
 
 /// The checked-in schema is the schema of [`Facts`] (`PHIPOLICY_UPDATE_SCHEMAS=1` rewrites it).
 #[test]
